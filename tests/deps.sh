@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install everything omm needs to build, test and demo on Debian 12 (as root).
+# Idempotent: apt-get skips what is already there.
+set -e
+PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
+  libseccomp-dev libevent-dev libssl-dev libcmocka-dev
+  iproute2 procps passwd util-linux
+  bc xz-utils gzip coreutils python3 tmux"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
