@@ -1,0 +1,275 @@
+/* omctl-ps.c: omctl ps [--json]: the processes ommd manages, as a table or JSON. */
+#include <sys/types.h>
+
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omm/client.h"
+#include "omm/log.h"
+#include "omm/proto.h"
+#include "omm/xmalloc.h"
+
+#include "omctl.h"
+
+#define PS_FORMAT_VERSION	1	/* docs/json-ps.md */
+#define TABLE_CMD_WIDTH		40	/* longer commands are cut in the table */
+
+struct ps_row {
+	struct msg_ps_entry	e;
+	char			*user;
+};
+
+/*
+ * An output backend, as bgpctl's: the same rows printed for people or for
+ * programs. head sees every row, so a table can size its columns.
+ */
+struct ps_output {
+	void	(*head)(const struct ps_row *, size_t);
+	void	(*row)(const struct ps_row *, size_t index);
+	void	(*tail)(size_t);
+};
+
+static int	w_user, w_state, w_cmd;
+
+static void
+table_head(const struct ps_row *rows, size_t n)
+{
+	size_t	i, len;
+
+	w_user = 4;
+	w_state = 5;
+	w_cmd = 7;
+	for (i = 0; i < n; i++) {
+		if ((len = strlen(rows[i].user)) > (size_t)w_user)
+			w_user = len;
+		len = strlen(proto_state_name(rows[i].e.state));
+		if (len > (size_t)w_state)
+			w_state = len;
+		if ((len = strlen(rows[i].e.command)) > (size_t)w_cmd)
+			w_cmd = len > TABLE_CMD_WIDTH ? TABLE_CMD_WIDTH : len;
+	}
+	printf("%7s %7s %-*s %5s %-*s %-*s %s\n", "PID", "PPID", w_user,
+	    "USER", "JOB", w_state, "STATE", w_cmd, "COMMAND", "CANTMOVE");
+}
+
+static void
+table_row(const struct ps_row *r, size_t index)
+{
+	const char	*cmd = r->e.command;
+	size_t		 len = strlen(cmd);
+
+	/* a cut command ends in "..." so nobody takes it for the whole */
+	if (len > TABLE_CMD_WIDTH)
+		printf("%7d %7d %-*s %5u %-*s %.*s... %s\n", (int)r->e.pid,
+		    (int)r->e.ppid, w_user, r->user, r->e.job, w_state,
+		    proto_state_name(r->e.state), TABLE_CMD_WIDTH - 3, cmd,
+		    r->e.cantmove == NULL ? "-" : r->e.cantmove);
+	else
+		printf("%7d %7d %-*s %5u %-*s %-*s %s\n", (int)r->e.pid,
+		    (int)r->e.ppid, w_user, r->user, r->e.job, w_state,
+		    proto_state_name(r->e.state), w_cmd, cmd,
+		    r->e.cantmove == NULL ? "-" : r->e.cantmove);
+}
+
+static void
+table_tail(size_t n)
+{
+}
+
+/* Length of the valid UTF-8 sequence at s (of at most n bytes), 0 if none. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t		need, i;
+	uint32_t	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return need;
+}
+
+/*
+ * A JSON string. Command lines are bytes, not always UTF-8: a byte that
+ * is not part of valid UTF-8 becomes U+FFFD so the output stays JSON.
+ */
+static void
+json_string(const char *str)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 n = strlen(str), k;
+
+	putchar('"');
+	while (n > 0) {
+		if (*s == '"' || *s == '\\') {
+			printf("\\%c", *s);
+			k = 1;
+		} else if (*s == '\n') {
+			fputs("\\n", stdout);
+			k = 1;
+		} else if (*s == '\t') {
+			fputs("\\t", stdout);
+			k = 1;
+		} else if (*s < 0x20 || *s == 0x7f) {
+			printf("\\u%04x", *s);
+			k = 1;
+		} else if ((k = utf8_len(s, n)) == 0) {
+			fputs("\\ufffd", stdout);
+			k = 1;
+		} else
+			fwrite(s, 1, k, stdout);
+		s += k;
+		n -= k;
+	}
+	putchar('"');
+}
+
+static void
+json_head(const struct ps_row *rows, size_t n)
+{
+	printf("{\"format_version\":%d,\"processes\":[", PS_FORMAT_VERSION);
+}
+
+static void
+json_row(const struct ps_row *r, size_t index)
+{
+	printf("%s{\"pid\":%d,\"ppid\":%d,\"uid\":%u,\"user\":",
+	    index == 0 ? "" : ",", (int)r->e.pid, (int)r->e.ppid, r->e.uid);
+	json_string(r->user);
+	printf(",\"job\":%u,\"state\":\"%s\",\"threads\":%u,"
+	    "\"start_time\":%lld,\"command\":", r->e.job,
+	    proto_state_name(r->e.state), r->e.threads,
+	    (long long)r->e.start_time);
+	json_string(r->e.command);
+	fputs(",\"cantmove\":", stdout);
+	if (r->e.cantmove == NULL)
+		fputs("null", stdout);
+	else
+		json_string(r->e.cantmove);
+	putchar('}');
+}
+
+static void
+json_tail(size_t n)
+{
+	printf("]}\n");
+}
+
+static const struct ps_output table_output = { table_head, table_row,
+    table_tail };
+static const struct ps_output json_output = { json_head, json_row, json_tail };
+
+static char *
+user_name(uid_t uid)
+{
+	struct passwd	*pw;
+	char		*s;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		return xstrdup(pw->pw_name);
+	xasprintf(&s, "%u", (unsigned)uid);
+	return s;
+}
+
+static int
+cmd_ps(const struct omctl_cmd *self, struct omctl_ctx *ctx, int argc,
+    char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const uint16_t		 want[] = { MSG_PS_ENTRY, MSG_PS_END,
+					    0 };
+	const struct ps_output		*out = &table_output;
+	struct client			*c;
+	struct proto_msg		 m;
+	struct msg_ps_end		 end;
+	struct ps_row			*rows = NULL;
+	struct buf			 req;
+	char				*cause = NULL;
+	size_t				 n = 0, i;
+	int				 ch, rv = 1;
+
+	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (ch != 'j')
+			return omctl_usage(self);
+		out = &json_output;
+	}
+	if (optind != argc)
+		return omctl_usage(self);
+
+	if ((c = omctl_connect(ctx)) == NULL)
+		return 1;
+	buf_init(&req);
+	proto_encode_ps(&req);
+	if (client_send(c, &req, -1, &cause) != 0)
+		goto fail;
+	for (;;) {
+		if (client_recv(c, want, &m, CLIENT_TIMEOUT_MS, &cause) != 0)
+			goto fail;
+		if (m.hdr.type == MSG_PS_END)
+			break;
+		rows = xreallocarray(rows, n + 1, sizeof *rows);
+		if (proto_decode_ps_entry(&m, &rows[n].e, &cause) != 0)
+			goto fail;
+		rows[n].user = user_name(rows[n].e.uid);
+		n++;
+	}
+	if (proto_decode_ps_end(&m, &end, &cause) != 0)
+		goto fail;
+	if (end.count != n) {
+		cause_set(&cause, "ommd listed %zu processes but counted %u", n,
+		    end.count);
+		goto fail;
+	}
+	out->head(rows, n);
+	for (i = 0; i < n; i++)
+		out->row(&rows[i], i);
+	out->tail(n);
+	rv = 0;
+	goto out;
+
+fail:
+	omctl_error("ps: %s", cause);
+out:
+	for (i = 0; i < n; i++) {
+		proto_free_ps_entry(&rows[i].e);
+		free(rows[i].user);
+	}
+	free(rows);
+	free(cause);
+	buf_free(&req);
+	client_close(c);
+	return rv;
+}
+
+const struct omctl_cmd cmd_ps_entry = {
+	.name = "ps",
+	.alias = NULL,
+	.usage = "[--json]",
+	.exec = cmd_ps,
+};

@@ -1,0 +1,124 @@
+/* omctl.c: omctl's command table, found by unique prefix as tmux finds its commands. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omm/client.h"
+
+#include "omctl.h"
+
+static const struct omctl_cmd *omctl_table[] = {
+	&cmd_ps_entry,
+	&cmd_checkpoint_entry,
+	&cmd_image_entry,
+	NULL
+};
+
+static int
+usage_all(void)
+{
+	const struct omctl_cmd	**c;
+
+	fprintf(stderr, "usage: omctl [-s SOCKET] COMMAND [ARGS]\ncommands:\n");
+	for (c = omctl_table; *c != NULL; c++)
+		fprintf(stderr, "  %s %s\n", (*c)->name, (*c)->usage);
+	return 1;
+}
+
+int
+omctl_usage(const struct omctl_cmd *c)
+{
+	fprintf(stderr, "usage: omctl %s %s\n", c->name, c->usage);
+	return 1;
+}
+
+int
+omctl_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("omctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+struct client *
+omctl_connect(const struct omctl_ctx *ctx)
+{
+	struct client	*c;
+	char		*cause = NULL;
+
+	if ((c = client_open(ctx->sock_path, &cause)) == NULL) {
+		omctl_error("%s", cause);
+		free(cause);
+	}
+	return c;
+}
+
+/* An exact name or alias wins; else a prefix of exactly one name or alias. */
+static const struct omctl_cmd *
+find_cmd(const char *name, int *ambiguous)
+{
+	const struct omctl_cmd	**c, *found = NULL;
+	size_t			  n = strlen(name);
+
+	*ambiguous = 0;
+	for (c = omctl_table; *c != NULL; c++) {
+		if (strcmp((*c)->name, name) == 0 ||
+		    ((*c)->alias != NULL && strcmp((*c)->alias, name) == 0))
+			return *c;
+	}
+	for (c = omctl_table; *c != NULL; c++) {
+		if (strncmp((*c)->name, name, n) != 0 &&
+		    ((*c)->alias == NULL || strncmp((*c)->alias, name, n) != 0))
+			continue;
+		if (found != NULL && found != *c) {
+			*ambiguous = 1;
+			return NULL;
+		}
+		found = *c;
+	}
+	return found;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct omctl_cmd	*cmd;
+	struct omctl_ctx	 ctx;
+	const char		*sock = NULL;
+	int			 ch, ambiguous;
+
+	while ((ch = getopt(argc, argv, "+s:h")) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			return usage_all();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0 || **argv == '\0')
+		return usage_all();
+	if ((cmd = find_cmd(argv[0], &ambiguous)) == NULL) {
+		omctl_error("%s command: %s", ambiguous ? "ambiguous" :
+		    "unknown", argv[0]);
+		return usage_all();
+	}
+	ctx.sock_path = client_socket_path(sock);
+	/*
+	 * Each command parses its own options with getopt from scratch
+	 * (optind 0 resets glibc's getopt), and prints its own usage.
+	 */
+	optind = 0;
+	opterr = 0;
+	return cmd->exec(cmd, &ctx, argc, argv);
+}

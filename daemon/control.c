@@ -1,0 +1,395 @@
+/* control.c: the control socket: accept, read one message at a time, queue replies. */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "omm/buf.h"
+#include "omm/log.h"
+#include "omm/proto.h"
+#include "omm/xmalloc.h"
+
+#include "control.h"
+#include "request.h"
+
+/* Enough for every omrun of a busy machine; more are refused, not queued. */
+#define CTL_MAX_CONNS	512
+
+struct outmsg {
+	struct buf		b;
+	TAILQ_ENTRY(outmsg)	entry;
+};
+
+struct ctl_conn {
+	int			 fd;
+	struct ctl_peer		 peer;
+	struct event		*rev;
+	struct event		*wev;
+	TAILQ_HEAD(, outmsg)	 outq;
+	int			 closing;	/* close once outq is sent */
+	TAILQ_ENTRY(ctl_conn)	 entry;
+};
+
+static TAILQ_HEAD(, ctl_conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static int			 nconns;
+static struct event_base	*base;
+static struct event		*listen_ev;
+static int			 listen_fd = -1;
+static char			*sock_path;
+static uint8_t			*rbuf;	/* one request at a time */
+
+static void	conn_read(evutil_socket_t, short, void *);
+static void	conn_write(evutil_socket_t, short, void *);
+
+/* mkdir -p of path's directory, 0755 for what is created. */
+static int
+make_parent(const char *path, char **cause)
+{
+	char	*dir, *p;
+
+	dir = xstrdup(path);
+	if ((p = strrchr(dir, '/')) == NULL || p == dir) {
+		free(dir);
+		return 0;
+	}
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char	saved = *p;
+
+		*p = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+			cause_set(cause, "mkdir %s: %s", dir, strerror(errno));
+			free(dir);
+			return -1;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(dir);
+	return 0;
+}
+
+int
+control_listen(const char *path, char **cause)
+{
+	struct sockaddr_un	sun;
+	struct stat		st;
+	int			fd, probe;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path)
+		return cause_set(cause, "socket path %s: longer than %zu bytes",
+		    path, sizeof sun.sun_path - 1);
+	strcpy(sun.sun_path, path);
+	if (make_parent(path, cause) != 0)
+		return -1;
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return cause_set(cause, "%s exists and is not a socket",
+			    path);
+		probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (probe == -1)
+			return cause_set(cause, "socket: %s", strerror(errno));
+		if (connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0) {
+			close(probe);
+			return cause_set(cause, "another ommd is running on %s",
+			    path);
+		}
+		close(probe);
+		/* nobody listens: the socket of an ommd that died */
+		if (unlink(path) == -1 && errno != ENOENT)
+			return cause_set(cause, "remove stale socket %s: %s",
+			    path, strerror(errno));
+		log_info("removed stale socket %s", path);
+	}
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return cause_set(cause, "socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		cause_set(cause, "bind %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* everyone may connect; each request is checked by its peer's uid */
+	if (chmod(path, 0666) == -1) {
+		cause_set(cause, "chmod %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	if (listen(fd, 128) == -1) {
+		cause_set(cause, "listen %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	return fd;
+
+fail_unlink:
+	unlink(path);
+fail:
+	close(fd);
+	return -1;
+}
+
+static void
+conn_free(struct ctl_conn *c)
+{
+	struct outmsg	*o;
+
+	while ((o = TAILQ_FIRST(&c->outq)) != NULL) {
+		TAILQ_REMOVE(&c->outq, o, entry);
+		buf_free(&o->b);
+		free(o);
+	}
+	event_free(c->rev);
+	event_free(c->wev);
+	free(c);
+}
+
+static void
+conn_free_later(evutil_socket_t fd, short what, void *arg)
+{
+	conn_free(arg);
+}
+
+/* Called from the connection's own callbacks: the memory goes later. */
+static void
+conn_close(struct ctl_conn *c)
+{
+	struct timeval	now = { 0, 0 };
+
+	event_del(c->rev);
+	event_del(c->wev);
+	close(c->fd);
+	c->fd = -1;
+	TAILQ_REMOVE(&conns, c, entry);
+	nconns--;
+	if (event_base_once(base, -1, EV_TIMEOUT, conn_free_later, c,
+	    &now) == -1)
+		fatalx("%s: event_base_once", __func__);
+}
+
+/* Send what is queued; 0 when everything went, 1 when some waits, -1 dead. */
+static int
+conn_flush(struct ctl_conn *c)
+{
+	struct outmsg	*o;
+	char		*cause = NULL;
+
+	while ((o = TAILQ_FIRST(&c->outq)) != NULL) {
+		if (proto_send(c->fd, &o->b, -1, &cause) != 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				free(cause);
+				event_add(c->wev, NULL);
+				return 1;
+			}
+			log_debug("control: pid %d: %s", (int)c->peer.pid,
+			    cause);
+			free(cause);
+			return -1;
+		}
+		TAILQ_REMOVE(&c->outq, o, entry);
+		buf_free(&o->b);
+		free(o);
+	}
+	return 0;
+}
+
+const struct ctl_peer *
+control_peer(const struct ctl_conn *c)
+{
+	return &c->peer;
+}
+
+void
+control_send(struct ctl_conn *c, struct buf *b)
+{
+	struct outmsg	*o;
+
+	if (c->fd == -1) {
+		buf_free(b);
+		return;
+	}
+	o = xcalloc(1, sizeof *o);
+	o->b = *b;
+	buf_init(b);
+	TAILQ_INSERT_TAIL(&c->outq, o, entry);
+	/* a dead peer shows up on its next read event */
+	if (TAILQ_FIRST(&c->outq) == o && conn_flush(c) == -1)
+		event_active(c->rev, EV_READ, 0);
+}
+
+void
+control_send_error(struct ctl_conn *c, const char *cause)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	proto_encode_error(&b, cause);
+	control_send(c, &b);
+}
+
+static void
+conn_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	int		 rv;
+
+	rv = conn_flush(c);
+	if (rv == -1 || (rv == 0 && c->closing))
+		conn_close(c);
+}
+
+static void
+conn_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn		*c = arg;
+	struct proto_msg	 m;
+	char			*cause = NULL;
+	int			 n;
+
+	if (c->closing)
+		return;
+	n = proto_recv(c->fd, rbuf, PROTO_MSG_MAX, &m, &cause);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		free(cause);
+		return;
+	}
+	if (n == 0) {
+		conn_close(c);
+		return;
+	}
+	if (n == -1) {
+		if (errno == EBADMSG)
+			log_warnx("control: malformed message from pid %d "
+			    "uid %u: %s", (int)c->peer.pid,
+			    (unsigned)c->peer.uid, cause);
+		else
+			log_debug("control: pid %d: %s", (int)c->peer.pid,
+			    cause);
+		free(cause);
+		conn_close(c);
+		return;
+	}
+	if (proto_check_version(&m.hdr, "ommd", &cause) != 0) {
+		/* tell a newer client why, then hang up */
+		log_warnx("control: pid %d uid %u: %s", (int)c->peer.pid,
+		    (unsigned)c->peer.uid, cause);
+		control_send_error(c, cause);
+		free(cause);
+		if (m.fd != -1)
+			close(m.fd);
+		c->closing = 1;
+		if (TAILQ_EMPTY(&c->outq))
+			conn_close(c);
+		return;
+	}
+	if (proto_validate(&m, &cause) != 0 ||
+	    request_handle(c, &m, &cause) != 0) {
+		log_warnx("control: malformed %s message from pid %d uid %u: "
+		    "%s", proto_type_name(m.hdr.type), (int)c->peer.pid,
+		    (unsigned)c->peer.uid, cause);
+		free(cause);
+		if (m.fd != -1)
+			close(m.fd);
+		conn_close(c);
+		return;
+	}
+	if (m.fd != -1)
+		close(m.fd);
+}
+
+static void
+control_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct ctl_conn	*c;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof cred;
+	int		 fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control: accept");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (nconns >= CTL_MAX_CONNS) {
+		log_warnx("control: %d connections, refusing pid %d uid %u",
+		    nconns, (int)cred.pid, (unsigned)cred.uid);
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->peer.pid = cred.pid;
+	c->peer.uid = cred.uid;
+	c->peer.gid = cred.gid;
+	TAILQ_INIT(&c->outq);
+	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_read, c);
+	c->wev = event_new(base, fd, EV_WRITE, conn_write, c);
+	if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) == -1)
+		fatalx("control: cannot set up events");
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
+	log_debug("control: connection from pid %d uid %u", (int)cred.pid,
+	    (unsigned)cred.uid);
+}
+
+void
+control_start(struct event_base *b, int fd, const char *path)
+{
+	base = b;
+	listen_fd = fd;
+	sock_path = xstrdup(path);
+	rbuf = xmalloc(PROTO_MSG_MAX);
+	listen_ev = event_new(base, fd, EV_READ | EV_PERSIST, control_accept,
+	    NULL);
+	if (listen_ev == NULL || event_add(listen_ev, NULL) == -1)
+		fatalx("control: cannot listen for connections");
+}
+
+void
+control_shutdown(void)
+{
+	struct ctl_conn	*c;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL) {
+		TAILQ_REMOVE(&conns, c, entry);
+		nconns--;
+		close(c->fd);
+		conn_free(c);
+	}
+	if (listen_ev != NULL) {
+		event_free(listen_ev);
+		listen_ev = NULL;
+	}
+	if (listen_fd != -1) {
+		close(listen_fd);
+		listen_fd = -1;
+	}
+	if (sock_path != NULL) {
+		unlink(sock_path);
+		free(sock_path);
+		sock_path = NULL;
+	}
+	free(rbuf);
+	rbuf = NULL;
+}

@@ -1,0 +1,38 @@
+/*
+ * control.h: ommd's control socket, an AF_UNIX SOCK_SEQPACKET socket that
+ * everyone may connect to; each request is authorised by the connection's
+ * SO_PEERCRED (request.c).
+ */
+#ifndef OMMD_CONTROL_H
+#define OMMD_CONTROL_H
+
+#include <sys/types.h>
+
+struct buf;
+struct event_base;
+
+struct ctl_peer {
+	pid_t	pid;
+	uid_t	uid;
+	gid_t	gid;
+};
+
+struct ctl_conn;
+
+/*
+ * Create the socket at path: its directory (0755) if missing, refusing if
+ * another ommd answers there, replacing a stale socket. Returns the
+ * listening descriptor.
+ */
+int	control_listen(const char *path, char **cause)
+	    __attribute__((warn_unused_result));
+void	control_start(struct event_base *, int fd, const char *path);
+/* Close every connection and the socket, and remove it. */
+void	control_shutdown(void);
+
+const struct ctl_peer *control_peer(const struct ctl_conn *);
+/* Queue one encoded message for the peer; the buf is emptied. */
+void	control_send(struct ctl_conn *, struct buf *);
+void	control_send_error(struct ctl_conn *, const char *cause);
+
+#endif

@@ -1,0 +1,184 @@
+/* ommd.c: the omm node daemon: options, config, the event loop and its signals. */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "omm/config.h"
+#include "omm/log.h"
+#include "omm/xmalloc.h"
+
+#include "control.h"
+#include "periodic.h"
+#include "supervise.h"
+
+static struct event_base	*base;
+static struct omm_config	 conf;
+static const char		*conf_path = OMM_CONF_PATH;
+static int			 conf_given;
+static int			 verbose_opts;	/* -v count, added to the config's */
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: ommd [-f|--foreground] [-c CONFIG] "
+	    "[-s SOCKET] [-v]...\n");
+	exit(1);
+}
+
+/* libevent's own messages go through our log. */
+static void
+event_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
+static void
+on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	supervise_reap();
+}
+
+static void
+on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("%s: shutting down", strsignal((int)sig));
+	event_base_loopbreak(base);
+}
+
+/* SIGHUP: re-read the config; only verbose takes effect without a restart. */
+static void
+on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	struct omm_config	 nconf;
+	char			*cause = NULL;
+
+	config_defaults(&nconf);
+	if (config_load(&nconf, conf_path, conf_given, &cause) != 0) {
+		log_warnx("reload: %s; keeping the running config", cause);
+		free(cause);
+		config_free(&nconf);
+		return;
+	}
+	if (strcmp(nconf.socket_path, conf.socket_path) != 0 &&
+	    conf.socket_path != NULL)
+		log_warnx("reload: socket changes need a restart");
+	log_setverbose(nconf.verbose + verbose_opts);
+	conf.verbose = nconf.verbose;
+	config_free(&nconf);
+	log_info("reloaded %s", conf_path);
+}
+
+static void
+add_signal(int sig, event_callback_fn fn)
+{
+	struct event	*ev;
+
+	if ((ev = evsignal_new(base, sig, fn, NULL)) == NULL ||
+	    event_add(ev, NULL) == -1)
+		fatalx("cannot handle signal %d", sig);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*sock_opt = NULL;
+	char		*cause = NULL;
+	int		 ch, foreground = 0, fd;
+
+	while ((ch = getopt_long(argc, argv, "fc:s:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			foreground = 1;
+			break;
+		case 'c':
+			conf_path = optarg;
+			conf_given = 1;
+			break;
+		case 's':
+			sock_opt = optarg;
+			break;
+		case 'v':
+			verbose_opts++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init("ommd", LOG_TO_STDERR, verbose_opts);
+	if (geteuid() != 0) {
+		fprintf(stderr, "ommd: must run as root: it traces the "
+		    "processes of every user\n");
+		exit(1);
+	}
+	config_defaults(&conf);
+	if (config_load(&conf, conf_path, conf_given, &cause) != 0) {
+		fprintf(stderr, "ommd: %s\n", cause);
+		exit(1);
+	}
+	if (sock_opt != NULL) {
+		free(conf.socket_path);
+		conf.socket_path = xstrdup(sock_opt);
+	}
+	log_setverbose(conf.verbose + verbose_opts);
+	umask(022);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* errors up to here still reach the terminal */
+	if ((fd = control_listen(conf.socket_path, &cause)) == -1) {
+		fprintf(stderr, "ommd: %s\n", cause);
+		exit(1);
+	}
+	if (!foreground) {
+		if (daemon(0, !conf.log_syslog) == -1)
+			fatal("daemon");
+		if (conf.log_syslog)
+			log_init("ommd", LOG_TO_SYSLOG,
+			    conf.verbose + verbose_opts);
+	}
+
+	event_set_log_callback(event_log);
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	add_signal(SIGCHLD, on_sigchld);
+	add_signal(SIGTERM, on_sigterm);
+	add_signal(SIGINT, on_sigterm);
+	add_signal(SIGHUP, on_sighup);
+	periodic_init(base);
+	control_start(base, fd, conf.socket_path);
+	log_info("listening on %s", conf.socket_path);
+
+	if (event_base_dispatch(base) == -1)
+		log_warnx("event loop failed");
+
+	/* tracees carry on without us, just as they were */
+	control_shutdown();
+	periodic_clear();
+	supervise_detach_all();
+	event_base_free(base);
+	config_free(&conf);
+	log_info("exiting");
+	return 0;
+}

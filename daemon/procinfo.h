@@ -1,0 +1,27 @@
+/* procinfo.h: what ommd reads about a process from /proc. */
+#ifndef OMMD_PROCINFO_H
+#define OMMD_PROCINFO_H
+
+#include <sys/types.h>
+
+struct pstatus {
+	pid_t	tgid;
+	pid_t	ppid;
+	uid_t	ruid, euid, suid;
+	gid_t	rgid;
+	int	threads;
+	char	comm[16];
+};
+
+/* /proc/pid/status; "no such process N" when it is gone. */
+int	procinfo_status(pid_t, struct pstatus *, char **cause)
+	    __attribute__((warn_unused_result));
+/* Supplementary groups of pid (malloc'd array, may be empty). */
+int	procinfo_groups(pid_t, gid_t **, int *, char **cause)
+	    __attribute__((warn_unused_result));
+/* argv joined by spaces, or "[comm]" when there is none; never NULL. */
+char	*procinfo_cmdline(pid_t);
+/* 1 if /proc/pid exists (the process or a zombie is there). */
+int	procinfo_exists(pid_t);
+
+#endif

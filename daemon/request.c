@@ -1,0 +1,297 @@
+/* request.c: the control requests, each authorised by its peer's credentials. */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "omm/buf.h"
+#include "omm/ckpt.h"
+#include "omm/log.h"
+#include "omm/proto.h"
+#include "omm/xmalloc.h"
+
+#include "asuser.h"
+#include "control.h"
+#include "periodic.h"
+#include "procinfo.h"
+#include "request.h"
+#include "supervise.h"
+
+static int	req_manage(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_restore(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_checkpoint(struct ctl_conn *, const struct proto_msg *,
+		    char **);
+static int	req_ps(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_periodic(struct ctl_conn *, const struct proto_msg *,
+		    char **);
+
+/*
+ * The requests ommd serves. fn queues its replies and returns 0, or
+ * returns -1 with a cause for the user, sent back as ERROR. Checkpoint and
+ * restore run synchronously in the event loop for now: a 512 MiB process
+ * holds every other client up for the second or so that takes.
+ */
+static const struct request {
+	uint16_t	  type;
+	int		(*fn)(struct ctl_conn *, const struct proto_msg *,
+			    char **);
+} requests[] = {
+	{ MSG_MANAGE,		req_manage },
+	{ MSG_RESTORE,		req_restore },
+	{ MSG_CHECKPOINT,	req_checkpoint },
+	{ MSG_PS,		req_ps },
+	{ MSG_PERIODIC,		req_periodic },
+};
+
+int
+request_handle(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	const struct ctl_peer	*peer = control_peer(c);
+	char			*why = NULL;
+	size_t			 i;
+
+	for (i = 0; i < sizeof requests / sizeof requests[0]; i++) {
+		if (requests[i].type != m->hdr.type)
+			continue;
+		if (requests[i].fn(c, m, &why) != 0) {
+			log_info("%s from pid %d uid %u refused: %s",
+			    proto_type_name(m->hdr.type), (int)peer->pid,
+			    (unsigned)peer->uid, why);
+			control_send_error(c, why);
+			free(why);
+		}
+		return 0;
+	}
+	return cause_set(cause, "%s is not a request",
+	    proto_type_name(m->hdr.type));
+}
+
+static void
+reply_ok(struct ctl_conn *c)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	proto_encode_ok(&b);
+	control_send(c, &b);
+}
+
+/*
+ * omrun may hand over only its own child, of its own uid: a process it
+ * could ptrace itself. Root may hand over anything.
+ */
+static int
+check_own_child(const struct ctl_peer *peer, pid_t pid, char **cause)
+{
+	struct pstatus	ps;
+
+	if (procinfo_status(pid, &ps, cause) != 0)
+		return -1;
+	if (ps.tgid != pid)
+		return cause_set(cause, "%d is a thread of process %d",
+		    (int)pid, (int)ps.tgid);
+	if (peer->uid == 0)
+		return 0;
+	if (ps.ppid != peer->pid)
+		return cause_set(cause, "permission denied: process %d is not "
+		    "a child of the requesting process %d", (int)pid,
+		    (int)peer->pid);
+	if (ps.ruid != peer->uid)
+		return cause_set(cause, "permission denied: process %d belongs "
+		    "to uid %u", (int)pid, (unsigned)ps.ruid);
+	return 0;
+}
+
+/* A managed process (not a thread), or a cause saying what pid is instead. */
+static struct task *
+find_managed(pid_t pid, char **cause)
+{
+	struct task	*t;
+
+	if ((t = supervise_find(pid)) == NULL) {
+		if (!procinfo_exists(pid))
+			cause_set(cause, "no such process %d", (int)pid);
+		else
+			cause_set(cause, "process %d is not managed by omm",
+			    (int)pid);
+		return NULL;
+	}
+	if (t->tid != t->tgid) {
+		cause_set(cause, "%d is a thread of process %d", (int)pid,
+		    (int)t->tgid);
+		return NULL;
+	}
+	return t;
+}
+
+static int
+req_manage(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	const struct ctl_peer	*peer = control_peer(c);
+	struct msg_pid		 req;
+	uint32_t		 job;
+
+	if (proto_decode_pid(m, &req, cause) != 0)
+		return -1;
+	if (check_own_child(peer, req.pid, cause) != 0)
+		return -1;
+	if (supervise_manage(req.pid, peer->uid, &job, cause) != 0)
+		return -1;
+	reply_ok(c);
+	return 0;
+}
+
+static int
+req_restore(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	const struct ctl_peer	*peer = control_peer(c);
+	struct restore_opts	 opts = { .flags = 0 };
+	struct msg_pid		 req;
+	struct msg_restored	 rep;
+	struct buf		 b;
+	uint32_t		 job;
+
+	if (proto_decode_pid(m, &req, cause) != 0)
+		return -1;
+	if (check_own_child(peer, req.pid, cause) != 0)
+		return -1;
+	if (supervise_manage(req.pid, peer->uid, &job, cause) != 0)
+		return -1;
+	memset(&rep, 0, sizeof rep);
+	if (ckpt_restore(req.pid, m->fd, &opts, &rep.stats, cause) != 0) {
+		/* the engine killed the stub; its exit reaches nobody here */
+		supervise_forget(req.pid);
+		return -1;
+	}
+	supervise_refresh(req.pid);
+	log_info("job %u: restored process %d: %llu pages in %.3f s", job,
+	    (int)req.pid, (unsigned long long)rep.stats.pages, rep.stats.secs);
+	rep.pid = req.pid;
+	buf_init(&b);
+	proto_encode_restored(&b, &rep);
+	control_send(c, &b);
+	return 0;
+}
+
+static int
+req_checkpoint(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	const struct ctl_peer	*peer = control_peer(c);
+	struct ckpt_opts	 opts;
+	struct msg_checkpoint	 req;
+	struct msg_checkpointed	 rep;
+	struct pstatus		 ps;
+	struct task		*t;
+	struct buf		 b;
+	uint32_t		 state;
+	char			*why = NULL;
+	int			 rv;
+
+	if (proto_decode_checkpoint(m, &req, cause) != 0)
+		return -1;
+	if ((t = find_managed(req.pid, cause)) == NULL)
+		return -1;
+	if (procinfo_status(req.pid, &ps, cause) != 0)
+		return -1;
+	/* if you can kill it, you can checkpoint it */
+	if (peer->uid != 0 && peer->uid != ps.ruid && peer->uid != ps.suid)
+		return cause_set(cause, "permission denied: process %d belongs "
+		    "to uid %u", (int)req.pid, (unsigned)ps.ruid);
+	if ((why = ckpt_cantmove(req.pid)) != NULL) {
+		cause_set(cause, "cannot checkpoint process %d: %s",
+		    (int)req.pid, why);
+		free(why);
+		return -1;
+	}
+
+	opts.flags = (req.flags & PROTO_CKPT_KILL) ? CKPT_KILL :
+	    CKPT_LEAVE_RUNNING;
+	memset(&rep, 0, sizeof rep);
+	state = t->state;
+	t->state = PROTO_STATE_CHECKPOINTING;
+	rv = ckpt_dump(req.pid, m->fd, &opts, &rep.stats, &why);
+	if ((t = supervise_find(req.pid)) != NULL)
+		t->state = state;
+	if (rep.stats.exited)
+		supervise_forget(req.pid);
+	if (rv != 0) {
+		cause_set(cause, "cannot checkpoint process %d: %s",
+		    (int)req.pid, why);
+		free(why);
+		return -1;
+	}
+	log_info("checkpointed process %d for uid %u: %llu pages, frozen "
+	    "%.3f s, total %.3f s%s", (int)req.pid, (unsigned)peer->uid,
+	    (unsigned long long)rep.stats.pages, rep.stats.freeze_secs,
+	    rep.stats.secs, opts.flags == CKPT_KILL ? ", killed" : "");
+	rep.pid = req.pid;
+	rep.comm = ps.comm;
+	buf_init(&b);
+	proto_encode_checkpointed(&b, &rep);
+	control_send(c, &b);
+	return 0;
+}
+
+static int
+req_ps(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_ps_entry	 e;
+	struct msg_ps_end	 end = { 0 };
+	struct task		*t;
+	struct buf		 b;
+
+	if (proto_decode_empty(m, cause) != 0)
+		return -1;
+	buf_init(&b);
+	for (t = supervise_first_process(); t != NULL;
+	    t = supervise_next_process(t)) {
+		memset(&e, 0, sizeof e);
+		e.pid = t->tgid;
+		e.ppid = t->ppid;
+		e.uid = t->owner;
+		e.job = t->job;
+		e.state = t->state;
+		e.threads = supervise_nthreads(t->tgid);
+		e.start_time = t->start;
+		e.command = t->command;
+		e.cantmove = ckpt_cantmove(t->tgid);
+		proto_encode_ps_entry(&b, &e);
+		free(e.cantmove);
+		control_send(c, &b);
+		end.count++;
+	}
+	proto_encode_ps_end(&b, &end);
+	control_send(c, &b);
+	return 0;
+}
+
+static int
+req_periodic(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	const struct ctl_peer	*peer = control_peer(c);
+	struct msg_periodic	 req;
+	struct owner		 o;
+	struct task		*t;
+	int			 rv = -1;
+
+	if (proto_decode_periodic(m, &req, cause) != 0)
+		return -1;
+	if ((t = find_managed(req.pid, cause)) == NULL)
+		goto out;
+	if (peer->uid != 0 && peer->uid != t->owner) {
+		cause_set(cause, "permission denied: process %d belongs to "
+		    "uid %u", (int)req.pid, (unsigned)t->owner);
+		goto out;
+	}
+	/* the files are written as the requester, who named them */
+	if (owner_of(peer->pid, &o, cause) != 0)
+		goto out;
+	rv = periodic_add(req.pid, t->job, &o, req.seconds, req.path, cause);
+	owner_free(&o);
+	if (rv == 0)
+		reply_ok(c);
+out:
+	proto_free_periodic(&req);
+	return rv;
+}

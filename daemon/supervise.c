@@ -1,0 +1,413 @@
+/* supervise.c: the ptrace supervisor, its table of tracees and its wait loop. */
+#include <sys/types.h>
+#include <sys/ptrace.h>
+#include <sys/queue.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "omm/log.h"
+#include "omm/proto.h"
+#include "omm/xmalloc.h"
+
+#include "periodic.h"
+#include "procinfo.h"
+#include "supervise.h"
+
+/*
+ * Events only: a managed process never stops for its system calls, just
+ * for fork/clone/exec and signals, so it runs at native speed. No EXITKILL:
+ * when ommd goes away its processes carry on.
+ */
+#define SEIZE_OPTIONS	(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | \
+	PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC)
+
+/* Shutdown waits this long for each tracee to stop before leaving it be. */
+#define DETACH_WAIT_MS	2000
+
+#define NBUCKETS	1024
+
+#ifndef TAILQ_FOREACH_SAFE	/* BSD's, missing from glibc's sys/queue.h */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+static TAILQ_HEAD(, task)	tasks = TAILQ_HEAD_INITIALIZER(tasks);
+static LIST_HEAD(, task)	buckets[NBUCKETS];
+static uint32_t			next_job = 1;
+
+static void	on_fork(struct task *, int);
+static void	on_exec(struct task *, int);
+static void	on_stop(struct task *, int);
+static void	on_signal(struct task *, int);
+
+/*
+ * What a ptrace-stop means, by the event in the status's high bits
+ * (status >> 16); 0 is a signal-delivery-stop. Each handler resumes the
+ * tracee in the way that event needs.
+ */
+static const struct stop_handler {
+	int	  event;
+	void	(*fn)(struct task *, int sig);
+} stop_handlers[] = {
+	{ PTRACE_EVENT_FORK,	on_fork },
+	{ PTRACE_EVENT_VFORK,	on_fork },
+	{ PTRACE_EVENT_CLONE,	on_fork },
+	{ PTRACE_EVENT_EXEC,	on_exec },
+	{ PTRACE_EVENT_STOP,	on_stop },
+	{ 0,			on_signal },
+};
+
+static unsigned
+bucket(pid_t tid)
+{
+	return (unsigned)tid % NBUCKETS;
+}
+
+struct task *
+supervise_find(pid_t tid)
+{
+	struct task	*t;
+
+	LIST_FOREACH(t, &buckets[bucket(tid)], hash) {
+		if (t->tid == tid)
+			return t;
+	}
+	return NULL;
+}
+
+static struct task *
+task_add(pid_t tid, pid_t tgid, pid_t ppid, uid_t owner, uint32_t job)
+{
+	struct task	*t;
+
+	t = xcalloc(1, sizeof *t);
+	t->tid = tid;
+	t->tgid = tgid;
+	t->ppid = ppid;
+	t->owner = owner;
+	t->job = job;
+	t->state = PROTO_STATE_RUNNING;
+	t->start = time(NULL);
+	t->command = procinfo_cmdline(tgid);
+	TAILQ_INSERT_TAIL(&tasks, t, entry);
+	LIST_INSERT_HEAD(&buckets[bucket(tid)], t, hash);
+	log_debug("task %d (process %d, job %u) added: %s", (int)tid,
+	    (int)tgid, job, t->command);
+	return t;
+}
+
+static void
+task_remove(struct task *t)
+{
+	log_debug("task %d (process %d, job %u) gone", (int)t->tid,
+	    (int)t->tgid, t->job);
+	if (t->tid == t->tgid)
+		periodic_forget(t->tgid);
+	TAILQ_REMOVE(&tasks, t, entry);
+	LIST_REMOVE(t, hash);
+	free(t->command);
+	free(t);
+}
+
+struct task *
+supervise_first_process(void)
+{
+	struct task	*t;
+
+	TAILQ_FOREACH(t, &tasks, entry) {
+		if (t->tid == t->tgid)
+			return t;
+	}
+	return NULL;
+}
+
+struct task *
+supervise_next_process(struct task *t)
+{
+	while ((t = TAILQ_NEXT(t, entry)) != NULL) {
+		if (t->tid == t->tgid)
+			return t;
+	}
+	return NULL;
+}
+
+int
+supervise_nthreads(pid_t tgid)
+{
+	struct task	*t;
+	int		 n = 0;
+
+	TAILQ_FOREACH(t, &tasks, entry) {
+		if (t->tgid == tgid)
+			n++;
+	}
+	return n;
+}
+
+void
+supervise_refresh(pid_t tgid)
+{
+	struct task	*t;
+
+	if ((t = supervise_find(tgid)) == NULL)
+		return;
+	free(t->command);
+	t->command = procinfo_cmdline(tgid);
+}
+
+void
+supervise_forget(pid_t tgid)
+{
+	struct task	*t, *tmp;
+
+	TAILQ_FOREACH_SAFE(t, &tasks, entry, tmp) {
+		if (t->tgid == tgid)
+			task_remove(t);
+	}
+}
+
+int
+supervise_manage(pid_t pid, uid_t owner, uint32_t *job, char **cause)
+{
+	struct pstatus	ps;
+
+	if (supervise_find(pid) != NULL)
+		return cause_set(cause, "process %d is already managed",
+		    (int)pid);
+	if (procinfo_status(pid, &ps, cause) != 0)
+		return -1;
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)SEIZE_OPTIONS) == -1)
+		return cause_set(cause, "cannot trace process %d: %s",
+		    (int)pid, strerror(errno));
+	*job = next_job++;
+	task_add(pid, ps.tgid, ps.ppid, owner, *job);
+	log_info("job %u: managing process %d of uid %u", *job, (int)pid,
+	    (unsigned)owner);
+	return 0;
+}
+
+/* Resume a tracee; it may have been killed meanwhile, which is fine. */
+static void
+resume(pid_t tid, int sig)
+{
+	if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)sig) == -1 &&
+	    errno != ESRCH)
+		log_warn("ptrace CONT %d", (int)tid);
+}
+
+/*
+ * A tracee we have not seen: a child auto-attached on fork/clone whose
+ * own first stop came before its parent's event. It belongs to the job of
+ * its process (a thread) or of its parent (a process).
+ */
+static struct task *
+task_adopt(pid_t tid)
+{
+	struct pstatus	 ps;
+	struct task	*parent;
+
+	if (procinfo_status(tid, &ps, NULL) != 0)
+		return NULL;
+	if (ps.tgid != tid)
+		parent = supervise_find(ps.tgid);
+	else
+		parent = supervise_find(ps.ppid);
+	if (parent == NULL) {
+		log_warnx("tracee %d of unknown origin (parent %d)", (int)tid,
+		    (int)ps.ppid);
+		return task_add(tid, ps.tgid, ps.ppid, ps.ruid, 0);
+	}
+	return task_add(tid, ps.tgid, ps.ppid, parent->owner, parent->job);
+}
+
+static void
+on_fork(struct task *t, int sig)
+{
+	unsigned long	 msg;
+	pid_t		 child;
+	pid_t		 tid = t->tid;
+
+	if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == -1) {
+		log_warn("ptrace GETEVENTMSG %d", (int)tid);
+		resume(tid, 0);
+		return;
+	}
+	child = (pid_t)msg;
+	if (supervise_find(child) == NULL)
+		task_adopt(child);
+	resume(tid, 0);
+}
+
+static void
+on_exec(struct task *t, int sig)
+{
+	struct task	*o, *tmp;
+	unsigned long	 msg;
+	pid_t		 tgid = t->tgid;
+
+	/*
+	 * A non-leader thread that calls exec takes over the leader's tid;
+	 * the event message is its former tid, which will never report again,
+	 * and nor will the other threads, which exec killed.
+	 */
+	if (ptrace(PTRACE_GETEVENTMSG, t->tid, NULL, &msg) == 0 &&
+	    (pid_t)msg != t->tid && (o = supervise_find((pid_t)msg)) != NULL)
+		task_remove(o);
+	TAILQ_FOREACH_SAFE(o, &tasks, entry, tmp) {
+		if (o->tgid == tgid && o->tid != tgid && o != t)
+			task_remove(o);
+	}
+	supervise_refresh(tgid);
+	if ((t = supervise_find(tgid)) != NULL)
+		log_debug("process %d exec: %s", (int)tgid, t->command);
+	resume(tgid, 0);
+}
+
+static int
+is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+	    sig == SIGTTOU;
+}
+
+static void
+on_stop(struct task *t, int sig)
+{
+	/*
+	 * A group-stop: LISTEN keeps it stopped, as it would be without us,
+	 * until a SIGCONT, which the kernel reports as another event stop.
+	 * Anything else (a new child's first stop, a stray interrupt): go on.
+	 */
+	if (is_stop_signal(sig)) {
+		t->state = PROTO_STATE_STOPPED;
+		if (ptrace(PTRACE_LISTEN, t->tid, NULL, NULL) == -1 &&
+		    errno != ESRCH)
+			log_warn("ptrace LISTEN %d", (int)t->tid);
+		return;
+	}
+	t->state = PROTO_STATE_RUNNING;
+	resume(t->tid, 0);
+}
+
+static void
+on_signal(struct task *t, int sig)
+{
+	/* a system-call stop cannot happen (no PTRACE_SYSCALL); never inject it */
+	if (sig == (SIGTRAP | 0x80))
+		sig = 0;
+	resume(t->tid, sig);
+}
+
+static void
+handle_status(pid_t tid, int status)
+{
+	const struct stop_handler	*h;
+	struct task			*t;
+	int				 event;
+	size_t				 i;
+
+	t = supervise_find(tid);
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		if (t != NULL)
+			task_remove(t);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	if (t == NULL && (t = task_adopt(tid)) == NULL) {
+		/* gone already, or not ours (a helper child): let it go */
+		resume(tid, 0);
+		return;
+	}
+	event = (unsigned)status >> 16;
+	for (i = 0; i < sizeof stop_handlers / sizeof stop_handlers[0]; i++) {
+		h = &stop_handlers[i];
+		if (h->event == event) {
+			h->fn(t, WSTOPSIG(status));
+			return;
+		}
+	}
+	log_debug("tracee %d: unexpected event %d", (int)tid, event);
+	resume(tid, 0);
+}
+
+void
+supervise_reap(void)
+{
+	pid_t	pid;
+	int	status;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG | __WALL);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		handle_status(pid, status);
+	}
+}
+
+/* Wait up to DETACH_WAIT_MS for tid to stop, then detach it from there. */
+static void
+detach_one(struct task *t)
+{
+	struct timespec	ts = { 0, 1000 * 1000 };
+	pid_t		pid;
+	int		status, waited, sig;
+
+	for (waited = 0; waited < DETACH_WAIT_MS; waited++) {
+		pid = waitpid(t->tid, &status, WNOHANG | __WALL);
+		if (pid == -1)
+			return;		/* gone */
+		if (pid == 0) {
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (!WIFSTOPPED(status))
+			return;		/* exited */
+		/* a pending signal travels on; an event stop has none */
+		sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+		if (sig == (SIGTRAP | 0x80))
+			sig = 0;
+		if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)sig) ==
+		    -1 && errno != ESRCH)
+			log_warn("ptrace DETACH %d", (int)t->tid);
+		return;
+	}
+	/* the kernel detaches it when ommd exits */
+	log_warnx("task %d did not stop, leaving it to the kernel",
+	    (int)t->tid);
+}
+
+void
+supervise_detach_all(void)
+{
+	struct task	*t;
+	int		 n = 0;
+
+	supervise_reap();
+	TAILQ_FOREACH(t, &tasks, entry) {
+		if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) == -1 &&
+		    errno != ESRCH)
+			log_warn("ptrace INTERRUPT %d", (int)t->tid);
+	}
+	while ((t = TAILQ_FIRST(&tasks)) != NULL) {
+		detach_one(t);
+		n++;
+		/* the exit of a task removed here is not reported to anyone */
+		TAILQ_REMOVE(&tasks, t, entry);
+		LIST_REMOVE(t, hash);
+		free(t->command);
+		free(t);
+	}
+	if (n != 0)
+		log_info("detached from %d tasks", n);
+}

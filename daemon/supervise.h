@@ -1,0 +1,53 @@
+/*
+ * supervise.h: ommd as the ptrace tracer of every managed process.
+ *
+ * Managed processes run at native speed: they are seized with event options
+ * only (fork, vfork, clone, exec), no system-call tracing and no seccomp,
+ * so only those events and signals stop them, briefly. Every thread is a
+ * tracee and has an entry (tid), mapped to its process (tgid).
+ */
+#ifndef OMMD_SUPERVISE_H
+#define OMMD_SUPERVISE_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include "omm/proto.h"
+
+struct task {
+	pid_t		 tid;
+	pid_t		 tgid;
+	pid_t		 ppid;
+	uid_t		 owner;		/* uid of the job's owner */
+	uint32_t	 job;
+	uint32_t	 state;		/* enum proto_state */
+	time_t		 start;
+	char		*command;
+	TAILQ_ENTRY(task) entry;	/* table order */
+	LIST_ENTRY(task) hash;		/* by tid */
+};
+
+/*
+ * Seize pid for a new job of owner and record it; *job gets its number.
+ * Fails with a cause for the requester (already managed, gone, ...).
+ */
+int		 supervise_manage(pid_t, uid_t owner, uint32_t *job,
+		    char **cause) __attribute__((warn_unused_result));
+/* Drain every pending wait status: on SIGCHLD. */
+void		 supervise_reap(void);
+struct task	*supervise_find(pid_t tid);
+/* Process leaders (tid == tgid) in table order, for PS: NULL ends. */
+struct task	*supervise_first_process(void);
+struct task	*supervise_next_process(struct task *);
+int		 supervise_nthreads(pid_t tgid);
+/* Forget a process the engine reaped (ckpt_stats.exited). */
+void		 supervise_forget(pid_t tgid);
+/* Refresh a process's command line (after a restore). */
+void		 supervise_refresh(pid_t tgid);
+/* Let every tracee go, running as before: on shutdown. */
+void		 supervise_detach_all(void);
+
+#endif

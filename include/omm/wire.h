@@ -1,0 +1,156 @@
+/*
+ * wire.h: the node-to-node protocol, framed and versioned.
+ *
+ * A link between two ommd nodes (mutual TLS) carries a stream of frames:
+ *
+ *   u32 magic "OMMW" | u16 version | u16 type | u32 payload length | payload
+ *
+ * little-endian, written and read with buf.h. TLS delivers the stream in
+ * arbitrary chunks, so wire_frame_peek looks at the bytes received so far and
+ * tells whether a whole frame is there; the header is checked (magic, version,
+ * type, the type's length bounds, the cap) before any payload is awaited, so a
+ * peer announcing 4 GiB is refused after 12 bytes. Every type has an explicit
+ * encoder and decoder; decoders check the exact length and every field.
+ * The byte-level reference is docs/wire-protocol.md.
+ */
+#ifndef OMM_WIRE_H
+#define OMM_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "omm/buf.h"
+#include "omm/loadvec.h"
+
+#define OMM_WIRE_VERSION	1
+#define WIRE_MAGIC		0x574d4d4fU	/* "OMMW" as little-endian u32 */
+#define WIRE_HDR_LEN		12
+#define WIRE_MAX_PAYLOAD	(1U << 20)	/* default cap of any payload */
+
+#define WIRE_VERSION_MAX	32	/* software version string, NUL included */
+#define WIRE_TEXT_MAX		128	/* BYE text, NUL included */
+#define WIRE_LOADWIN_MAX	64	/* entries in one LOADWIN */
+
+/*
+ * Message types, in blocks: 100-199 membership and load, 200-299 migration,
+ * 300-399 forwarded system calls. A type not listed here is refused.
+ */
+enum wire_type {
+	WIRE_HELLO = 100,	/* first frame of each side: who I am */
+	WIRE_HELLO_ACK = 101,	/* answer to HELLO: who I am */
+	WIRE_LOADWIN = 102,	/* my window of load vectors, with ages */
+	WIRE_BYE = 103,		/* last frame: why I close */
+	/* 200-299: migration (reserved). */
+	/* 300-399: system calls (reserved). */
+};
+
+/* Why a BYE was sent. */
+enum wire_bye_reason {
+	WIRE_BYE_SHUTDOWN = 1,	/* the daemon stops */
+	WIRE_BYE_LEAVE = 2,	/* omctl leave: the node leaves the cluster */
+	WIRE_BYE_PROTOCOL = 3,	/* the peer sent something malformed */
+	WIRE_BYE_REFUSED = 4,	/* the peer is not welcome (id, name) */
+	WIRE_BYE_NREASONS
+};
+
+struct wire_hdr {
+	uint32_t	magic;
+	uint16_t	version;
+	uint16_t	type;
+	uint32_t	len;		/* payload bytes */
+};
+
+/* HELLO and HELLO_ACK. */
+struct wire_hello {
+	uint32_t		node;		/* nonzero */
+	uint64_t		incarnation;
+	char			name[LV_NAME_MAX];	/* 1..63 bytes */
+	char			version[WIRE_VERSION_MAX]; /* software, e.g. "0.1.0" */
+	struct node_addr	addr;		/* where the sender listens */
+	uint32_t		flags;		/* LV_* */
+};
+
+/* One load vector of a window, with its age at the sender. */
+struct wire_lventry {
+	uint32_t	age_ms;		/* ms since measured at the origin */
+	struct loadvec	lv;
+};
+
+/*
+ * LOADWIN flags. PULL: the sender wants our window back at once (push-pull
+ * gossip); a reply never carries it, so exchanges do not ping-pong.
+ */
+#define WIRE_LOADWIN_PULL	0x0001
+#define WIRE_LOADWIN_FLAGS	0x0001
+
+struct wire_loadwin {
+	uint16_t		flags;	/* WIRE_LOADWIN_* */
+	uint16_t		n;	/* 1..WIRE_LOADWIN_MAX, no node twice */
+	struct wire_lventry	ent[WIRE_LOADWIN_MAX];
+};
+
+struct wire_bye {
+	uint16_t	reason;			/* enum wire_bye_reason */
+	char		text[WIRE_TEXT_MAX];	/* may be empty */
+};
+
+/* A decoded frame of any type. */
+struct wire_msg {
+	uint16_t			 type;
+	union {
+		struct wire_hello	 hello;
+		struct wire_loadwin	 loadwin;
+		struct wire_bye		 bye;
+	};
+};
+
+/* "HELLO"; "unknown" for a type not defined. */
+const char	*wire_type_name(uint16_t type);
+/* "shutdown", "leave", ...; "unknown" if out of range. */
+const char	*wire_bye_name(uint16_t reason);
+
+/*
+ * Look at the first n bytes of a stream. Returns 1 when a whole frame is
+ * there (its header in *hdr, header plus payload bytes in *frame_len), 0
+ * when more bytes are needed, -1 when the stream is bad: wrong magic (seen
+ * as soon as the first byte differs), another protocol version, an unknown
+ * type, or a payload length outside the type's bounds or over the cap. The
+ * answer for a prefix never contradicts the answer for the whole.
+ */
+int	wire_frame_peek(const uint8_t *p, size_t n, struct wire_hdr *,
+	    size_t *frame_len, char **cause) __attribute__((warn_unused_result));
+/* The same with a cap on payloads other than WIRE_MAX_PAYLOAD. */
+int	wire_frame_peek_max(const uint8_t *p, size_t n, size_t max_payload,
+	    struct wire_hdr *, size_t *frame_len, char **cause)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Encoders append one whole frame to b (which may hold earlier frames).
+ * They are given our own data: a field out of range is a bug (fatalx).
+ */
+void	wire_encode_hello(struct buf *, uint16_t type,
+	    const struct wire_hello *);
+void	wire_encode_loadwin(struct buf *, const struct wire_loadwin *);
+void	wire_encode_bye(struct buf *, const struct wire_bye *);
+
+/*
+ * Decoders take a payload of their type and fill the struct (no heap).
+ * They refuse, with the reason in cause, a payload of the wrong length, a
+ * string too long, empty where it must not be or holding a NUL, a node id
+ * of 0, an enum or flag out of range, a count over its cap.
+ */
+int	wire_decode_hello(const uint8_t *, size_t, struct wire_hello *,
+	    char **cause) __attribute__((warn_unused_result));
+int	wire_decode_loadwin(const uint8_t *, size_t, struct wire_loadwin *,
+	    char **cause) __attribute__((warn_unused_result));
+int	wire_decode_bye(const uint8_t *, size_t, struct wire_bye *,
+	    char **cause) __attribute__((warn_unused_result));
+/* Decode a frame found by wire_frame_peek (payload follows the header). */
+int	wire_decode(const struct wire_hdr *, const uint8_t *payload,
+	    struct wire_msg *, char **cause)
+	    __attribute__((warn_unused_result));
+
+/* Bytes one load vector takes at most on the wire. */
+size_t	wire_loadvec_max_len(void);
+
+#endif

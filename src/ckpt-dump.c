@@ -1,0 +1,853 @@
+/*
+ * ckpt-dump.c: checkpoint a single-threaded x86-64 process into an image.
+ *
+ * The tracee is interrupted (PTRACE_INTERRUPT) into a stop inside the
+ * kernel's signal path. Its registers, signal state, task state and fds are
+ * read there, partly by injected system calls (inject.c); then its memory is
+ * read with process_vm_readv in big batches and streamed out through the
+ * image writer. It is left in a signal-path stop again with its own
+ * registers, so resuming it lets the kernel restart an interrupted system
+ * call exactly as if nothing had happened.
+ */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "omm/ckpt.h"
+#include "omm/image.h"
+#include "omm/inject.h"
+#include "omm/log.h"
+#include "omm/procfs.h"
+#include "omm/xmalloc.h"
+
+#include "ckpt-int.h"
+
+#define DUMP_BATCH	IMG_PAGES_PER_SECTION	/* pages read and written at once */
+#define DUMP_PM_CHUNK	8192			/* pagemap entries per pread */
+
+/* Offsets in the injection scratch pages. */
+#define SCR_SIGACT	0		/* 64 kernel sigactions of 32 bytes */
+#define SCR_ALTSTACK	2048		/* stack_t, 24 bytes */
+#define SCR_TIDADDR	2112		/* u64 */
+#define SCR_SIGINFO	2176		/* siginfo_t, 128 bytes */
+
+struct dump {
+	pid_t			 pid;
+	int			 flags;
+	struct ckpt_stats	*stats;
+	struct img		 img;
+	struct inject		*in;
+	struct user_regs_struct	 regs;		/* as interrupted */
+	siginfo_t		*caught;	/* dequeued while interrupting */
+	size_t			 ncaught;
+	int			 stopped;	/* we hold it in a stop */
+	int			 memfd;		/* /proc/PID/mem */
+	int			 pmfd;		/* /proc/PID/pagemap */
+	uint64_t		*addrs;		/* pages to store, ascending */
+	size_t			 naddrs, caddrs;
+	uint8_t			*buf;		/* DUMP_BATCH pages */
+};
+
+static int
+dump_fail_errno(char **cause, const char *what)
+{
+	return cause_set(cause, "%s: %s", what, strerror(errno));
+}
+
+int
+ckpt_interrupt(pid_t pid, siginfo_t **caught, size_t *ncaught,
+    struct ckpt_stats *stats, char **cause)
+{
+	siginfo_t	si;
+	int		st, sig, ev;
+
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) == -1)
+		return dump_fail_errno(cause, "PTRACE_INTERRUPT");
+	for (;;) {
+		if (waitpid(pid, &st, __WALL) == -1) {
+			if (errno == EINTR)
+				continue;
+			return dump_fail_errno(cause, "waitpid");
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			stats->exited = 1;
+			stats->wstatus = st;
+			return cause_set(cause, "process exited");
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		sig = WSTOPSIG(st);
+		ev = st >> 16;
+		if (ev == PTRACE_EVENT_STOP) {
+			if (sig == SIGTRAP)
+				return 0;
+			/* Interrupting a group-stopped tracee reports the stop signal. */
+			ptrace(PTRACE_LISTEN, pid, 0, 0);
+			return cause_set(cause, "stopped by signal %s (group-stop)",
+			    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+		}
+		if (ev == 0 && sig != (SIGTRAP | 0x80)) {
+			if (ptrace(PTRACE_GETSIGINFO, pid, 0, &si) == -1)
+				return dump_fail_errno(cause, "PTRACE_GETSIGINFO");
+			if (caught != NULL) {
+				*caught = xreallocarray(*caught, *ncaught + 1,
+				    sizeof **caught);
+				(*caught)[(*ncaught)++] = si;
+			}
+		}
+		/* That stop consumed the interrupt: ask again before resuming. */
+		if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) == -1 ||
+		    ptrace(PTRACE_CONT, pid, 0, 0) == -1)
+			return dump_fail_errno(cause, "resuming to interrupt");
+	}
+}
+
+/* Queue a signal to the tracee itself, as it would: any si_code is allowed. */
+static int
+dump_requeue(struct dump *d, const siginfo_t *si, char **cause)
+{
+	long	ret;
+
+	if (inject_write(d->in, SCR_SIGINFO, si, sizeof *si, cause) == -1)
+		return -1;
+	if (INJECT(d->in, &ret, cause, SYS_rt_tgsigqueueinfo, d->pid, d->pid,
+	    si->si_signo, inject_scratch(d->in) + SCR_SIGINFO) == -1)
+		return -1;
+	if (ret != 0)
+		return cause_set(cause, "re-queueing signal %d: %s", si->si_signo,
+		    strerror(-ret));
+	return 0;
+}
+
+static int
+dump_inject_begin(struct dump *d, char **cause)
+{
+	size_t	i;
+
+	if ((d->in = inject_init(d->pid, 0, cause)) == NULL)
+		return -1;
+	/* Back into the queue: they are then pending like any other signal. */
+	for (i = 0; i < d->ncaught; i++) {
+		if (dump_requeue(d, &d->caught[i], cause) == -1)
+			return -1;
+	}
+	d->ncaught = 0;
+	return 0;
+}
+
+static int
+dump_inject_end(struct dump *d, char **cause)
+{
+	const siginfo_t	*strays;
+	size_t		 n, i;
+	int		 rv;
+
+	strays = inject_strays(d->in, &n);
+	for (i = 0; i < n; i++) {
+		if (dump_requeue(d, &strays[i], cause) == -1)
+			return -1;
+	}
+	rv = inject_fini(d->in, 1, cause);
+	if (inject_exited(d->in, &d->stats->wstatus))
+		d->stats->exited = 1;
+	inject_free(d->in);
+	d->in = NULL;
+	if (rv == -1)
+		return -1;
+	/* From the syscall-exit stop of the unmap back into the signal path. */
+	return inject_settle(d->pid, &d->stats->exited, &d->stats->wstatus,
+	    cause);
+}
+
+/*
+ * The registers as interrupted. A system call cut short shows rax =
+ * -ERESTART* with orig_rax its number; that is kept as is so that restore
+ * can resume in the signal path and let the kernel decide, as it would have,
+ * between restarting the call and -EINTR for a handler. Only
+ * -ERESTART_RESTARTBLOCK is rewritten: its restart block is kernel state we
+ * cannot carry, so it becomes -ERESTARTNOHAND, which restarts the original
+ * call with its original arguments (nanosleep wrote the remaining time
+ * back into them already) and reports -EINTR to a handler, as it did.
+ */
+static int
+dump_regs(struct dump *d, char **cause)
+{
+	struct user_regs_struct	 r;
+	struct iovec		 iov;
+	uint8_t			*xs;
+
+	iov.iov_base = &d->regs;
+	iov.iov_len = sizeof d->regs;
+	if (ptrace(PTRACE_GETREGSET, d->pid, NT_PRSTATUS, &iov) == -1)
+		return dump_fail_errno(cause, "PTRACE_GETREGSET NT_PRSTATUS");
+	r = d->regs;
+	if ((int64_t)r.orig_rax >= 0 &&
+	    (int64_t)r.rax == -CKPT_ERESTART_RESTARTBLOCK)
+		r.rax = (uint64_t)-CKPT_ERESTARTNOHAND;
+	memcpy(d->img.regs.gpr, &r, sizeof d->img.regs.gpr);
+
+	xs = xmalloc(IMG_MAX_XSTATE);
+	iov.iov_base = xs;
+	iov.iov_len = IMG_MAX_XSTATE;
+	if (ptrace(PTRACE_GETREGSET, d->pid, NT_X86_XSTATE, &iov) == -1) {
+		free(xs);
+		return dump_fail_errno(cause, "PTRACE_GETREGSET NT_X86_XSTATE");
+	}
+	d->img.regs.xstate = xs;
+	d->img.regs.xstate_len = iov.iov_len;
+	return 0;
+}
+
+static int
+dump_peek_pending(struct dump *d, int shared, char **cause)
+{
+	struct __ptrace_peeksiginfo_args	 a;
+	siginfo_t				 si[32];
+	struct img_signals			*s = &d->img.sig;
+	long					 n, i;
+
+	a.off = 0;
+	a.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0;
+	a.nr = 32;
+	for (;;) {
+		n = ptrace(PTRACE_PEEKSIGINFO, d->pid, &a, si);
+		if (n == -1)
+			return dump_fail_errno(cause, "PTRACE_PEEKSIGINFO");
+		if (n == 0)
+			return 0;
+		if (s->npending + n > IMG_MAX_PENDING)
+			return cause_set(cause, "more than %d pending signals",
+			    IMG_MAX_PENDING);
+		s->pending = xreallocarray(s->pending, s->npending + n,
+		    sizeof *s->pending);
+		for (i = 0; i < n; i++) {
+			s->pending[s->npending].shared = shared;
+			memcpy(s->pending[s->npending].raw, &si[i], 128);
+			s->npending++;
+		}
+		a.off += n;
+	}
+}
+
+static int
+dump_signals(struct dump *d, char **cause)
+{
+	struct img_signals	*s = &d->img.sig;
+	uint8_t			 raw[SCR_ALTSTACK + 24];
+	long			 ret;
+	int			 sig;
+
+	s->blocked = inject_saved_mask(d->in);
+	if (dump_peek_pending(d, 0, cause) == -1 ||
+	    dump_peek_pending(d, 1, cause) == -1)
+		return -1;
+	for (sig = 1; sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (INJECT(d->in, &ret, cause, SYS_rt_sigaction, sig, 0,
+		    inject_scratch(d->in) + SCR_SIGACT + (sig - 1) * 32, 8) == -1)
+			return -1;
+		if (ret != 0)
+			return cause_set(cause, "rt_sigaction(%d): %s", sig,
+			    strerror(-ret));
+	}
+	if (INJECT(d->in, &ret, cause, SYS_sigaltstack, 0,
+	    inject_scratch(d->in) + SCR_ALTSTACK) == -1)
+		return -1;
+	if (ret != 0)
+		return cause_set(cause, "sigaltstack: %s", strerror(-ret));
+	if (inject_read(d->in, 0, raw, sizeof raw, cause) == -1)
+		return -1;
+	for (sig = 1; sig <= 64; sig++) {
+		const uint8_t	*p = raw + SCR_SIGACT + (sig - 1) * 32;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* struct kernel_sigaction: handler, flags, restorer, mask */
+		memcpy(&s->act[sig - 1].handler, p, 8);
+		memcpy(&s->act[sig - 1].flags, p + 8, 8);
+		memcpy(&s->act[sig - 1].restorer, p + 16, 8);
+		memcpy(&s->act[sig - 1].mask, p + 24, 8);
+	}
+	/* stack_t: ss_sp, int ss_flags (+4 padding), ss_size */
+	memcpy(&s->ss_sp, raw + SCR_ALTSTACK, 8);
+	memcpy(&s->ss_flags, raw + SCR_ALTSTACK + 8, 4);
+	memcpy(&s->ss_size, raw + SCR_ALTSTACK + 16, 8);
+	return 0;
+}
+
+static int
+dump_proc(struct dump *d, char **cause)
+{
+	struct img_proc		*p = &d->img.proc;
+	struct procfs_status	 status;
+	struct procfs_stat	 st;
+	struct ckpt_rseq_conf	 rseq;
+	struct rlimit		 rl;
+	char			*text, *nl;
+	size_t			 len;
+	long			 ret;
+	int			 i;
+
+	p->pid = d->pid;
+	if (procfs_status(d->pid, &status, cause) == -1 ||
+	    procfs_stat(d->pid, &st, cause) == -1)
+		return -1;
+	p->uid = status.uid[0];
+	p->gid = status.gid[0];
+	p->umask = status.has_umask ? status.umask : 022;
+	p->start_code = st.start_code;
+	p->end_code = st.end_code;
+	p->start_data = st.start_data;
+	p->end_data = st.end_data;
+	p->start_brk = st.start_brk;
+	p->start_stack = st.start_stack;
+	p->arg_start = st.arg_start;
+	p->arg_end = st.arg_end;
+	p->env_start = st.env_start;
+	p->env_end = st.env_end;
+
+	if (procfs_slurp(d->pid, "comm", &text, NULL, cause) == -1)
+		return -1;
+	if ((nl = strchr(text, '\n')) != NULL)
+		*nl = '\0';
+	snprintf(p->comm, sizeof p->comm, "%s", text);
+	free(text);
+	if (procfs_slurp(d->pid, "cmdline", &text, &len, cause) == -1)
+		return -1;
+	p->cmdline = procfs_cmdline_join(text, len);
+	free(text);
+	if (procfs_link(d->pid, "exe", &p->exe, cause) == -1)
+		return -1;
+	if (procfs_link(d->pid, "cwd", &p->cwd, cause) == -1)
+		return -1;
+	len = strlen(p->cwd);
+	if (p->cwd[0] != '/' || (len > 10 && strcmp(p->cwd + len - 10,
+	    " (deleted)") == 0))
+		return cause_set(cause, "working directory %s is gone", p->cwd);
+	if (procfs_slurp(d->pid, "personality", &text, NULL, cause) == -1)
+		return -1;
+	if (procfs_personality_parse(text, &p->personality, cause) == -1) {
+		free(text);
+		return -1;
+	}
+	free(text);
+	for (i = 0; i < IMG_NRLIMITS && i < RLIM_NLIMITS; i++) {
+		if (prlimit(d->pid, i, NULL, &rl) == -1)
+			return cause_set(cause, "prlimit(%d): %s", i, strerror(errno));
+		p->rlim[i].cur = rl.rlim_cur;
+		p->rlim[i].max = rl.rlim_max;
+	}
+	if (procfs_auxv(d->pid, p->auxv, IMG_MAX_AUXV, &p->auxv_n, cause) == -1)
+		return -1;
+
+	if (ptrace(CKPT_PTRACE_GET_RSEQ_CONFIGURATION, d->pid, sizeof rseq,
+	    &rseq) == -1) {
+		if (errno != EIO && errno != EINVAL)
+			return dump_fail_errno(cause,
+			    "PTRACE_GET_RSEQ_CONFIGURATION");
+		memset(&rseq, 0, sizeof rseq);
+	}
+	p->rseq_addr = rseq.rseq_abi_pointer;
+	p->rseq_len = rseq.rseq_abi_size;
+	p->rseq_sig = rseq.signature;
+	{
+		void	*head = NULL;
+		size_t	 hlen = 0;
+
+		if (syscall(SYS_get_robust_list, d->pid, &head, &hlen) == -1)
+			return dump_fail_errno(cause, "get_robust_list");
+		p->robust_list = (uint64_t)head;
+		p->robust_len = hlen;
+	}
+
+	/* The current break is only known to the process itself: brk(0). */
+	if (INJECT(d->in, &ret, cause, SYS_brk, 0) == -1)
+		return -1;
+	p->brk = (uint64_t)ret;
+	if (INJECT(d->in, &ret, cause, SYS_prctl, PR_GET_TID_ADDRESS,
+	    inject_scratch(d->in) + SCR_TIDADDR) == -1)
+		return -1;
+	if (ret == 0) {
+		if (inject_read(d->in, SCR_TIDADDR, &p->clear_tid, 8, cause) == -1)
+			return -1;
+	} else
+		log_debug("pid %ld: PR_GET_TID_ADDRESS: %s", (long)d->pid,
+		    strerror(-ret));
+	return 0;
+}
+
+static int
+dump_fds(struct dump *d, char **cause)
+{
+	struct procfs_fdinfo	 fi;
+	struct stat		 st;
+	struct img_fd		*f;
+	enum img_fd_kind	 kind;
+	char			 name[64], *link;
+	int			*fds;
+	size_t			 n, i;
+
+	if (procfs_fds(d->pid, &fds, &n, cause) == -1)
+		return -1;
+	if (n > IMG_MAX_FDS) {
+		free(fds);
+		return cause_set(cause, "%zu fds, more than %d", n, IMG_MAX_FDS);
+	}
+	d->img.fds = n == 0 ? NULL : xcalloc(n, sizeof *d->img.fds);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "fd/%d", fds[i]);
+		if (procfs_link(d->pid, name, &link, cause) == -1)
+			goto fail;
+		snprintf(name, sizeof name, "/proc/%ld/fd/%d", (long)d->pid, fds[i]);
+		if (stat(name, &st) == -1) {
+			cause_set(cause, "fd %d: %s: %s", fds[i], link, strerror(errno));
+			free(link);
+			goto fail;
+		}
+		if (ckpt_fd_kind(fds[i], link, &st, &kind, cause) == -1 ||
+		    procfs_fdinfo(d->pid, fds[i], &fi, cause) == -1) {
+			free(link);
+			goto fail;
+		}
+		f = &d->img.fds[d->img.nfds++];
+		f->fd = fds[i];
+		f->kind = kind;
+		f->flags = fi.flags;
+		f->cloexec = (fi.flags & O_CLOEXEC) != 0;
+		f->pos = fi.pos;
+		f->mode = st.st_mode;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+		f->size = st.st_size;
+		if (kind == IMG_FD_STDIO)
+			free(link);
+		else
+			f->path = link;
+	}
+	free(fds);
+	return 0;
+fail:
+	free(fds);
+	return -1;
+}
+
+/* Pages are zero unless some word is not: most non-zero pages exit early. */
+static int
+page_is_zero(const uint8_t *p)
+{
+	const uint64_t	*w = (const uint64_t *)p;
+	uint64_t	 acc;
+	size_t		 i, j;
+
+	for (i = 0; i < CKPT_PAGE / 8; i += 32) {
+		acc = 0;
+		for (j = 0; j < 32; j++)
+			acc |= w[i + j];
+		if (acc != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Read n pages at addrs (all in one mapping) into buf, in one
+ * process_vm_readv over merged runs; a mapping without PROT_READ (or a
+ * short read) goes through /proc/PID/mem, which reads with FOLL_FORCE.
+ */
+static int
+read_pages(struct dump *d, const uint64_t *addrs, size_t n, uint8_t *buf,
+    int readable, char **cause)
+{
+	struct iovec	 local, remote[DUMP_BATCH];
+	size_t		 nr = 0, i, done;
+	ssize_t		 got;
+
+	for (i = 0; i < n; i++) {
+		if (nr > 0 && (uint64_t)remote[nr - 1].iov_base +
+		    remote[nr - 1].iov_len == addrs[i])
+			remote[nr - 1].iov_len += CKPT_PAGE;
+		else {
+			remote[nr].iov_base = (void *)addrs[i];
+			remote[nr].iov_len = CKPT_PAGE;
+			nr++;
+		}
+	}
+	if (readable) {
+		local.iov_base = buf;
+		local.iov_len = n * CKPT_PAGE;
+		got = process_vm_readv(d->pid, &local, 1, remote, nr, 0);
+		if (got == (ssize_t)(n * CKPT_PAGE))
+			return 0;
+	}
+	for (i = 0, done = 0; i < nr; i++) {
+		size_t	off = 0;
+
+		while (off < remote[i].iov_len) {
+			got = pread(d->memfd, buf + done + off,
+			    remote[i].iov_len - off,
+			    (off_t)((uint64_t)remote[i].iov_base + off));
+			if (got == -1 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				return cause_set(cause, "reading memory at %#" PRIx64
+				    ": %s", (uint64_t)remote[i].iov_base + off,
+				    got == 0 ? "end of file" : strerror(errno));
+			off += got;
+		}
+		done += remote[i].iov_len;
+	}
+	return 0;
+}
+
+/* Which pagemap entries of a mapping hold content the image must carry. */
+static int
+page_wanted(const struct img_vma *v, uint64_t pm, int full)
+{
+	if (pm & PM_SWAP)
+		return 1;
+	if (!(pm & PM_PRESENT))
+		return 0;
+	if (!(v->flags & IMG_VMA_FILE) || full)
+		return 1;
+	return !(pm & PM_FILE);		/* a private (COW) copy */
+}
+
+static void
+add_addr(struct dump *d, uint64_t a)
+{
+	if (d->naddrs == d->caddrs) {
+		d->caddrs = d->caddrs == 0 ? 4096 : d->caddrs * 2;
+		d->addrs = xreallocarray(d->addrs, d->caddrs, sizeof *d->addrs);
+	}
+	d->addrs[d->naddrs++] = a;
+}
+
+/* Keep the non-zero ones of cand[0..n) (read into d->buf). */
+static int
+filter_zero(struct dump *d, struct img_vma *v, const uint64_t *cand, size_t n,
+    char **cause)
+{
+	size_t	i;
+
+	if (n == 0)
+		return 0;
+	if (read_pages(d, cand, n, d->buf, (v->prot & PROT_READ) != 0,
+	    cause) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (page_is_zero(d->buf + i * CKPT_PAGE))
+			d->stats->zero_pages++;
+		else {
+			add_addr(d, cand[i]);
+			v->npages++;
+		}
+	}
+	return 0;
+}
+
+/* Find the pages of one mapping to store: present or swapped, not zero. */
+static int
+scan_vma(struct dump *d, struct img_vma *v, char **cause)
+{
+	uint64_t	*pm, cand[DUMP_BATCH];
+	uint64_t	 npg, off, cnt, i;
+	size_t		 ncand = 0;
+	int		 full = (d->flags & CKPT_FULL_FILES) != 0, rv = -1;
+
+	pm = xmalloc(DUMP_PM_CHUNK * sizeof *pm);
+	npg = (v->end - v->start) / CKPT_PAGE;
+	for (off = 0; off < npg; off += cnt) {
+		cnt = npg - off < DUMP_PM_CHUNK ? npg - off : DUMP_PM_CHUNK;
+		if (procfs_pagemap(d->pmfd, v->start + off * CKPT_PAGE, cnt, pm,
+		    cause) == -1)
+			goto out;
+		for (i = 0; i < cnt; i++) {
+			if (!page_wanted(v, pm[i], full))
+				continue;
+			cand[ncand++] = v->start + (off + i) * CKPT_PAGE;
+			if (ncand == DUMP_BATCH) {
+				if (filter_zero(d, v, cand, ncand, cause) == -1)
+					goto out;
+				ncand = 0;
+			}
+		}
+	}
+	rv = filter_zero(d, v, cand, ncand, cause);
+out:
+	free(pm);
+	return rv;
+}
+
+/* smaps VmFlags a restore re-applies with madvise. */
+static const struct {
+	uint32_t	vmf;
+	uint32_t	madv;
+} madv_table[] = {
+	{ PROCFS_VMF_HG, IMG_MADV_HUGEPAGE },
+	{ PROCFS_VMF_NH, IMG_MADV_NOHUGEPAGE },
+	{ PROCFS_VMF_DC, IMG_MADV_DONTFORK },
+	{ PROCFS_VMF_WF, IMG_MADV_WIPEONFORK },
+	{ PROCFS_VMF_DD, IMG_MADV_DONTDUMP },
+};
+
+static int
+dump_vmas(struct dump *d, char **cause)
+{
+	struct procfs_vma	*pv;
+	struct img_vma		*v;
+	struct stat		 st;
+	size_t			 n, i, k;
+	uint32_t		 flags;
+	int			 rv = -1;
+
+	if (procfs_maps(d->pid, 1, &pv, &n, cause) == -1)
+		return -1;
+	if (n > IMG_MAX_VMAS) {
+		cause_set(cause, "%zu mappings, more than %d", n, IMG_MAX_VMAS);
+		goto out;
+	}
+	d->img.vmas = n == 0 ? NULL : xcalloc(n, sizeof *d->img.vmas);
+	for (i = 0; i < n; i++) {
+		if (ckpt_vma_kind(&pv[i], &flags, &st, cause) == -1)
+			goto out;
+		v = &d->img.vmas[d->img.nvmas++];
+		v->start = pv[i].start;
+		v->end = pv[i].end;
+		v->prot = pv[i].prot;
+		v->pgoff = pv[i].pgoff;
+		if (pv[i].vmflags & PROCFS_VMF_GD)
+			flags |= IMG_VMA_GROWSDOWN;
+		for (k = 0; k < sizeof madv_table / sizeof madv_table[0]; k++) {
+			if (pv[i].vmflags & madv_table[k].vmf)
+				v->madv |= madv_table[k].madv;
+		}
+		if (flags & IMG_VMA_FILE) {
+			v->path = xstrdup(pv[i].path);
+			v->dev = st.st_dev;
+			v->ino = st.st_ino;
+			v->size = st.st_size;
+			v->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+			    st.st_mtim.tv_nsec;
+			if (!(flags & IMG_VMA_SHARED) &&
+			    !(d->flags & CKPT_FULL_FILES))
+				flags |= IMG_VMA_FILE_PAGES;
+		}
+		v->flags = flags;
+		if (flags & (IMG_VMA_SHARED | IMG_VMA_VDSO | IMG_VMA_VVAR |
+		    IMG_VMA_VSYSCALL))
+			continue;
+		if (scan_vma(d, v, cause) == -1)
+			goto out;
+	}
+	d->stats->vmas = d->img.nvmas;
+	rv = 0;
+out:
+	procfs_vmas_free(pv, n);
+	return rv;
+}
+
+/* Second pass: read the kept pages again, a section at a time, and write. */
+static int
+dump_pages(struct dump *d, struct img_writer *w, char **cause)
+{
+	struct iovec	 iov;
+	struct img_vma	*v;
+	size_t		 next = 0, sec = 0, fill = 0, take, end;
+	uint32_t	 i;
+
+	for (i = 0; i < d->img.nvmas; i++) {
+		v = &d->img.vmas[i];
+		end = next + v->npages;
+		while (next < end) {
+			take = end - next;
+			if (take > DUMP_BATCH - fill)
+				take = DUMP_BATCH - fill;
+			if (read_pages(d, &d->addrs[next], take,
+			    d->buf + fill * CKPT_PAGE, (v->prot & PROT_READ) != 0,
+			    cause) == -1)
+				return -1;
+			next += take;
+			fill += take;
+			if (fill == DUMP_BATCH) {
+				iov.iov_base = d->buf;
+				iov.iov_len = fill * CKPT_PAGE;
+				if (img_write_pages(w, &d->addrs[sec], fill, &iov,
+				    1, cause) == -1)
+					return -1;
+				sec += fill;
+				fill = 0;
+			}
+		}
+	}
+	if (fill != 0) {
+		iov.iov_base = d->buf;
+		iov.iov_len = fill * CKPT_PAGE;
+		if (img_write_pages(w, &d->addrs[sec], fill, &iov, 1, cause) == -1)
+			return -1;
+	}
+	d->stats->pages = d->naddrs;
+	return 0;
+}
+
+static int
+dump_write(struct dump *d, int out_fd, char **cause)
+{
+	struct img_writer	*w;
+	int			 rv = -1;
+
+	w = img_writer_new(out_fd);
+	if (img_write_meta(w, &d->img, cause) == -1 ||
+	    dump_pages(d, w, cause) == -1 ||
+	    img_write_end(w, cause) == -1)
+		goto out;
+	rv = 0;
+out:
+	d->stats->bytes = img_writer_bytes(w);
+	img_writer_free(w);
+	return rv;
+}
+
+static int
+dump_open_proc(struct dump *d, char **cause)
+{
+	char	path[64];
+
+	snprintf(path, sizeof path, "/proc/%ld/mem", (long)d->pid);
+	if ((d->memfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return cause_set(cause, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof path, "/proc/%ld/pagemap", (long)d->pid);
+	if ((d->pmfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return cause_set(cause, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * The parts of a dump, in order. Those between the injection steps run
+ * code in the tracee; memory is read after the injection area is gone so
+ * it never shows in the image.
+ */
+static const struct dump_step {
+	const char	*name;
+	int		 (*fn)(struct dump *, char **);
+} dump_steps[] = {
+	{ "registers", dump_regs },
+	{ "injection", dump_inject_begin },
+	{ "signals", dump_signals },
+	{ "process", dump_proc },
+	{ "fds", dump_fds },
+	{ "injection end", dump_inject_end },
+	{ "files", dump_open_proc },
+	{ "memory", dump_vmas },
+};
+
+/* Leave the tracee as it was: running, or killed if asked. */
+static void
+dump_release(struct dump *d, int kill_it)
+{
+	char	*why = NULL;
+
+	if (d->in != NULL && inject_exited(d->in, &d->stats->wstatus))
+		d->stats->exited = 1;
+	if (d->stats->exited || !d->stopped) {
+		inject_free(d->in);
+		d->in = NULL;
+		return;
+	}
+	if (kill_it) {
+		kill(d->pid, SIGKILL);
+		return;
+	}
+	if (d->in != NULL) {
+		if (inject_fini(d->in, 1, &why) == -1 ||
+		    inject_settle(d->pid, &d->stats->exited, &d->stats->wstatus,
+		    &why) == -1) {
+			log_warnx("pid %ld: leaving the injection: %s", (long)d->pid,
+			    why);
+			free(why);
+		}
+		inject_free(d->in);
+		d->in = NULL;
+	}
+	/* Signals dequeued while interrupting and never re-queued: deliver one. */
+	ptrace(PTRACE_CONT, d->pid, 0, d->ncaught > 0 ? d->caught[0].si_signo : 0);
+}
+
+int
+ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
+    struct ckpt_stats *stats, char **cause)
+{
+	struct dump	 d;
+	struct ckpt_stats dummy;
+	double		 t0 = ckpt_now(), tstop = 0;
+	size_t		 i;
+	char		*why = NULL, *msg;
+	int		 rv = -1;
+
+	if (stats == NULL)
+		stats = &dummy;
+	memset(stats, 0, sizeof *stats);
+	memset(&d, 0, sizeof d);
+	d.pid = pid;
+	d.flags = opts->flags;
+	d.stats = stats;
+	d.memfd = d.pmfd = -1;
+	if (!(d.flags & CKPT_LEAVE_RUNNING) == !(d.flags & CKPT_KILL))
+		return cause_set(cause, "dump: exactly one of leave-running and "
+		    "kill");
+	if ((msg = ckpt_cantmove(pid)) != NULL) {
+		cause_set(cause, "%s", msg);
+		free(msg);
+		return -1;
+	}
+	if (ckpt_interrupt(pid, &d.caught, &d.ncaught, stats, &why) == -1) {
+		cause_set(cause, "interrupting: %s", why);
+		goto out;
+	}
+	d.stopped = 1;
+	tstop = ckpt_now();
+	d.buf = xmalloc(DUMP_BATCH * CKPT_PAGE);
+	for (i = 0; i < sizeof dump_steps / sizeof dump_steps[0]; i++) {
+		if (dump_steps[i].fn(&d, &why) == -1) {
+			cause_set(cause, "%s: %s", dump_steps[i].name, why);
+			goto out;
+		}
+	}
+	if (dump_write(&d, out_fd, &why) == -1) {
+		cause_set(cause, "writing: %s", why);
+		goto out;
+	}
+	rv = 0;
+out:
+	dump_release(&d, rv == 0 && (d.flags & CKPT_KILL));
+	if (tstop != 0)
+		stats->freeze_secs = ckpt_now() - tstop;
+	stats->secs = ckpt_now() - t0;
+	free(why);
+	free(d.buf);
+	free(d.addrs);
+	free(d.caught);
+	if (d.memfd != -1)
+		close(d.memfd);
+	if (d.pmfd != -1)
+		close(d.pmfd);
+	img_free(&d.img);
+	return rv;
+}

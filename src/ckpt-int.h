@@ -1,0 +1,69 @@
+/* ckpt-int.h: what ckpt-dump.c, ckpt-restore.c and cantmove.c share. */
+#ifndef OMM_CKPT_INT_H
+#define OMM_CKPT_INT_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "omm/ckpt.h"
+
+#include "omm/image.h"
+#include "omm/procfs.h"
+
+#define CKPT_PAGE	4096ULL
+
+/* PTRACE_GET_RSEQ_CONFIGURATION (5.13+); not in every libc's headers. */
+#define CKPT_PTRACE_GET_RSEQ_CONFIGURATION	0x420f
+struct ckpt_rseq_conf {
+	uint64_t	rseq_abi_pointer;
+	uint32_t	rseq_abi_size;
+	uint32_t	signature;
+	uint32_t	flags;
+	uint32_t	pad;
+};
+#define CKPT_RSEQ_FLAG_UNREGISTER	1
+
+/* arch_prctl(ARCH_MAP_VDSO_64, addr): map the vDSO (vvar pages first) at addr. */
+#define CKPT_ARCH_MAP_VDSO_64	0x2003
+
+/*
+ * Kernel's syscall-restart return values (include/linux/errno.h): a tracee
+ * stopped inside an interrupted call shows one of these in rax.
+ */
+#define CKPT_ERESTARTSYS		512
+#define CKPT_ERESTARTNOINTR		513
+#define CKPT_ERESTARTNOHAND		514
+#define CKPT_ERESTART_RESTARTBLOCK	516
+
+/*
+ * Kind of a mapping from its maps line: IMG_VMA_* flags (HEAP, STACK, VDSO,
+ * VVAR, VSYSCALL, FILE, SHARED), or -1 with *why when it cannot move. For a
+ * file mapping *st is the file's stat (it was checked to be the mapped one).
+ */
+int	ckpt_vma_kind(const struct procfs_vma *, uint32_t *flags,
+	    struct stat *st, char **why);
+
+/*
+ * Kind of fd of pid from its link target and stat (following the link), or
+ * -1 with *why ("fd 5: socket").
+ */
+int	ckpt_fd_kind(int fd, const char *link, const struct stat *,
+	    enum img_fd_kind *, char **why);
+
+/*
+ * PTRACE_INTERRUPT pid and wait for the PTRACE_EVENT_STOP. Signals dequeued
+ * on the way are suppressed and appended to *caught (when not NULL); other
+ * stops are resumed past. A group-stopped tracee is refused (and left
+ * listening); an exit sets stats->exited.
+ */
+int	ckpt_interrupt(pid_t, siginfo_t **caught, size_t *ncaught,
+	    struct ckpt_stats *, char **cause);
+
+/* Monotonic seconds. */
+double	ckpt_now(void);
+
+#endif

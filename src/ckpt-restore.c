@@ -1,0 +1,871 @@
+/*
+ * ckpt-restore.c: turn an idle stub process into the process of an image.
+ *
+ * Everything the image says is checked before the stub is touched. Then,
+ * through system calls injected into the stub (inject.c), its whole address
+ * space is dropped but for the injection area, the vDSO is mapped back where
+ * the image had it, the image's mappings are recreated and filled with
+ * process_vm_writev straight from the image reader's buffer, and fds, task
+ * state and signals are put back. Last the area goes and the registers are
+ * loaded; the stub resumes from a stop in the kernel's signal path, so an
+ * interrupted system call is restarted (or fails with EINTR for a handler)
+ * exactly as it would have in the original process.
+ */
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/prctl.h>
+
+#include "omm/ckpt.h"
+#include "omm/image.h"
+#include "omm/inject.h"
+#include "omm/log.h"
+#include "omm/procfs.h"
+#include "omm/xmalloc.h"
+
+#include "ckpt-int.h"
+
+/* Highest user address of a 4-level page table process (TASK_SIZE_MAX). */
+#define RESTORE_TASK_SIZE	0x7ffffffff000ULL
+/* Where the injection area may go: above the zero page region. */
+#define RESTORE_AREA_FROM	0x10000000ULL
+
+/* Scratch layout for the bigger arguments. */
+#define SCR_STR		0		/* a path, up to IMG_MAX_PATH + 1 */
+#define SCR_SIGACT	8192		/* 64 kernel sigactions of 32 bytes */
+#define SCR_MISC	12288		/* stack_t, prctl_mm_map, siginfo, ... */
+#define SCR_AUXV	13312		/* auxv words */
+
+struct restore {
+	pid_t			 pid;
+	int			 flags;
+	struct ckpt_stats	*stats;
+	struct img		 img;
+	struct img_reader	*rd;
+	struct inject		*in;
+	int			 vfd;		/* tracee fd of vpath, or -1 */
+	const char		*vpath;
+	uint32_t		*mapped_prot;	/* prot each vma was mapped with */
+};
+
+/* An injected call whose failure is either the injection's or the call's. */
+#define CALL(r, ret, cause, nr, ...)					\
+	INJECT((r)->in, ret, cause, nr, __VA_ARGS__)
+
+static int
+call_ok(long ret, char **cause, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The call ran: turn a -errno result into a cause naming it. */
+static int
+call_ok(long ret, char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*what;
+
+	if (ret >= 0 || ret < -4095)
+		return 0;
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) == -1)
+		what = NULL;
+	va_end(ap);
+	cause_set(cause, "%s: %s", what != NULL ? what : "?", strerror(-ret));
+	free(what);
+	return -1;
+}
+
+static int
+put_str(struct restore *r, const char *s, char **cause)
+{
+	size_t	len = strlen(s) + 1;
+
+	if (len > IMG_MAX_PATH + 1)
+		return cause_set(cause, "path too long: %.64s...", s);
+	return inject_write(r->in, SCR_STR, s, len, cause);
+}
+
+/* Step 0: refuse an image this machine cannot restore, stub untouched. */
+static int
+restore_check(struct restore *r, char **cause)
+{
+	struct img_vma	*v;
+	struct stat	 st;
+	uint32_t	 i;
+	int		 vdso = 0;
+
+	if (img_check_cpu(&r->img, cause) == -1)
+		return -1;
+	for (i = 0; i < r->img.nvmas; i++) {
+		v = &r->img.vmas[i];
+		if (v->flags & IMG_VMA_VDSO)
+			vdso++;
+		if (!(v->flags & IMG_VMA_FILE_PAGES))
+			continue;
+		if (stat(v->path, &st) == -1)
+			return cause_set(cause, "mapping %#" PRIx64 "-%#" PRIx64
+			    " of %s: %s", v->start, v->end, v->path, strerror(errno));
+		if ((uint64_t)st.st_dev != v->dev || (uint64_t)st.st_ino != v->ino ||
+		    (uint64_t)st.st_size != v->size ||
+		    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec !=
+		    v->mtime_ns)
+			return cause_set(cause, "mapping %#" PRIx64 "-%#" PRIx64
+			    " of %s: file changed since dump", v->start, v->end,
+			    v->path);
+	}
+	if (vdso > 1)
+		return cause_set(cause, "image has %d vdso mappings", vdso);
+	if (r->img.regs.xstate_len == 0)
+		return cause_set(cause, "image has no xstate");
+	return 0;
+}
+
+struct range {
+	uint64_t	start, end;
+};
+
+static int
+range_cmp(const void *a, const void *b)
+{
+	const struct range	*x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* A spot for the injection area free in both the stub and the image. */
+static int
+pick_area(struct restore *r, uint64_t *area, char **cause)
+{
+	struct procfs_vma	*pv;
+	struct range		*rg;
+	size_t			 n, nr = 0, i;
+	uint64_t		 lo = RESTORE_AREA_FROM;
+	uint64_t		 need = INJECT_AREA_SIZE + 2 * CKPT_PAGE;
+
+	if (procfs_maps(r->pid, 0, &pv, &n, cause) == -1)
+		return -1;
+	rg = xcalloc(n + r->img.nvmas + 1, sizeof *rg);
+	for (i = 0; i < n; i++) {
+		rg[nr].start = pv[i].start;
+		rg[nr++].end = pv[i].end;
+	}
+	procfs_vmas_free(pv, n);
+	for (i = 0; i < r->img.nvmas; i++) {
+		rg[nr].start = r->img.vmas[i].start;
+		rg[nr++].end = r->img.vmas[i].end;
+	}
+	qsort(rg, nr, sizeof *rg, range_cmp);
+	for (i = 0; i <= nr; i++) {
+		uint64_t	hi = i < nr ? rg[i].start : RESTORE_TASK_SIZE;
+
+		if (hi > RESTORE_TASK_SIZE)
+			hi = RESTORE_TASK_SIZE;
+		if (hi > lo && hi - lo >= need) {
+			*area = lo + CKPT_PAGE;
+			free(rg);
+			return 0;
+		}
+		if (i < nr && rg[i].end > lo)
+			lo = rg[i].end;
+	}
+	free(rg);
+	return cause_set(cause, "no address range free in both the stub and the "
+	    "image for the injection area");
+}
+
+/* Step 1: stop the stub, check its xstate size, take it over. */
+static int
+restore_takeover(struct restore *r, char **cause)
+{
+	struct ckpt_rseq_conf	 rseq;
+	struct iovec		 iov;
+	uint8_t			*xs;
+	uint64_t		 area = 0;
+	long			 ret;
+
+	if (ckpt_interrupt(r->pid, NULL, NULL, r->stats, cause) == -1)
+		return -1;
+	xs = xmalloc(IMG_MAX_XSTATE);
+	iov.iov_base = xs;
+	iov.iov_len = IMG_MAX_XSTATE;
+	if (ptrace(PTRACE_GETREGSET, r->pid, NT_X86_XSTATE, &iov) == -1) {
+		free(xs);
+		return cause_set(cause, "PTRACE_GETREGSET NT_X86_XSTATE: %s",
+		    strerror(errno));
+	}
+	free(xs);
+	if (iov.iov_len != r->img.regs.xstate_len)
+		return cause_set(cause, "image xstate is %u bytes, this machine's "
+		    "%zu", r->img.regs.xstate_len, iov.iov_len);
+	if (pick_area(r, &area, cause) == -1)
+		return -1;
+	if ((r->in = inject_init(r->pid, area, cause)) == NULL)
+		return -1;
+	/* The kernel would write rseq data into memory we are about to unmap. */
+	if (ptrace(CKPT_PTRACE_GET_RSEQ_CONFIGURATION, r->pid, sizeof rseq,
+	    &rseq) == -1)
+		memset(&rseq, 0, sizeof rseq);
+	if (rseq.rseq_abi_pointer != 0) {
+		if (CALL(r, &ret, cause, SYS_rseq, rseq.rseq_abi_pointer,
+		    rseq.rseq_abi_size, CKPT_RSEQ_FLAG_UNREGISTER,
+		    rseq.signature) == -1 ||
+		    call_ok(ret, cause, "unregistering the stub's rseq") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Step 2: drop the stub's address space but for the injection area. */
+static int
+restore_unmap(struct restore *r, char **cause)
+{
+	uint64_t	area = inject_area(r->in);
+	long		ret;
+
+	if (CALL(r, &ret, cause, SYS_munmap, 0, area) == -1 ||
+	    call_ok(ret, cause, "munmap below the injection area") == -1)
+		return -1;
+	if (CALL(r, &ret, cause, SYS_munmap, area + INJECT_AREA_SIZE,
+	    RESTORE_TASK_SIZE - area - INJECT_AREA_SIZE) == -1 ||
+	    call_ok(ret, cause, "munmap above the injection area") == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Step 3: the vDSO where the image had it. ARCH_MAP_VDSO_64 maps the vvar
+ * pages then the vDSO text at the address given; with the same kernel the
+ * layout is the image's, which the maps check confirms.
+ */
+static int
+restore_vdso(struct restore *r, char **cause)
+{
+	struct procfs_vma	*pv;
+	const struct img_vma	*vdso = NULL;
+	uint64_t		 base = 0;
+	size_t			 n, i;
+	uint32_t		 k;
+	long			 ret;
+	int			 ok = 0;
+
+	for (k = 0; k < r->img.nvmas; k++) {
+		const struct img_vma	*v = &r->img.vmas[k];
+
+		if (!(v->flags & (IMG_VMA_VDSO | IMG_VMA_VVAR)))
+			continue;
+		if (base == 0 || v->start < base)
+			base = v->start;
+		if (v->flags & IMG_VMA_VDSO)
+			vdso = v;
+	}
+	if (vdso == NULL)
+		return 0;
+	if (CALL(r, &ret, cause, SYS_arch_prctl, CKPT_ARCH_MAP_VDSO_64,
+	    base) == -1 || call_ok(ret, cause, "mapping the vdso at %#" PRIx64,
+	    base) == -1)
+		return -1;
+	if (procfs_maps(r->pid, 0, &pv, &n, cause) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strcmp(pv[i].path, "[vdso]") == 0 &&
+		    pv[i].start == vdso->start && pv[i].end == vdso->end)
+			ok = 1;
+	}
+	procfs_vmas_free(pv, n);
+	if (!ok)
+		return cause_set(cause, "vdso layout differs from the image's "
+		    "(%#" PRIx64 "-%#" PRIx64 "): a different kernel?",
+		    vdso->start, vdso->end);
+	return 0;
+}
+
+/* The tracee fd of path, opening it (and closing the last one) as needed. */
+static int
+vma_file(struct restore *r, const struct img_vma *v, char **cause)
+{
+	long	ret;
+	int	wr = (v->flags & IMG_VMA_SHARED) && (v->prot & PROT_WRITE);
+
+	if (r->vfd != -1 && strcmp(r->vpath, v->path) == 0 && !wr)
+		return r->vfd;
+	if (r->vfd != -1) {
+		if (CALL(r, &ret, cause, SYS_close, r->vfd) == -1)
+			return -1;
+		r->vfd = -1;
+	}
+	if (put_str(r, v->path, cause) == -1)
+		return -1;
+	/* A shared mapping may be made writable later: keep O_RDWR if we can. */
+	if (v->flags & IMG_VMA_SHARED) {
+		if (CALL(r, &ret, cause, SYS_open, inject_scratch(r->in) + SCR_STR,
+		    O_RDWR | O_CLOEXEC) == -1)
+			return -1;
+		if (ret >= 0 || wr)
+			goto done;
+	}
+	if (CALL(r, &ret, cause, SYS_open, inject_scratch(r->in) + SCR_STR,
+	    O_RDONLY | O_CLOEXEC) == -1)
+		return -1;
+done:
+	if (call_ok(ret, cause, "mapping %#" PRIx64 "-%#" PRIx64 ": open %s",
+	    v->start, v->end, v->path) == -1)
+		return -1;
+	r->vfd = (int)ret;
+	r->vpath = v->path;
+	return r->vfd;
+}
+
+/* img_vma.madv bits and the madvise advice each stands for. */
+static const struct {
+	uint32_t	madv;
+	int		advice;
+} madv_table[] = {
+	{ IMG_MADV_HUGEPAGE, MADV_HUGEPAGE },
+	{ IMG_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
+	{ IMG_MADV_DONTFORK, MADV_DONTFORK },
+	{ IMG_MADV_WIPEONFORK, MADV_WIPEONFORK },
+	{ IMG_MADV_DONTDUMP, MADV_DONTDUMP },
+};
+
+/*
+ * Step 4: the image's mappings. One that gets pages is mapped writable
+ * first (process_vm_writev needs that) and given its own protection after.
+ */
+static int
+restore_vmas(struct restore *r, char **cause)
+{
+	struct img_vma	*v;
+	uint32_t	 i, prot, flags;
+	uint64_t	 len;
+	long		 ret;
+	size_t		 k;
+	int		 fd;
+
+	r->mapped_prot = xcalloc(r->img.nvmas ? r->img.nvmas : 1,
+	    sizeof *r->mapped_prot);
+	for (i = 0; i < r->img.nvmas; i++) {
+		v = &r->img.vmas[i];
+		if (v->flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL))
+			continue;
+		len = v->end - v->start;
+		prot = v->prot;
+		if (v->npages != 0)
+			prot |= PROT_READ | PROT_WRITE;
+		flags = MAP_FIXED | ((v->flags & IMG_VMA_SHARED) ? MAP_SHARED :
+		    MAP_PRIVATE);
+		if (v->flags & IMG_VMA_GROWSDOWN)
+			flags |= MAP_GROWSDOWN;
+		if (v->flags & IMG_VMA_FILE) {
+			if ((fd = vma_file(r, v, cause)) == -1)
+				return -1;
+			if (CALL(r, &ret, cause, SYS_mmap, v->start, len, prot, flags,
+			    fd, v->pgoff) == -1)
+				return -1;
+		} else {
+			if (CALL(r, &ret, cause, SYS_mmap, v->start, len, prot,
+			    flags | MAP_ANONYMOUS, (uint64_t)-1, 0) == -1)
+				return -1;
+		}
+		if (call_ok(ret, cause, "mmap %#" PRIx64 "-%#" PRIx64 " %s",
+		    v->start, v->end, v->path != NULL ? v->path : "anonymous") == -1)
+			return -1;
+		if ((uint64_t)ret != v->start)
+			return cause_set(cause, "mmap %#" PRIx64 ": landed at %#lx",
+			    v->start, ret);
+		r->mapped_prot[i] = prot;
+		for (k = 0; k < sizeof madv_table / sizeof madv_table[0]; k++) {
+			if (!(v->madv & madv_table[k].madv))
+				continue;
+			if (CALL(r, &ret, cause, SYS_madvise, v->start, len,
+			    madv_table[k].advice) == -1)
+				return -1;
+			if (ret != 0)
+				log_debug("pid %ld: madvise(%#" PRIx64 ", %d): %s",
+				    (long)r->pid, v->start, madv_table[k].advice,
+				    strerror(-ret));
+		}
+	}
+	if (r->vfd != -1) {
+		if (CALL(r, &ret, cause, SYS_close, r->vfd) == -1)
+			return -1;
+		r->vfd = -1;
+	}
+	return 0;
+}
+
+/* The image vma holding addr, searching on from *cur (pages come in order). */
+static const struct img_vma *
+find_vma(const struct img *img, uint64_t addr, uint32_t *cur)
+{
+	uint32_t	lo = 0, hi = img->nvmas, mid;
+
+	if (*cur < img->nvmas && addr >= img->vmas[*cur].start &&
+	    addr < img->vmas[*cur].end)
+		return &img->vmas[*cur];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (addr < img->vmas[mid].start)
+			hi = mid;
+		else if (addr >= img->vmas[mid].end)
+			lo = mid + 1;
+		else {
+			*cur = mid;
+			return &img->vmas[mid];
+		}
+	}
+	return NULL;
+}
+
+/* Step 5: page contents, one process_vm_writev per PAGES section. */
+static int
+restore_pages(struct restore *r, char **cause)
+{
+	struct img_pages	 pg;
+	const struct img_vma	*v;
+	struct iovec		 local, remote[IMG_PAGES_PER_SECTION];
+	uint64_t		 addr;
+	uint32_t		 i, cur = 0, nr;
+	ssize_t			 n;
+	int			 rv;
+
+	while ((rv = img_read_pages(r->rd, &pg, cause)) == 1) {
+		if (pg.count > IMG_PAGES_PER_SECTION)
+			return cause_set(cause, "PAGES section of %u pages", pg.count);
+		nr = 0;
+		for (i = 0; i < pg.count; i++) {
+			addr = img_page_addr(&pg, i);
+			v = find_vma(&r->img, addr, &cur);
+			if (v == NULL || v->npages == 0 || (v->flags & (IMG_VMA_SHARED |
+			    IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL)))
+				return cause_set(cause, "page %#" PRIx64 " is not in a "
+				    "private mapping of the image", addr);
+			if (nr > 0 && (uint64_t)remote[nr - 1].iov_base +
+			    remote[nr - 1].iov_len == addr)
+				remote[nr - 1].iov_len += CKPT_PAGE;
+			else {
+				remote[nr].iov_base = (void *)addr;
+				remote[nr].iov_len = CKPT_PAGE;
+				nr++;
+			}
+		}
+		local.iov_base = (void *)pg.data;
+		local.iov_len = (size_t)pg.count * CKPT_PAGE;
+		n = process_vm_writev(r->pid, &local, 1, remote, nr, 0);
+		if (n != (ssize_t)local.iov_len)
+			return cause_set(cause, "writing %u pages from %#" PRIx64
+			    ": %s", pg.count, img_page_addr(&pg, 0),
+			    n == -1 ? strerror(errno) : "short write");
+		r->stats->pages += pg.count;
+	}
+	return rv;
+}
+
+/* Step 6: each mapping's own protection. */
+static int
+restore_prot(struct restore *r, char **cause)
+{
+	struct img_vma	*v;
+	uint32_t	 i;
+	long		 ret;
+
+	for (i = 0; i < r->img.nvmas; i++) {
+		v = &r->img.vmas[i];
+		if (v->flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL) ||
+		    r->mapped_prot[i] == v->prot)
+			continue;
+		if (CALL(r, &ret, cause, SYS_mprotect, v->start, v->end - v->start,
+		    v->prot) == -1 || call_ok(ret, cause, "mprotect %#" PRIx64
+		    "-%#" PRIx64, v->start, v->end) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Step 7: rlimits, set from here. Lowering is always allowed; raising a
+ * hard limit needs privilege the restorer may not have, which is no reason
+ * to fail the restore.
+ */
+static int
+restore_rlimits(struct restore *r, char **cause)
+{
+	struct rlimit	rl;
+	int		i;
+
+	for (i = 0; i < IMG_NRLIMITS && i < RLIM_NLIMITS; i++) {
+		rl.rlim_cur = r->img.proc.rlim[i].cur;
+		rl.rlim_max = r->img.proc.rlim[i].max;
+		if (prlimit(r->pid, i, &rl, NULL) == -1) {
+			if (errno != EPERM && errno != EINVAL)
+				return cause_set(cause, "prlimit(%d): %s", i,
+				    strerror(errno));
+			log_debug("pid %ld: prlimit(%d): %s", (long)r->pid, i,
+			    strerror(errno));
+		}
+	}
+	return 0;
+}
+
+static const struct img_fd *
+image_fd(const struct img *img, int fd)
+{
+	uint32_t	i;
+
+	for (i = 0; i < img->nfds; i++) {
+		if (img->fds[i].fd == fd)
+			return &img->fds[i];
+	}
+	return NULL;
+}
+
+/* Step 8: fds. The stub's 0-2 stand in for the image's terminals and pipes. */
+static int
+restore_fds(struct restore *r, char **cause)
+{
+	const struct img_fd	*f;
+	int			*fds;
+	size_t			 n, i;
+	uint32_t		 k;
+	long			 ret, fd;
+	int			 oflags;
+
+	if (procfs_fds(r->pid, &fds, &n, cause) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		f = image_fd(&r->img, fds[i]);
+		if (fds[i] <= 2 && f != NULL && f->kind == IMG_FD_STDIO)
+			continue;
+		if (CALL(r, &ret, cause, SYS_close, fds[i]) == -1) {
+			free(fds);
+			return -1;
+		}
+	}
+	free(fds);
+	for (k = 0; k < r->img.nfds; k++) {
+		f = &r->img.fds[k];
+		if (f->kind == IMG_FD_STDIO) {
+			if (CALL(r, &ret, cause, SYS_fcntl, f->fd, F_SETFD,
+			    f->cloexec ? FD_CLOEXEC : 0) == -1)
+				return -1;
+			if (ret == -EBADF)
+				log_debug("pid %ld: fd %d: the restorer has no fd %d",
+				    (long)r->pid, f->fd, f->fd);
+			continue;
+		}
+		oflags = f->flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY |
+		    O_CLOEXEC);
+		if (f->cloexec)
+			oflags |= O_CLOEXEC;
+		if (put_str(r, f->path, cause) == -1 ||
+		    CALL(r, &fd, cause, SYS_open, inject_scratch(r->in) + SCR_STR,
+		    oflags) == -1 ||
+		    call_ok(fd, cause, "fd %d: open %s", f->fd, f->path) == -1)
+			return -1;
+		if (fd != f->fd) {
+			if (CALL(r, &ret, cause, SYS_dup3, fd, f->fd,
+			    f->cloexec ? O_CLOEXEC : 0) == -1 ||
+			    call_ok(ret, cause, "fd %d: dup3", f->fd) == -1 ||
+			    CALL(r, &ret, cause, SYS_close, fd) == -1)
+				return -1;
+		}
+		if (f->kind == IMG_FD_FILE && f->pos != 0) {
+			if (CALL(r, &ret, cause, SYS_lseek, f->fd, f->pos,
+			    SEEK_SET) == -1 ||
+			    call_ok(ret, cause, "fd %d: lseek %s to %" PRIu64,
+			    f->fd, f->path, f->pos) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * PR_SET_MM_MAP: the mm fields /proc and brk() use, and the auxv. exe_fd
+ * needs CAP_CHECKPOINT_RESTORE in the stub; without it /proc/PID/exe stays
+ * the restorer's binary.
+ */
+static int
+restore_mm(struct restore *r, char **cause)
+{
+	const struct img_proc	*p = &r->img.proc;
+	struct prctl_mm_map	 mm;
+	long			 ret, exefd = -1;
+	uint64_t		 scr = inject_scratch(r->in);
+
+	memset(&mm, 0, sizeof mm);
+	mm.start_code = p->start_code;
+	mm.end_code = p->end_code;
+	mm.start_data = p->start_data;
+	mm.end_data = p->end_data;
+	mm.start_brk = p->start_brk;
+	mm.brk = p->brk;
+	mm.start_stack = p->start_stack;
+	mm.arg_start = p->arg_start;
+	mm.arg_end = p->arg_end;
+	mm.env_start = p->env_start;
+	mm.env_end = p->env_end;
+	mm.auxv = (__u64 *)(scr + SCR_AUXV);
+	mm.auxv_size = p->auxv_n * 8;
+	if (inject_write(r->in, SCR_AUXV, p->auxv, mm.auxv_size, cause) == -1)
+		return -1;
+	if (p->exe != NULL && p->exe[0] == '/') {
+		if (put_str(r, p->exe, cause) == -1 ||
+		    CALL(r, &exefd, cause, SYS_open, scr + SCR_STR,
+		    O_RDONLY | O_CLOEXEC) == -1)
+			return -1;
+	}
+	mm.exe_fd = exefd >= 0 ? (uint32_t)exefd : (uint32_t)-1;
+	if (inject_write(r->in, SCR_MISC, &mm, sizeof mm, cause) == -1 ||
+	    CALL(r, &ret, cause, SYS_prctl, PR_SET_MM, PR_SET_MM_MAP,
+	    scr + SCR_MISC, sizeof mm) == -1)
+		return -1;
+	if (ret == -EPERM && exefd >= 0) {
+		log_debug("pid %ld: PR_SET_MM_MAP with exe: %s", (long)r->pid,
+		    strerror(-ret));
+		mm.exe_fd = (uint32_t)-1;
+		if (inject_write(r->in, SCR_MISC, &mm, sizeof mm, cause) == -1 ||
+		    CALL(r, &ret, cause, SYS_prctl, PR_SET_MM, PR_SET_MM_MAP,
+		    scr + SCR_MISC, sizeof mm) == -1)
+			return -1;
+	}
+	if (call_ok(ret, cause, "PR_SET_MM_MAP") == -1)
+		return -1;
+	if (exefd >= 0 && CALL(r, &ret, cause, SYS_close, exefd) == -1)
+		return -1;
+	return 0;
+}
+
+/* Step 9: cwd, umask, personality, comm, signal handlers and the rest. */
+static int
+restore_task(struct restore *r, char **cause)
+{
+	const struct img_proc		*p = &r->img.proc;
+	const struct img_signals	*s = &r->img.sig;
+	uint8_t				 acts[64 * 32], ss[24];
+	uint64_t			 scr = inject_scratch(r->in);
+	uint32_t			 flags;
+	long				 ret;
+	int				 sig;
+
+	if (put_str(r, p->cwd, cause) == -1 ||
+	    CALL(r, &ret, cause, SYS_chdir, scr + SCR_STR) == -1 ||
+	    call_ok(ret, cause, "chdir %s", p->cwd) == -1)
+		return -1;
+	if (CALL(r, &ret, cause, SYS_umask, p->umask & 0777) == -1 ||
+	    CALL(r, &ret, cause, SYS_personality, p->personality) == -1 ||
+	    call_ok(ret, cause, "personality %#x", p->personality) == -1)
+		return -1;
+	if (inject_write(r->in, SCR_STR, p->comm, sizeof p->comm, cause) == -1 ||
+	    CALL(r, &ret, cause, SYS_prctl, PR_SET_NAME, scr + SCR_STR) == -1 ||
+	    call_ok(ret, cause, "PR_SET_NAME") == -1)
+		return -1;
+
+	for (sig = 1; sig <= 64; sig++) {
+		uint8_t	*a = acts + (sig - 1) * 32;
+
+		memcpy(a, &s->act[sig - 1].handler, 8);
+		memcpy(a + 8, &s->act[sig - 1].flags, 8);
+		memcpy(a + 16, &s->act[sig - 1].restorer, 8);
+		memcpy(a + 24, &s->act[sig - 1].mask, 8);
+	}
+	if (inject_write(r->in, SCR_SIGACT, acts, sizeof acts, cause) == -1)
+		return -1;
+	for (sig = 1; sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (CALL(r, &ret, cause, SYS_rt_sigaction, sig,
+		    scr + SCR_SIGACT + (sig - 1) * 32, 0, 8) == -1 ||
+		    call_ok(ret, cause, "rt_sigaction(%d)", sig) == -1)
+			return -1;
+	}
+	/* On the stack at dump (SS_ONSTACK) is not a flag one can set. */
+	flags = s->ss_flags & ~SS_ONSTACK;
+	memset(ss, 0, sizeof ss);
+	if (!(flags & SS_DISABLE)) {
+		memcpy(ss, &s->ss_sp, 8);
+		memcpy(ss + 16, &s->ss_size, 8);
+	}
+	memcpy(ss + 8, &flags, 4);
+	if (inject_write(r->in, SCR_MISC, ss, sizeof ss, cause) == -1 ||
+	    CALL(r, &ret, cause, SYS_sigaltstack, scr + SCR_MISC, 0) == -1 ||
+	    call_ok(ret, cause, "sigaltstack") == -1)
+		return -1;
+
+	if (p->robust_list != 0 && (CALL(r, &ret, cause, SYS_set_robust_list,
+	    p->robust_list, p->robust_len) == -1 ||
+	    call_ok(ret, cause, "set_robust_list") == -1))
+		return -1;
+	if (CALL(r, &ret, cause, SYS_set_tid_address, p->clear_tid) == -1)
+		return -1;
+	if (p->rseq_addr != 0 && (CALL(r, &ret, cause, SYS_rseq, p->rseq_addr,
+	    p->rseq_len, 0, p->rseq_sig) == -1 ||
+	    call_ok(ret, cause, "rseq registration at %#" PRIx64,
+	    p->rseq_addr) == -1))
+		return -1;
+	return restore_mm(r, cause);
+}
+
+/*
+ * Step 10: pending signals, queued by the stub to itself (any si_code is
+ * allowed then). They stay pending while injection blocks them.
+ */
+static int
+restore_pending(struct restore *r, char **cause)
+{
+	const struct img_siginfo	*ps;
+	uint64_t			 scr = inject_scratch(r->in);
+	int32_t				 signo;
+	uint32_t			 i;
+	long				 ret;
+
+	for (i = 0; i < r->img.sig.npending; i++) {
+		ps = &r->img.sig.pending[i];
+		memcpy(&signo, ps->raw, 4);
+		if (signo < 1 || signo > 64)
+			return cause_set(cause, "pending signal %d", signo);
+		if (inject_write(r->in, SCR_MISC, ps->raw, sizeof ps->raw,
+		    cause) == -1)
+			return -1;
+		if (ps->shared) {
+			if (CALL(r, &ret, cause, SYS_rt_sigqueueinfo, r->pid, signo,
+			    scr + SCR_MISC) == -1)
+				return -1;
+		} else {
+			if (CALL(r, &ret, cause, SYS_rt_tgsigqueueinfo, r->pid,
+			    r->pid, signo, scr + SCR_MISC) == -1)
+				return -1;
+		}
+		if (call_ok(ret, cause, "queueing signal %d", signo) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Step 11: the area goes, the image's registers and mask come. */
+static int
+restore_finish(struct restore *r, char **cause)
+{
+	struct user_regs_struct	 regs;
+	struct iovec		 iov;
+	struct inject		*in = r->in;
+	int			 rv;
+
+	rv = inject_fini(in, 0, cause);
+	if (inject_exited(in, &r->stats->wstatus))
+		r->stats->exited = 1;
+	r->in = NULL;
+	inject_free(in);
+	if (rv == -1)
+		return -1;
+	memcpy(&regs, r->img.regs.gpr, sizeof regs);
+	iov.iov_base = &regs;
+	iov.iov_len = sizeof regs;
+	if (ptrace(PTRACE_SETREGSET, r->pid, NT_PRSTATUS, &iov) == -1)
+		return cause_set(cause, "PTRACE_SETREGSET NT_PRSTATUS: %s",
+		    strerror(errno));
+	iov.iov_base = r->img.regs.xstate;
+	iov.iov_len = r->img.regs.xstate_len;
+	if (ptrace(PTRACE_SETREGSET, r->pid, NT_X86_XSTATE, &iov) == -1)
+		return cause_set(cause, "PTRACE_SETREGSET NT_X86_XSTATE: %s",
+		    strerror(errno));
+	if (ptrace(PTRACE_SETSIGMASK, r->pid, sizeof r->img.sig.blocked,
+	    &r->img.sig.blocked) == -1)
+		return cause_set(cause, "PTRACE_SETSIGMASK: %s", strerror(errno));
+	return inject_settle(r->pid, &r->stats->exited, &r->stats->wstatus,
+	    cause);
+}
+
+/* The steps of a restore, in order; a failure names the step. */
+static const struct restore_step {
+	const char	*name;
+	int		 (*fn)(struct restore *, char **);
+} restore_steps[] = {
+	{ "taking over the stub", restore_takeover },
+	{ "unmapping the stub", restore_unmap },
+	{ "vdso", restore_vdso },
+	{ "mappings", restore_vmas },
+	{ "pages", restore_pages },
+	{ "protections", restore_prot },
+	{ "rlimits", restore_rlimits },
+	{ "fds", restore_fds },
+	{ "task state", restore_task },
+	{ "pending signals", restore_pending },
+	{ "registers", restore_finish },
+};
+
+int
+ckpt_restore(pid_t stub, int in_fd, const struct restore_opts *opts,
+    struct ckpt_stats *stats, char **cause)
+{
+	struct restore		 r;
+	struct ckpt_stats	 dummy;
+	double			 t0 = ckpt_now(), tstop;
+	size_t			 i;
+	char			*why = NULL;
+	int			 rv = -1;
+
+	if (stats == NULL)
+		stats = &dummy;
+	memset(stats, 0, sizeof *stats);
+	memset(&r, 0, sizeof r);
+	r.pid = stub;
+	r.flags = opts != NULL ? opts->flags : 0;
+	r.stats = stats;
+	r.vfd = -1;
+	r.rd = img_reader_new(in_fd);
+	if (img_read_meta(r.rd, &r.img, &why) == -1) {
+		cause_set(cause, "%s", why);
+		goto out_kill;
+	}
+	if (restore_check(&r, &why) == -1) {
+		cause_set(cause, "%s", why);
+		goto out_kill;
+	}
+	tstop = ckpt_now();
+	for (i = 0; i < sizeof restore_steps / sizeof restore_steps[0]; i++) {
+		if (restore_steps[i].fn(&r, &why) == -1) {
+			cause_set(cause, "%s: %s", restore_steps[i].name, why);
+			goto out_kill;
+		}
+	}
+	stats->vmas = r.img.nvmas;
+	stats->bytes = img_reader_bytes(r.rd);
+	if (!(r.flags & RESTORE_LEAVE_STOPPED) &&
+	    ptrace(PTRACE_CONT, stub, 0, 0) == -1) {
+		cause_set(cause, "resuming: %s", strerror(errno));
+		goto out_kill;
+	}
+	stats->freeze_secs = ckpt_now() - tstop;
+	rv = 0;
+	goto out;
+
+out_kill:
+	if (!stats->exited)
+		kill(stub, SIGKILL);
+out:
+	stats->secs = ckpt_now() - t0;
+	free(why);
+	inject_free(r.in);
+	free(r.mapped_prot);
+	img_free(&r.img);
+	img_reader_free(r.rd);
+	return rv;
+}

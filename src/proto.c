@@ -1,0 +1,836 @@
+/* proto.c: control protocol messages, their encoders, decoders and transport. */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "omm/buf.h"
+#include "omm/log.h"
+#include "omm/proto.h"
+#include "omm/xmalloc.h"
+
+#define STATS_LEN	56	/* 6 x u64 + 2 x u32, see proto_add_stats */
+#define COMM_MAX	255	/* comm is 15 bytes today; room for a longer name */
+
+static int	valid_empty(const struct proto_msg *, char **);
+static int	valid_error(const struct proto_msg *, char **);
+static int	valid_pid(const struct proto_msg *, char **);
+static int	valid_restored(const struct proto_msg *, char **);
+static int	valid_checkpoint(const struct proto_msg *, char **);
+static int	valid_checkpointed(const struct proto_msg *, char **);
+static int	valid_ps_entry(const struct proto_msg *, char **);
+static int	valid_ps_end(const struct proto_msg *, char **);
+static int	valid_periodic(const struct proto_msg *, char **);
+
+/*
+ * Every message type. has_fd: the message carries exactly one descriptor
+ * (the image to read or write); all others carry none. valid: decodes the
+ * payload into a scratch struct and frees it, for proto_validate.
+ */
+static const struct proto_type_ent {
+	uint16_t	 type;
+	const char	*name;
+	int		 has_fd;
+	int		(*valid)(const struct proto_msg *, char **);
+} proto_types[] = {
+	{ MSG_OK,		"OK",		0, valid_empty },
+	{ MSG_ERROR,		"ERROR",	0, valid_error },
+	{ MSG_MANAGE,		"MANAGE",	0, valid_pid },
+	{ MSG_RESTORE,		"RESTORE",	1, valid_pid },
+	{ MSG_RESTORED,		"RESTORED",	0, valid_restored },
+	{ MSG_CHECKPOINT,	"CHECKPOINT",	1, valid_checkpoint },
+	{ MSG_CHECKPOINTED,	"CHECKPOINTED",	0, valid_checkpointed },
+	{ MSG_PS,		"PS",		0, valid_empty },
+	{ MSG_PS_ENTRY,		"PS_ENTRY",	0, valid_ps_entry },
+	{ MSG_PS_END,		"PS_END",	0, valid_ps_end },
+	{ MSG_PERIODIC,		"PERIODIC",	0, valid_periodic },
+};
+#define NTYPES	(sizeof proto_types / sizeof proto_types[0])
+
+static const char *proto_states[PROTO_NSTATES] = {
+	[PROTO_STATE_RUNNING] = "running",
+	[PROTO_STATE_STOPPED] = "stopped",
+	[PROTO_STATE_CHECKPOINTING] = "checkpointing",
+};
+
+static const struct proto_type_ent *
+type_find(uint16_t type)
+{
+	size_t	i;
+
+	for (i = 0; i < NTYPES; i++) {
+		if (proto_types[i].type == type)
+			return &proto_types[i];
+	}
+	return NULL;
+}
+
+const char *
+proto_type_name(uint16_t type)
+{
+	const struct proto_type_ent	*t = type_find(type);
+
+	return t == NULL ? "unknown" : t->name;
+}
+
+const char *
+proto_state_name(uint32_t state)
+{
+	if (state >= PROTO_NSTATES)
+		return "unknown";
+	return proto_states[state];
+}
+
+int
+proto_hdr_decode(struct proto_msg *m, const void *p, size_t n, char **cause)
+{
+	struct buf_rd	r;
+
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	if (n < PROTO_HDR_LEN)
+		return cause_set(cause, "short message: %zu bytes", n);
+	if (n > PROTO_MSG_MAX)
+		return cause_set(cause, "message of %zu bytes, at most %u",
+		    n, PROTO_MSG_MAX);
+	buf_rd_init(&r, p, n);
+	m->hdr.version = buf_rd_u16(&r);
+	m->hdr.type = buf_rd_u16(&r);
+	m->hdr.len = buf_rd_u32(&r);
+	if (m->hdr.len != n - PROTO_HDR_LEN)
+		return cause_set(cause, "header says %u payload bytes, "
+		    "message has %zu", m->hdr.len, n - PROTO_HDR_LEN);
+	m->payload = (const uint8_t *)p + PROTO_HDR_LEN;
+	return 0;
+}
+
+int
+proto_check_version(const struct proto_hdr *h, const char *self, char **cause)
+{
+	if (h->version != OMM_PROTO_VERSION)
+		return cause_set(cause, "protocol version %u, %s speaks %u",
+		    h->version, self, OMM_PROTO_VERSION);
+	return 0;
+}
+
+int
+proto_check_type(const struct proto_msg *m, char **cause)
+{
+	const struct proto_type_ent	*t = type_find(m->hdr.type);
+
+	if (t == NULL)
+		return cause_set(cause, "unknown message type %u", m->hdr.type);
+	if (t->has_fd && m->fd == -1)
+		return cause_set(cause, "%s without a file descriptor", t->name);
+	if (!t->has_fd && m->fd != -1)
+		return cause_set(cause, "%s with a stray file descriptor",
+		    t->name);
+	return 0;
+}
+
+int
+proto_validate(const struct proto_msg *m, char **cause)
+{
+	if (proto_check_version(&m->hdr, "omm", cause) != 0)
+		return -1;
+	if (proto_check_type(m, cause) != 0)
+		return -1;
+	return type_find(m->hdr.type)->valid(m, cause);
+}
+
+/* Start a message: the header with a length patched by msg_end. */
+static void
+msg_begin(struct buf *b, uint16_t type)
+{
+	if (b->len != 0)
+		fatalx("%s: buffer not empty", __func__);
+	buf_add_u16(b, OMM_PROTO_VERSION);
+	buf_add_u16(b, type);
+	buf_add_u32(b, 0);
+}
+
+/* An encoder over the cap is a bug of ours, not input: fail hard. */
+static void
+msg_end(struct buf *b)
+{
+	if (b->len > PROTO_MSG_MAX)
+		fatalx("%s: %s message of %zu bytes", __func__,
+		    proto_type_name(le32dec(b->data) >> 16), b->len);
+	buf_put_u32(b, 4, (uint32_t)(b->len - PROTO_HDR_LEN));
+}
+
+/* Strings longer than their cap are cut, so a long command never breaks PS. */
+static void
+add_str_capped(struct buf *b, const char *s, size_t max)
+{
+	size_t	n = s == NULL ? 0 : strnlen(s, max);
+
+	buf_add_u32(b, (uint32_t)n);
+	buf_add(b, s, n);
+}
+
+static uint64_t
+secs_to_ns(double s)
+{
+	if (!(s > 0))		/* negative or NaN */
+		return 0;
+	if (s > 1e9)
+		return (uint64_t)1e18;
+	return (uint64_t)(s * 1e9);
+}
+
+void
+proto_add_stats(struct buf *b, const struct ckpt_stats *st)
+{
+	buf_add_u64(b, st->vmas);
+	buf_add_u64(b, st->pages);
+	buf_add_u64(b, st->zero_pages);
+	buf_add_u64(b, st->bytes);
+	buf_add_u64(b, secs_to_ns(st->freeze_secs));
+	buf_add_u64(b, secs_to_ns(st->secs));
+	buf_add_u32(b, st->exited ? 1 : 0);
+	buf_add_u32(b, (uint32_t)st->wstatus);
+}
+
+void
+proto_rd_stats(struct buf_rd *r, struct ckpt_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	st->vmas = buf_rd_u64(r);
+	st->pages = buf_rd_u64(r);
+	st->zero_pages = buf_rd_u64(r);
+	st->bytes = buf_rd_u64(r);
+	st->freeze_secs = buf_rd_u64(r) / 1e9;
+	st->secs = buf_rd_u64(r) / 1e9;
+	st->exited = buf_rd_u32(r) != 0;
+	st->wstatus = (int)buf_rd_u32(r);
+}
+
+void
+proto_encode_ok(struct buf *b)
+{
+	msg_begin(b, MSG_OK);
+	msg_end(b);
+}
+
+void
+proto_encode_error(struct buf *b, const char *cause)
+{
+	msg_begin(b, MSG_ERROR);
+	add_str_capped(b, cause == NULL || *cause == '\0' ? "unknown error" :
+	    cause, PROTO_CAUSE_MAX);
+	msg_end(b);
+}
+
+void
+proto_encode_manage(struct buf *b, const struct msg_pid *m)
+{
+	msg_begin(b, MSG_MANAGE);
+	buf_add_u32(b, (uint32_t)m->pid);
+	msg_end(b);
+}
+
+void
+proto_encode_restore(struct buf *b, const struct msg_pid *m)
+{
+	msg_begin(b, MSG_RESTORE);
+	buf_add_u32(b, (uint32_t)m->pid);
+	msg_end(b);
+}
+
+void
+proto_encode_restored(struct buf *b, const struct msg_restored *m)
+{
+	msg_begin(b, MSG_RESTORED);
+	buf_add_u32(b, (uint32_t)m->pid);
+	proto_add_stats(b, &m->stats);
+	msg_end(b);
+}
+
+void
+proto_encode_checkpoint(struct buf *b, const struct msg_checkpoint *m)
+{
+	msg_begin(b, MSG_CHECKPOINT);
+	buf_add_u32(b, (uint32_t)m->pid);
+	buf_add_u32(b, m->flags);
+	msg_end(b);
+}
+
+void
+proto_encode_checkpointed(struct buf *b, const struct msg_checkpointed *m)
+{
+	msg_begin(b, MSG_CHECKPOINTED);
+	buf_add_u32(b, (uint32_t)m->pid);
+	add_str_capped(b, m->comm, COMM_MAX);
+	proto_add_stats(b, &m->stats);
+	msg_end(b);
+}
+
+void
+proto_encode_ps(struct buf *b)
+{
+	msg_begin(b, MSG_PS);
+	msg_end(b);
+}
+
+void
+proto_encode_ps_entry(struct buf *b, const struct msg_ps_entry *m)
+{
+	msg_begin(b, MSG_PS_ENTRY);
+	buf_add_u32(b, (uint32_t)m->pid);
+	buf_add_u32(b, (uint32_t)m->ppid);
+	buf_add_u32(b, m->uid);
+	buf_add_u32(b, m->job);
+	buf_add_u32(b, m->state);
+	buf_add_u32(b, m->threads);
+	buf_add_u64(b, (uint64_t)m->start_time);
+	add_str_capped(b, m->command, PROTO_CMD_MAX);
+	buf_add_u8(b, m->cantmove != NULL);
+	if (m->cantmove != NULL)
+		add_str_capped(b, m->cantmove, PROTO_CAUSE_MAX);
+	msg_end(b);
+}
+
+void
+proto_encode_ps_end(struct buf *b, const struct msg_ps_end *m)
+{
+	msg_begin(b, MSG_PS_END);
+	buf_add_u32(b, m->count);
+	msg_end(b);
+}
+
+void
+proto_encode_periodic(struct buf *b, const struct msg_periodic *m)
+{
+	msg_begin(b, MSG_PERIODIC);
+	buf_add_u32(b, (uint32_t)m->pid);
+	buf_add_u32(b, m->seconds);
+	add_str_capped(b, m->path, PROTO_PATH_MAX);
+	msg_end(b);
+}
+
+/* Check that the message is of the type the decoder was called for. */
+static int
+rd_begin(struct buf_rd *r, const struct proto_msg *m, uint16_t type,
+    char **cause)
+{
+	if (m->hdr.type != type)
+		return cause_set(cause, "%s decoder given a %s message",
+		    proto_type_name(type), proto_type_name(m->hdr.type));
+	buf_rd_init(r, m->payload, m->hdr.len);
+	return 0;
+}
+
+/* For fixed-size payloads: the length is checked before anything is read. */
+static int
+rd_begin_fixed(struct buf_rd *r, const struct proto_msg *m, uint16_t type,
+    size_t len, char **cause)
+{
+	if (rd_begin(r, m, type, cause) != 0)
+		return -1;
+	if (m->hdr.len != len)
+		return cause_set(cause, "%s: payload of %u bytes, expected %zu",
+		    proto_type_name(type), m->hdr.len, len);
+	return 0;
+}
+
+/* After a run of reads: nothing short, nothing left over. */
+static int
+rd_end(struct buf_rd *r, uint16_t type, char **cause)
+{
+	if (r->err)
+		return cause_set(cause, "%s: payload of %zu bytes is truncated",
+		    proto_type_name(type), r->len);
+	if (buf_rd_left(r) != 0)
+		return cause_set(cause, "%s: %zu trailing bytes",
+		    proto_type_name(type), buf_rd_left(r));
+	return 0;
+}
+
+/*
+ * A length-prefixed string of at most max bytes with no NUL inside (empty
+ * refused when !empty_ok). The length is looked at before the bytes so the
+ * cause can say what was wrong.
+ */
+static char *
+rd_str(struct buf_rd *r, uint16_t type, const char *what, size_t max,
+    int empty_ok, char **cause)
+{
+	uint32_t	 n;
+	char		*s;
+
+	if (r->err || buf_rd_left(r) < 4) {
+		r->err = 1;
+		cause_set(cause, "%s: %s is truncated", proto_type_name(type),
+		    what);
+		return NULL;
+	}
+	n = le32dec(r->p + r->off);
+	if (n > max) {
+		cause_set(cause, "%s: %s of %u bytes, at most %zu",
+		    proto_type_name(type), what, n, max);
+		return NULL;
+	}
+	if (n == 0 && !empty_ok) {
+		cause_set(cause, "%s: empty %s", proto_type_name(type), what);
+		return NULL;
+	}
+	if (n > buf_rd_left(r) - 4) {
+		cause_set(cause, "%s: %s of %u bytes is truncated",
+		    proto_type_name(type), what, n);
+		return NULL;
+	}
+	if ((s = buf_rd_str(r, max)) == NULL)
+		cause_set(cause, "%s: %s holds a NUL byte",
+		    proto_type_name(type), what);
+	return s;
+}
+
+/* Pids travel as u32: 0 and values past INT_MAX are never valid. */
+static int
+check_pid(uint32_t v, uint16_t type, const char *what, pid_t *out,
+    char **cause)
+{
+	if (v == 0 || v > INT_MAX)
+		return cause_set(cause, "%s: invalid %s %u",
+		    proto_type_name(type), what, v);
+	*out = (pid_t)v;
+	return 0;
+}
+
+int
+proto_decode_empty(const struct proto_msg *m, char **cause)
+{
+	if (m->hdr.len != 0)
+		return cause_set(cause, "%s: payload of %u bytes, expected 0",
+		    proto_type_name(m->hdr.type), m->hdr.len);
+	return 0;
+}
+
+int
+proto_decode_error(const struct proto_msg *m, struct msg_error *out,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	out->cause = NULL;
+	if (rd_begin(&r, m, MSG_ERROR, cause) != 0)
+		return -1;
+	out->cause = rd_str(&r, MSG_ERROR, "cause", PROTO_CAUSE_MAX, 0, cause);
+	if (out->cause == NULL)
+		return -1;
+	if (rd_end(&r, MSG_ERROR, cause) != 0) {
+		proto_free_error(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_decode_pid(const struct proto_msg *m, struct msg_pid *out, char **cause)
+{
+	struct buf_rd	r;
+	uint16_t	type = m->hdr.type;
+
+	if (type != MSG_MANAGE && type != MSG_RESTORE)
+		return cause_set(cause, "pid decoder given a %s message",
+		    proto_type_name(type));
+	if (rd_begin_fixed(&r, m, type, 4, cause) != 0)
+		return -1;
+	return check_pid(buf_rd_u32(&r), type, "pid", &out->pid, cause);
+}
+
+int
+proto_decode_restored(const struct proto_msg *m, struct msg_restored *out,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	if (rd_begin_fixed(&r, m, MSG_RESTORED, 4 + STATS_LEN, cause) != 0)
+		return -1;
+	if (check_pid(buf_rd_u32(&r), MSG_RESTORED, "pid", &out->pid,
+	    cause) != 0)
+		return -1;
+	proto_rd_stats(&r, &out->stats);
+	return rd_end(&r, MSG_RESTORED, cause);
+}
+
+int
+proto_decode_checkpoint(const struct proto_msg *m, struct msg_checkpoint *out,
+    char **cause)
+{
+	struct buf_rd	r;
+	uint32_t	mode;
+
+	if (rd_begin_fixed(&r, m, MSG_CHECKPOINT, 8, cause) != 0)
+		return -1;
+	if (check_pid(buf_rd_u32(&r), MSG_CHECKPOINT, "pid", &out->pid,
+	    cause) != 0)
+		return -1;
+	out->flags = buf_rd_u32(&r);
+	mode = out->flags & (PROTO_CKPT_LEAVE_RUNNING | PROTO_CKPT_KILL);
+	if (out->flags & ~mode)
+		return cause_set(cause, "CHECKPOINT: unknown flags %#x",
+		    out->flags & ~mode);
+	if (mode != PROTO_CKPT_LEAVE_RUNNING && mode != PROTO_CKPT_KILL)
+		return cause_set(cause, "CHECKPOINT: flags %#x: need exactly "
+		    "one of leave-running and kill", out->flags);
+	return 0;
+}
+
+int
+proto_decode_checkpointed(const struct proto_msg *m,
+    struct msg_checkpointed *out, char **cause)
+{
+	struct buf_rd	r;
+
+	out->comm = NULL;
+	if (rd_begin(&r, m, MSG_CHECKPOINTED, cause) != 0)
+		return -1;
+	if (check_pid(buf_rd_u32(&r), MSG_CHECKPOINTED, "pid", &out->pid,
+	    cause) != 0)
+		return -1;
+	out->comm = rd_str(&r, MSG_CHECKPOINTED, "comm", COMM_MAX, 1, cause);
+	if (out->comm == NULL)
+		return -1;
+	proto_rd_stats(&r, &out->stats);
+	if (rd_end(&r, MSG_CHECKPOINTED, cause) != 0) {
+		proto_free_checkpointed(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_decode_ps_entry(const struct proto_msg *m, struct msg_ps_entry *out,
+    char **cause)
+{
+	struct buf_rd	r;
+	uint32_t	ppid;
+	uint8_t		has_cantmove;
+
+	memset(out, 0, sizeof *out);
+	if (rd_begin(&r, m, MSG_PS_ENTRY, cause) != 0)
+		return -1;
+	if (check_pid(buf_rd_u32(&r), MSG_PS_ENTRY, "pid", &out->pid,
+	    cause) != 0)
+		return -1;
+	/* ppid 0: the parent is outside our pid namespace */
+	ppid = buf_rd_u32(&r);
+	if (ppid > INT_MAX)
+		return cause_set(cause, "PS_ENTRY: invalid ppid %u", ppid);
+	out->ppid = (pid_t)ppid;
+	out->uid = buf_rd_u32(&r);
+	out->job = buf_rd_u32(&r);
+	out->state = buf_rd_u32(&r);
+	out->threads = buf_rd_u32(&r);
+	out->start_time = (int64_t)buf_rd_u64(&r);
+	if (r.err)
+		return rd_end(&r, MSG_PS_ENTRY, cause);
+	if (out->state >= PROTO_NSTATES)
+		return cause_set(cause, "PS_ENTRY: unknown state %u", out->state);
+	if (out->threads == 0)
+		return cause_set(cause, "PS_ENTRY: process with no threads");
+	out->command = rd_str(&r, MSG_PS_ENTRY, "command", PROTO_CMD_MAX, 1,
+	    cause);
+	if (out->command == NULL)
+		return -1;
+	has_cantmove = buf_rd_u8(&r);
+	if (r.err || has_cantmove > 1) {
+		if (!r.err)
+			cause_set(cause, "PS_ENTRY: bad cantmove marker %u",
+			    has_cantmove);
+		else
+			rd_end(&r, MSG_PS_ENTRY, cause);
+		goto fail;
+	}
+	if (has_cantmove) {
+		out->cantmove = rd_str(&r, MSG_PS_ENTRY, "cantmove",
+		    PROTO_CAUSE_MAX, 0, cause);
+		if (out->cantmove == NULL)
+			goto fail;
+	}
+	if (rd_end(&r, MSG_PS_ENTRY, cause) != 0)
+		goto fail;
+	return 0;
+
+fail:
+	proto_free_ps_entry(out);
+	return -1;
+}
+
+int
+proto_decode_ps_end(const struct proto_msg *m, struct msg_ps_end *out,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	if (rd_begin_fixed(&r, m, MSG_PS_END, 4, cause) != 0)
+		return -1;
+	out->count = buf_rd_u32(&r);
+	return 0;
+}
+
+int
+proto_decode_periodic(const struct proto_msg *m, struct msg_periodic *out,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	out->path = NULL;
+	if (rd_begin(&r, m, MSG_PERIODIC, cause) != 0)
+		return -1;
+	if (check_pid(buf_rd_u32(&r), MSG_PERIODIC, "pid", &out->pid,
+	    cause) != 0)
+		return -1;
+	out->seconds = buf_rd_u32(&r);
+	if (r.err)
+		return rd_end(&r, MSG_PERIODIC, cause);
+	if (out->seconds == 0 || out->seconds > PROTO_PERIOD_MAX)
+		return cause_set(cause, "PERIODIC: period of %u seconds, "
+		    "expected 1 to %u", out->seconds, PROTO_PERIOD_MAX);
+	out->path = rd_str(&r, MSG_PERIODIC, "path", PROTO_PATH_MAX, 0, cause);
+	if (out->path == NULL)
+		return -1;
+	if (out->path[0] != '/') {
+		cause_set(cause, "PERIODIC: path '%s' is not absolute",
+		    out->path);
+		goto fail;
+	}
+	if (rd_end(&r, MSG_PERIODIC, cause) != 0)
+		goto fail;
+	return 0;
+
+fail:
+	proto_free_periodic(out);
+	return -1;
+}
+
+void
+proto_free_error(struct msg_error *m)
+{
+	free(m->cause);
+	m->cause = NULL;
+}
+
+void
+proto_free_checkpointed(struct msg_checkpointed *m)
+{
+	free(m->comm);
+	m->comm = NULL;
+}
+
+void
+proto_free_ps_entry(struct msg_ps_entry *m)
+{
+	free(m->command);
+	free(m->cantmove);
+	m->command = m->cantmove = NULL;
+}
+
+void
+proto_free_periodic(struct msg_periodic *m)
+{
+	free(m->path);
+	m->path = NULL;
+}
+
+static int
+valid_empty(const struct proto_msg *m, char **cause)
+{
+	return proto_decode_empty(m, cause);
+}
+
+static int
+valid_error(const struct proto_msg *m, char **cause)
+{
+	struct msg_error	e;
+
+	if (proto_decode_error(m, &e, cause) != 0)
+		return -1;
+	proto_free_error(&e);
+	return 0;
+}
+
+static int
+valid_pid(const struct proto_msg *m, char **cause)
+{
+	struct msg_pid	p;
+
+	return proto_decode_pid(m, &p, cause);
+}
+
+static int
+valid_restored(const struct proto_msg *m, char **cause)
+{
+	struct msg_restored	r;
+
+	return proto_decode_restored(m, &r, cause);
+}
+
+static int
+valid_checkpoint(const struct proto_msg *m, char **cause)
+{
+	struct msg_checkpoint	c;
+
+	return proto_decode_checkpoint(m, &c, cause);
+}
+
+static int
+valid_checkpointed(const struct proto_msg *m, char **cause)
+{
+	struct msg_checkpointed	c;
+
+	if (proto_decode_checkpointed(m, &c, cause) != 0)
+		return -1;
+	proto_free_checkpointed(&c);
+	return 0;
+}
+
+static int
+valid_ps_entry(const struct proto_msg *m, char **cause)
+{
+	struct msg_ps_entry	e;
+
+	if (proto_decode_ps_entry(m, &e, cause) != 0)
+		return -1;
+	proto_free_ps_entry(&e);
+	return 0;
+}
+
+static int
+valid_ps_end(const struct proto_msg *m, char **cause)
+{
+	struct msg_ps_end	e;
+
+	return proto_decode_ps_end(m, &e, cause);
+}
+
+static int
+valid_periodic(const struct proto_msg *m, char **cause)
+{
+	struct msg_periodic	p;
+
+	if (proto_decode_periodic(m, &p, cause) != 0)
+		return -1;
+	proto_free_periodic(&p);
+	return 0;
+}
+
+int
+proto_send(int sock, const struct buf *msg, int fd, char **cause)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 ctl;
+	ssize_t		 n;
+
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = msg->data;
+	iov.iov_len = msg->len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd != -1) {
+		memset(&ctl, 0, sizeof ctl);
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof ctl.buf;
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	}
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		int	saved = errno;
+
+		cause_set(cause, "send: %s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if ((size_t)n != msg->len)	/* cannot happen on SEQPACKET */
+		return cause_set(cause, "send: short write of %zd bytes", n);
+	return 0;
+}
+
+/* Room for a few descriptors so that extras are seen (and closed), not lost. */
+#define RECV_MAXFDS	8
+
+int
+proto_recv(int sock, uint8_t *buf, size_t size, struct proto_msg *m,
+    char **cause)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(RECV_MAXFDS * sizeof(int))];
+	}		 ctl;
+	int		 fds[RECV_MAXFDS], nfds = 0, i, saved;
+	ssize_t		 n;
+
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	if (size < PROTO_MSG_MAX)
+		fatalx("%s: buffer of %zu bytes", __func__, size);
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = buf;
+	iov.iov_len = size;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof ctl.buf;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		saved = errno;
+		cause_set(cause, "receive: %s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t	k, j;
+
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (j = 0; j < k && nfds < RECV_MAXFDS; j++) {
+			memcpy(&fds[nfds++], CMSG_DATA(cm) + j * sizeof(int),
+			    sizeof(int));
+		}
+	}
+	if (n == 0 && nfds == 0)
+		return 0;
+	if (mh.msg_flags & MSG_TRUNC) {
+		cause_set(cause, "message larger than %zu bytes", size);
+		goto fail;
+	}
+	if ((mh.msg_flags & MSG_CTRUNC) || nfds > 1) {
+		cause_set(cause, "message with more than one file descriptor");
+		goto fail;
+	}
+	if (proto_hdr_decode(m, buf, (size_t)n, cause) != 0)
+		goto fail;
+	m->fd = nfds == 1 ? fds[0] : -1;
+	return 1;
+
+fail:
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	m->fd = -1;
+	errno = EBADMSG;
+	return -1;
+}

@@ -1,0 +1,248 @@
+# lib.sh: what every integration script shares. Sourced, not run.
+#
+# A script sources this, defines its cases as functions and runs each with
+# `run_case NAME FUNCTION [ARGS...]`, then calls `finish`, which prints the
+# closing "N passed, N failed[, N skipped]" line and sets the exit status.
+#
+# A case runs in a subshell with errexit on: the first failing command or
+# `fail "msg"` ends that case only. Every background process a case starts
+# with `spawn` is killed when the case ends, and everything the script
+# started (ommd included) when the script exits. Work files live under $T,
+# a private directory on tmpfs (/dev/shm), removed at exit.
+#
+# Environment: OMM_BUILD (build tree, default $OMM_SRC/build), OMM_SRC.
+
+set -euo pipefail
+
+OMM_SRC=${OMM_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+OMM_BUILD=${OMM_BUILD:-$OMM_SRC/build}
+OMMD=$OMM_BUILD/ommd
+OMRUN=$OMM_BUILD/omrun
+OMCTL=$OMM_BUILD/omctl
+PROGS=$OMM_BUILD/tests/progs
+TOOLS=$OMM_BUILD/tests/tools
+PYTHON=/usr/bin/python3		# not a pyenv shim: a real ELF program
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+OMMD_PID=
+CASE=
+CASE_FAILS=()
+
+# Fds the caller leaked to us (ctest, an IDE, a CI runner) would be inherited
+# by every process under test, and an open pipe makes a process unmovable.
+# 255 is where bash keeps this script open.
+for _fd in /proc/$$/fd/*; do
+	_fd=${_fd##*/}
+	if [ "$_fd" -gt 2 ] && [ "$_fd" -ne 255 ]; then
+		eval "exec $_fd>&-" 2>/dev/null || true
+	fi
+done
+unset _fd
+
+T=$(mktemp -d /dev/shm/omm-test.XXXXXX)
+chmod 755 "$T"
+: >"$T/.pids"
+export TMPDIR=$T
+
+log() { printf '%s\n' "$*" >&2; }
+
+# End the current case (or the script outside a case) as failed.
+fail() {
+	log "FAIL${CASE:+ [$CASE]}: $*"
+	exit 1
+}
+
+skip() {
+	log "SKIP${CASE:+ [$CASE]}: $*"
+	exit 77
+}
+
+# Run "$@" in the background, remembered for cleanup; its pid in $SPAWNED.
+# Redirections belong to the caller: spawn cmd args >out 2>err
+spawn() {
+	"$@" &
+	SPAWNED=$!
+	echo "$SPAWNED" >>"$T/.pids${CASE:+.$CASE_ID}"
+}
+
+# Kill what was spawned (listed in file $1), children of omrun included.
+kill_listed() {
+	local f=$1 p
+	[ -f "$f" ] || return 0
+	while read -r p; do
+		kill -KILL "$p" 2>/dev/null || true
+	done <"$f"
+	while read -r p; do
+		wait "$p" 2>/dev/null || true
+	done <"$f"
+	rm -f "$f"
+}
+
+cleanup() {
+	local rc=$?
+	kill_listed "$T/.pids"
+	stop_ommd
+	# Jobs restored or started through ommd that outlived their omrun.
+	if [ -f "$T/.jobs" ]; then
+		while read -r p; do
+			kill -KILL "$p" 2>/dev/null || true
+		done <"$T/.jobs"
+	fi
+	rm -rf "$T"
+	return $rc
+}
+trap cleanup EXIT
+
+# 0 while pid is running (a zombie is not).
+alive() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(cut -d')' -f2 "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2) ||
+	    return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# wait_for_file FILE [SECONDS]: until FILE exists and is not empty.
+wait_for_file() {
+	local f=$1 n=$(( ${2:-10} * 20 ))
+	while [ ! -s "$f" ]; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || fail "timed out waiting for $f"
+		sleep 0.05
+	done
+}
+
+# wait_exit PID [SECONDS]: wait for a spawned child; its status in $RC.
+# A child still running after SECONDS is killed and the case fails.
+wait_exit() {
+	local p=$1 n=$(( ${2:-30} * 20 ))
+	while alive "$p"; do
+		n=$((n - 1))
+		if [ $n -le 0 ]; then
+			kill -KILL "$p" 2>/dev/null || true
+			fail "pid $p still running after ${2:-30} s"
+		fi
+		sleep 0.05
+	done
+	RC=0
+	wait "$p" || RC=$?
+}
+
+# expect_exit PID WANT [SECONDS] [WHAT]
+expect_exit() {
+	wait_exit "$1" "${3:-30}"
+	[ "$RC" -eq "$2" ] ||
+	    fail "${4:-pid $1} exited $RC, expected $2"
+}
+
+# The pid a pidfile names, once it is there.
+pidfile_pid() {
+	wait_for_file "$1" "${2:-10}"
+	local p
+	p=$(tr -dc 0-9 <"$1")
+	[ -n "$p" ] || fail "pidfile $1 holds no pid"
+	echo "$p" >>"$T/.jobs"
+	echo "$p"
+}
+
+# expect_grep REGEX FILE [WHAT]: FILE has a line matching the ERE.
+expect_grep() {
+	grep -Eq -- "$1" "$2" || {
+		log "--- $2:"
+		tail -n 20 "$2" >&2 || true
+		fail "${3:-$2} does not match /$1/"
+	}
+}
+
+start_ommd() {
+	[ -x "$OMMD" ] || fail "no ommd in $OMM_BUILD"
+	OMM_SOCKET=$T/ommd.sock
+	export OMM_SOCKET
+	"$OMMD" -f -s "$OMM_SOCKET" -v >"$T/ommd.log" 2>&1 &
+	OMMD_PID=$!
+	local n=200
+	until "$OMCTL" ps >/dev/null 2>&1; do
+		n=$((n - 1))
+		if [ $n -le 0 ] || ! alive "$OMMD_PID"; then
+			tail -n 20 "$T/ommd.log" >&2 || true
+			fail "ommd did not come up on $OMM_SOCKET"
+		fi
+		sleep 0.05
+	done
+}
+
+stop_ommd() {
+	[ -n "$OMMD_PID" ] || return 0
+	kill -TERM "$OMMD_PID" 2>/dev/null || true
+	local n=100
+	while alive "$OMMD_PID" && [ $n -gt 0 ]; do
+		n=$((n - 1))
+		sleep 0.05
+	done
+	kill -KILL "$OMMD_PID" 2>/dev/null || true
+	wait "$OMMD_PID" 2>/dev/null || true
+	OMMD_PID=
+}
+
+# ommd must still answer (after a refused request, say).
+ommd_answers() {
+	alive "$OMMD_PID" || fail "ommd died (log: $(tail -n 5 "$T/ommd.log"))"
+	"$OMCTL" ps >/dev/null || fail "ommd no longer answers omctl ps"
+}
+
+# run_case NAME FUNCTION [ARGS...]
+_case_n=0
+run_case() {
+	local name=$1 rc=0 t0 t1
+	shift
+	_case_n=$((_case_n + 1))
+	t0=$(date +%s.%N)
+	set +e
+	(
+		CASE=$name
+		CASE_ID=$_case_n
+		D=$T/case.$_case_n
+		mkdir -p "$D"
+		trap 'kill_listed "$T/.pids.$CASE_ID"' EXIT
+		set -e
+		"$@"
+	)
+	rc=$?
+	set -e
+	t1=$(date +%s.%N)
+	case $rc in
+	0)	PASSED=$((PASSED + 1))
+		printf 'ok   %-44s %5.1fs\n' "$name" "$(echo "$t1 - $t0" | bc)" ;;
+	77)	SKIPPED=$((SKIPPED + 1))
+		printf 'skip %s\n' "$name" ;;
+	*)	FAILED=$((FAILED + 1))
+		CASE_FAILS+=("$name")
+		printf 'FAIL %-44s %5.1fs\n' "$name" "$(echo "$t1 - $t0" | bc)" ;;
+	esac
+}
+
+finish() {
+	if [ ${#CASE_FAILS[@]} -gt 0 ]; then
+		log "failed: ${CASE_FAILS[*]}"
+	fi
+	if [ "$SKIPPED" -gt 0 ]; then
+		echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+	else
+		echo "$PASSED passed, $FAILED failed"
+	fi
+	[ "$FAILED" -eq 0 ]
+}
+
+# Tools a script cannot do without: skip the whole script when missing.
+need() {
+	local b
+	for b in "$@"; do
+		if [ ! -x "$b" ]; then
+			echo "missing $b (not built yet?)" >&2
+			echo "0 passed, 0 failed, 1 skipped"
+			exit 0
+		fi
+	done
+}
