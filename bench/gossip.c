@@ -190,7 +190,7 @@ send_frame(struct sim *s, int64_t t, uint32_t from, uint32_t to)
 
 /* The node measures: its stamp is now (the load is whatever it is). */
 static void
-measure(struct sim *s, struct node *nd, int64_t now)
+measure(struct node *nd, int64_t now)
 {
 	nd->lv.stamp = (uint64_t)now;
 	gossip_set_self(nd->g, now, &nd->lv);
@@ -204,7 +204,7 @@ do_tick(struct sim *s, int64_t t, uint32_t id)
 	struct ev	 e;
 	size_t		 i;
 
-	measure(s, nd, now);
+	measure(nd, now);
 	gossip_tick(nd->g, now, &nd->rng, s->gout);
 	if (s->gout->npeers > 0) {
 		buf_reset(&s->out);
@@ -268,7 +268,7 @@ do_deliver(struct sim *s, int64_t t, struct msg *m)
 	}
 	/* Push-pull: measure and answer at once, over the same link. */
 	if (s->in->loadwin.flags & WIRE_LOADWIN_PULL) {
-		measure(s, nd, now);
+		measure(nd, now);
 		if (gossip_reply(nd->g, now, &s->in->loadwin, s->reply)) {
 			buf_reset(&s->out);
 			wire_encode_loadwin(&s->out, s->reply);

@@ -14,6 +14,7 @@ static const struct omctl_cmd *omctl_table[] = {
 	&cmd_ps_entry,
 	&cmd_checkpoint_entry,
 	&cmd_image_entry,
+	&cmd_ca_entry,
 	NULL
 };
 

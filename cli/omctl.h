@@ -23,6 +23,7 @@ struct omctl_cmd {
 extern const struct omctl_cmd	cmd_ps_entry;
 extern const struct omctl_cmd	cmd_checkpoint_entry;
 extern const struct omctl_cmd	cmd_image_entry;
+extern const struct omctl_cmd	cmd_ca_entry;		/* omctl-ca.c */
 
 /* Print the command's usage on stderr; returns 1 for "return omctl_usage()". */
 int		 omctl_usage(const struct omctl_cmd *);

@@ -24,6 +24,8 @@
 
 /* Enough for every omrun of a busy machine; more are refused, not queued. */
 #define CTL_MAX_CONNS	512
+/* A peer that asks but does not read its replies is dropped past this. */
+#define CTL_MAX_QUEUED	(16u << 20)
 
 struct outmsg {
 	struct buf		b;
@@ -36,7 +38,9 @@ struct ctl_conn {
 	struct event		*rev;
 	struct event		*wev;
 	TAILQ_HEAD(, outmsg)	 outq;
+	size_t			 queued;	/* bytes in outq */
 	int			 closing;	/* close once outq is sent */
+	int			 broken;	/* a send failed: close after this request */
 	TAILQ_ENTRY(ctl_conn)	 entry;
 };
 
@@ -55,7 +59,7 @@ static void	conn_write(evutil_socket_t, short, void *);
 static int
 make_parent(const char *path, char **cause)
 {
-	char	*dir, *p;
+	char	*dir, *p, saved;
 
 	dir = xstrdup(path);
 	if ((p = strrchr(dir, '/')) == NULL || p == dir) {
@@ -66,8 +70,7 @@ make_parent(const char *path, char **cause)
 	for (p = dir + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
-		char	saved = *p;
-
+		saved = *p;
 		*p = '\0';
 		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 			cause_set(cause, "mkdir %s: %s", dir, strerror(errno));
@@ -201,6 +204,7 @@ conn_flush(struct ctl_conn *c)
 			return -1;
 		}
 		TAILQ_REMOVE(&c->outq, o, entry);
+		c->queued -= o->b.len;
 		buf_free(&o->b);
 		free(o);
 	}
@@ -218,17 +222,25 @@ control_send(struct ctl_conn *c, struct buf *b)
 {
 	struct outmsg	*o;
 
-	if (c->fd == -1) {
+	if (c->fd == -1 || c->broken) {
 		buf_free(b);
+		return;
+	}
+	if (c->queued + b->len > CTL_MAX_QUEUED) {
+		log_warnx("control: pid %d uid %u does not read its replies; "
+		    "dropping it", (int)c->peer.pid, (unsigned)c->peer.uid);
+		buf_free(b);
+		c->broken = 1;
 		return;
 	}
 	o = xcalloc(1, sizeof *o);
 	o->b = *b;
 	buf_init(b);
+	c->queued += o->b.len;
 	TAILQ_INSERT_TAIL(&c->outq, o, entry);
-	/* a dead peer shows up on its next read event */
+	/* replies are sent from conn_read, which closes a broken connection */
 	if (TAILQ_FIRST(&c->outq) == o && conn_flush(c) == -1)
-		event_active(c->rev, EV_READ, 0);
+		c->broken = 1;
 }
 
 void
@@ -292,7 +304,8 @@ conn_read(evutil_socket_t fd, short what, void *arg)
 		if (m.fd != -1)
 			close(m.fd);
 		c->closing = 1;
-		if (TAILQ_EMPTY(&c->outq))
+		event_del(c->rev);
+		if (TAILQ_EMPTY(&c->outq) || c->broken)
 			conn_close(c);
 		return;
 	}
@@ -309,6 +322,8 @@ conn_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (m.fd != -1)
 		close(m.fd);
+	if (c->broken)
+		conn_close(c);
 }
 
 static void

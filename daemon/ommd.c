@@ -25,6 +25,8 @@ static struct omm_config	 conf;
 static const char		*conf_path = OMM_CONF_PATH;
 static int			 conf_given;
 static int			 verbose_opts;	/* -v count, added to the config's */
+static struct event		*sig_events[4];
+static size_t			 nsig_events;
 
 static void __attribute__((noreturn))
 usage(void)
@@ -85,9 +87,12 @@ add_signal(int sig, event_callback_fn fn)
 {
 	struct event	*ev;
 
+	if (nsig_events == sizeof sig_events / sizeof sig_events[0])
+		fatalx("%s: too many signals", __func__);
 	if ((ev = evsignal_new(base, sig, fn, NULL)) == NULL ||
 	    event_add(ev, NULL) == -1)
 		fatalx("cannot handle signal %d", sig);
+	sig_events[nsig_events++] = ev;
 }
 
 int
@@ -177,6 +182,8 @@ main(int argc, char **argv)
 	control_shutdown();
 	periodic_clear();
 	supervise_detach_all();
+	while (nsig_events > 0)
+		event_free(sig_events[--nsig_events]);
 	event_base_free(base);
 	config_free(&conf);
 	log_info("exiting");

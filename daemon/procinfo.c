@@ -181,9 +181,13 @@ procinfo_cmdline(pid_t pid)
 	if (text != NULL) {
 		while (len > 0 && text[len - 1] == '\0')
 			len--;
+		/* control bytes would reach terminals through omctl ps */
 		for (i = 0; i < len; i++) {
 			if (text[i] == '\0')
 				text[i] = ' ';
+			else if ((unsigned char)text[i] < 0x20 ||
+			    text[i] == 0x7f)
+				text[i] = '?';
 		}
 		text[len] = '\0';
 		if (len > 0)

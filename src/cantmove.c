@@ -7,17 +7,21 @@
  * thread count, mapping or fd, rather than producing an image that would
  * restore into something subtly different.
  */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "omm/ckpt.h"
 #include "omm/log.h"
@@ -175,7 +179,9 @@ ckpt_fd_kind(int fd, const char *link, const struct stat *st,
 		}
 		if (link[0] == '/')
 			return cause_set(why, "fd %d: fifo %s", fd, link);
-		return cause_set(why, "fd %d: pipe", fd);
+		/* Only a self-pipe can move: ckpt_pipes_check decides. */
+		*kind = IMG_FD_PIPE;
+		return 0;
 	}
 	if (S_ISSOCK(st->st_mode))
 		return cause_set(why, "fd %d: socket", fd);
@@ -184,14 +190,116 @@ ckpt_fd_kind(int fd, const char *link, const struct stat *st,
 	return cause_set(why, "fd %d: %s", fd, link);
 }
 
+/* Does a process other than pid hold an fd on pipe ino? */
+static int
+pipe_elsewhere(pid_t pid, uint64_t ino)
+{
+	char		 want[64], path[320], buf[64], *end;
+	DIR		*proc, *fdd;
+	struct dirent	*de, *fe;
+	ssize_t		 n;
+	long		 p;
+	int		 found = 0;
+
+	snprintf(want, sizeof want, "pipe:[%" PRIu64 "]", ino);
+	if ((proc = opendir("/proc")) == NULL)
+		return 0;
+	while (!found && (de = readdir(proc)) != NULL) {
+		p = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || p <= 0 || p == pid)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/fd", p);
+		if ((fdd = opendir(path)) == NULL)
+			continue;
+		while ((fe = readdir(fdd)) != NULL) {
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "/proc/%ld/fd/%s", p, fe->d_name);
+			n = readlink(path, buf, sizeof buf - 1);
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			if (strcmp(buf, want) == 0) {
+				found = 1;
+				break;
+			}
+		}
+		closedir(fdd);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* Bytes buffered in the pipe of pid's fd (a read end), or -1. */
+static int
+pipe_unread(pid_t pid, int fd)
+{
+	char	path[64];
+	int	pfd, n = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/fd/%d", (long)pid, fd);
+	if ((pfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return -1;
+	if (ioctl(pfd, FIONREAD, &n) == -1)
+		n = -1;
+	close(pfd);
+	return n;
+}
+
+int
+ckpt_pipes_check(pid_t pid, const struct ckpt_pipe_end *e, size_t n,
+    char **why)
+{
+	size_t	i, j;
+	int	r, w, unread;
+
+	for (i = 0; i < n; i++) {
+		r = w = 0;
+		for (j = 0; j < n; j++) {
+			if (e[j].ino != e[i].ino)
+				continue;
+			if (e[j].write)
+				w = 1;
+			else
+				r = 1;
+		}
+		if (!r || !w)
+			return cause_set(why, "fd %d: pipe", e[i].fd);
+		if (!e[i].write && (unread = pipe_unread(pid, e[i].fd)) != 0)
+			return cause_set(why, "fd %d: pipe with %d unread bytes",
+			    e[i].fd, unread);
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++) {
+			if (e[j].ino == e[i].ino)
+				break;
+		}
+		if (j == i && pipe_elsewhere(pid, e[i].ino))
+			return cause_set(why, "fd %d: pipe shared with another "
+			    "process", e[i].fd);
+	}
+	return 0;
+}
+
+static int
+pipe_is_write(pid_t pid, int fd)
+{
+	struct procfs_fdinfo	fi;
+
+	if (procfs_fdinfo(pid, fd, &fi, NULL) == -1)
+		return 0;
+	return (fi.flags & O_ACCMODE) == O_WRONLY;
+}
+
 static char *
 cantmove_fds(pid_t pid)
 {
-	char		 name[64], *link, *why = NULL;
-	int		*fds;
-	size_t		 n, i;
-	struct stat	 st;
-	enum img_fd_kind kind;
+	struct ckpt_pipe_end	*ends = NULL;
+	char			 name[64], *link, *why = NULL;
+	int			*fds;
+	size_t			 n, i, nends = 0;
+	struct stat		 st;
+	enum img_fd_kind	 kind;
 
 	if (procfs_fds(pid, &fds, &n, &why) == -1)
 		return why;
@@ -207,10 +315,20 @@ cantmove_fds(pid_t pid)
 			free(link);
 			continue;
 		}
-		(void)ckpt_fd_kind(fds[i], link, &st, &kind, &why);
+		if (ckpt_fd_kind(fds[i], link, &st, &kind, &why) == 0 &&
+		    kind == IMG_FD_PIPE) {
+			ends = xreallocarray(ends, nends + 1, sizeof *ends);
+			ends[nends].fd = fds[i];
+			ends[nends].ino = st.st_ino;
+			ends[nends].write = pipe_is_write(pid, fds[i]);
+			nends++;
+		}
 		free(link);
 	}
 	free(fds);
+	if (why == NULL && nends > 0)
+		(void)ckpt_pipes_check(pid, ends, nends, &why);
+	free(ends);
 	return why;
 }
 
@@ -222,7 +340,7 @@ ckpt_cantmove(pid_t pid)
 	struct stat		 st;
 	size_t			 n, i;
 	uint32_t		 flags;
-	char			*why = NULL;
+	char			*why = NULL, *text;
 
 	if (procfs_status(pid, &s, &why) == -1) {
 		if (kill(pid, 0) == -1 && errno == ESRCH) {
@@ -239,6 +357,15 @@ ckpt_cantmove(pid_t pid)
 		return xstrdup("stopped by a signal (group-stop)");
 	if (s.state == 'Z' || s.state == 'X')
 		return xstrdup("exited (zombie)");
+	/* Interval timers (alarm) show only to the process: the dump checks. */
+	if (procfs_slurp(pid, "timers", &text, NULL, NULL) == 0) {
+		int	any = text[0] != '\0';
+
+		free(text);
+		if (any)
+			return xstrdup("POSIX timers exist (timers are not "
+			    "checkpointed)");
+	}
 	if (procfs_maps(pid, 0, &vmas, &n, &why) == -1)
 		return why;
 	for (i = 0; i < n && why == NULL; i++)

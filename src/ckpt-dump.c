@@ -41,12 +41,15 @@
 
 #define DUMP_BATCH	IMG_PAGES_PER_SECTION	/* pages read and written at once */
 #define DUMP_PM_CHUNK	8192			/* pagemap entries per pread */
+#define DUMP_SLOTS	3			/* sections in flight to the writer */
+#define PROBE_LEN	64			/* bytes of a page read to see it is not zero */
 
 /* Offsets in the injection scratch pages. */
 #define SCR_SIGACT	0		/* 64 kernel sigactions of 32 bytes */
 #define SCR_ALTSTACK	2048		/* stack_t, 24 bytes */
 #define SCR_TIDADDR	2112		/* u64 */
 #define SCR_SIGINFO	2176		/* siginfo_t, 128 bytes */
+#define SCR_ITIMER	2304		/* struct itimerval, 32 bytes */
 
 struct dump {
 	pid_t			 pid;
@@ -63,6 +66,8 @@ struct dump {
 	uint64_t		*addrs;		/* pages to store, ascending */
 	size_t			 naddrs, caddrs;
 	uint8_t			*buf;		/* DUMP_BATCH pages */
+	uint8_t			*probe;		/* DUMP_BATCH * PROBE_LEN */
+	double			 read_secs;	/* in read_pages, for -v */
 };
 
 static int
@@ -293,6 +298,42 @@ dump_signals(struct dump *d, char **cause)
 	return 0;
 }
 
+/*
+ * Images carry no timers: a process waiting for an alarm would wait
+ * forever after a restore, so one with a timer armed is refused.
+ */
+static int
+dump_timers(struct dump *d, char **cause)
+{
+	static const char *const names[] = { "ITIMER_REAL", "ITIMER_VIRTUAL",
+	    "ITIMER_PROF" };
+	uint64_t	 it[4];		/* struct itimerval */
+	char		*text;
+	long		 ret;
+	int		 which;
+
+	for (which = 0; which < 3; which++) {
+		if (INJECT(d->in, &ret, cause, SYS_getitimer, which,
+		    inject_scratch(d->in) + SCR_ITIMER) == -1)
+			return -1;
+		if (ret != 0)
+			return cause_set(cause, "getitimer: %s", strerror(-ret));
+		if (inject_read(d->in, SCR_ITIMER, it, sizeof it, cause) == -1)
+			return -1;
+		if (it[2] != 0 || it[3] != 0)
+			return cause_set(cause, "interval timer %s is armed "
+			    "(timers are not checkpointed)", names[which]);
+	}
+	if (procfs_slurp(d->pid, "timers", &text, NULL, NULL) == 0) {
+		ret = text[0] != '\0';
+		free(text);
+		if (ret)
+			return cause_set(cause, "POSIX timers exist (timers are "
+			    "not checkpointed)");
+	}
+	return 0;
+}
+
 static int
 dump_proc(struct dump *d, char **cause)
 {
@@ -378,6 +419,8 @@ dump_proc(struct dump *d, char **cause)
 		p->robust_len = hlen;
 	}
 
+	if (dump_timers(d, cause) == -1)
+		return -1;
 	/* The current break is only known to the process itself: brk(0). */
 	if (INJECT(d->in, &ret, cause, SYS_brk, 0) == -1)
 		return -1;
@@ -398,12 +441,13 @@ static int
 dump_fds(struct dump *d, char **cause)
 {
 	struct procfs_fdinfo	 fi;
+	struct ckpt_pipe_end	*ends = NULL;
 	struct stat		 st;
 	struct img_fd		*f;
 	enum img_fd_kind	 kind;
 	char			 name[64], *link;
 	int			*fds;
-	size_t			 n, i;
+	size_t			 n, i, nends = 0;
 
 	if (procfs_fds(d->pid, &fds, &n, cause) == -1)
 		return -1;
@@ -437,14 +481,25 @@ dump_fds(struct dump *d, char **cause)
 		f->dev = st.st_dev;
 		f->ino = st.st_ino;
 		f->size = st.st_size;
-		if (kind == IMG_FD_STDIO)
+		if (kind == IMG_FD_PIPE) {
+			ends = xreallocarray(ends, nends + 1, sizeof *ends);
+			ends[nends].fd = f->fd;
+			ends[nends].ino = st.st_ino;
+			ends[nends].write = (fi.flags & O_ACCMODE) == O_WRONLY;
+			nends++;
+		}
+		if (kind == IMG_FD_STDIO || kind == IMG_FD_PIPE)
 			free(link);
 		else
 			f->path = link;
 	}
+	if (nends > 0 && ckpt_pipes_check(d->pid, ends, nends, cause) == -1)
+		goto fail;
+	free(ends);
 	free(fds);
 	return 0;
 fail:
+	free(ends);
 	free(fds);
 	return -1;
 }
@@ -491,9 +546,12 @@ read_pages(struct dump *d, const uint64_t *addrs, size_t n, uint8_t *buf,
 		}
 	}
 	if (readable) {
+		double	t = ckpt_now();
+
 		local.iov_base = buf;
 		local.iov_len = n * CKPT_PAGE;
 		got = process_vm_readv(d->pid, &local, 1, remote, nr, 0);
+		d->read_secs += ckpt_now() - t;
 		if (got == (ssize_t)(n * CKPT_PAGE))
 			return 0;
 	}
@@ -540,27 +598,88 @@ add_addr(struct dump *d, uint64_t a)
 	d->addrs[d->naddrs++] = a;
 }
 
-/* Keep the non-zero ones of cand[0..n) (read into d->buf). */
+/*
+ * Keep the non-zero ones of cand[0..n). A zero check needs the data, but
+ * reading every page twice (here and when writing) costs more than the
+ * check saves; so first only the start of each page is read (one iovec of
+ * PROBE_LEN per page, far cheaper than whole pages) and only pages that
+ * start with zeros are read whole.
+ */
 static int
 filter_zero(struct dump *d, struct img_vma *v, const uint64_t *cand, size_t n,
     char **cause)
 {
-	size_t	i;
+	struct iovec	 local, remote[DUMP_BATCH];
+	uint64_t	 zc[DUMP_BATCH];
+	uint8_t		 keep[DUMP_BATCH];
+	size_t		 i, j, nz = 0;
+	ssize_t		 got = -1;
 
 	if (n == 0)
 		return 0;
-	if (read_pages(d, cand, n, d->buf, (v->prot & PROT_READ) != 0,
+	if (v->prot & PROT_READ) {
+		for (i = 0; i < n; i++) {
+			remote[i].iov_base = (void *)cand[i];
+			remote[i].iov_len = PROBE_LEN;
+		}
+		local.iov_base = d->probe;
+		local.iov_len = n * PROBE_LEN;
+		got = process_vm_readv(d->pid, &local, 1, remote, n, 0);
+	}
+	for (i = 0; i < n; i++) {
+		const uint64_t	*w = (const uint64_t *)(d->probe + i * PROBE_LEN);
+
+		keep[i] = got == (ssize_t)(n * PROBE_LEN) &&
+		    (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0;
+		if (!keep[i])
+			zc[nz++] = cand[i];
+	}
+	if (nz > 0 && read_pages(d, zc, nz, d->buf, (v->prot & PROT_READ) != 0,
 	    cause) == -1)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (page_is_zero(d->buf + i * CKPT_PAGE))
-			d->stats->zero_pages++;
-		else {
+	for (i = 0, j = 0; i < n; i++) {
+		if (!keep[i]) {
+			keep[i] = !page_is_zero(d->buf + j * CKPT_PAGE);
+			j++;
+		}
+		if (keep[i]) {
 			add_addr(d, cand[i]);
 			v->npages++;
-		}
+		} else
+			d->stats->zero_pages++;
 	}
 	return 0;
+}
+
+/*
+ * The shared zero page's frame number, when pagemap shows frame numbers to
+ * us (CAP_SYS_ADMIN): a page mapped to it was only ever read, and is
+ * skipped without reading it. 0 when unknown.
+ */
+static uint64_t
+zero_pfn(void)
+{
+	static int	 known;
+	static uint64_t	 pfn;
+	volatile char	*p;
+	uint64_t	 e;
+	int		 fd;
+
+	if (known)
+		return pfn;
+	known = 1;
+	p = mmap(NULL, CKPT_PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	(void)p[0];
+	if ((fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) != -1) {
+		if (pread(fd, &e, 8, (off_t)((uint64_t)p / CKPT_PAGE * 8)) == 8 &&
+		    (e & PM_PRESENT))
+			pfn = e & PM_PFN_MASK;
+		close(fd);
+	}
+	munmap((void *)p, CKPT_PAGE);
+	return pfn;
 }
 
 /* Find the pages of one mapping to store: present or swapped, not zero. */
@@ -570,6 +689,7 @@ scan_vma(struct dump *d, struct img_vma *v, char **cause)
 	uint64_t	*pm, cand[DUMP_BATCH];
 	uint64_t	 npg, off, cnt, i;
 	size_t		 ncand = 0;
+	uint64_t	 zpfn = zero_pfn();
 	int		 full = (d->flags & CKPT_FULL_FILES) != 0, rv = -1;
 
 	pm = xmalloc(DUMP_PM_CHUNK * sizeof *pm);
@@ -582,6 +702,11 @@ scan_vma(struct dump *d, struct img_vma *v, char **cause)
 		for (i = 0; i < cnt; i++) {
 			if (!page_wanted(v, pm[i], full))
 				continue;
+			if (zpfn != 0 && (pm[i] & PM_PRESENT) &&
+			    (pm[i] & PM_PFN_MASK) == zpfn) {
+				d->stats->zero_pages++;
+				continue;
+			}
 			cand[ncand++] = v->start + (off + i) * CKPT_PAGE;
 			if (ncand == DUMP_BATCH) {
 				if (filter_zero(d, v, cand, ncand, cause) == -1)
@@ -664,47 +789,76 @@ out:
 	return rv;
 }
 
-/* Second pass: read the kept pages again, a section at a time, and write. */
+/* A PAGES section on its way from the tracee to the image. */
+struct dump_slot {
+	uint32_t	count;
+	uint64_t	addrs[DUMP_BATCH];
+	uint8_t		data[DUMP_BATCH * CKPT_PAGE];
+};
+
+static int
+dump_slot_write(void *arg, void *p, char **cause)
+{
+	struct dump_slot	*slot = p;
+	struct iovec		 iov;
+
+	iov.iov_base = slot->data;
+	iov.iov_len = (size_t)slot->count * CKPT_PAGE;
+	return img_write_pages(arg, slot->addrs, slot->count, &iov, 1, cause);
+}
+
+/*
+ * Second pass: read the kept pages again, a section at a time, while the
+ * sections before go out through the writer on the pipe's thread.
+ */
 static int
 dump_pages(struct dump *d, struct img_writer *w, char **cause)
 {
-	struct iovec	 iov;
-	struct img_vma	*v;
-	size_t		 next = 0, sec = 0, fill = 0, take, end;
-	uint32_t	 i;
+	struct ckpt_pipe	*cp;
+	struct dump_slot	*slot = NULL;
+	struct img_vma		*v;
+	size_t			 next = 0, take, end;
+	uint32_t		 i;
+	int			 rv = -1, own = 0;
 
+	cp = ckpt_pipe_new(DUMP_SLOTS, sizeof *slot, dump_slot_write, w);
 	for (i = 0; i < d->img.nvmas; i++) {
 		v = &d->img.vmas[i];
 		end = next + v->npages;
 		while (next < end) {
+			if (slot == NULL) {
+				if ((slot = ckpt_pipe_get(cp)) == NULL)
+					goto out;	/* the writer failed: its cause */
+				slot->count = 0;
+			}
 			take = end - next;
-			if (take > DUMP_BATCH - fill)
-				take = DUMP_BATCH - fill;
-			if (read_pages(d, &d->addrs[next], take,
-			    d->buf + fill * CKPT_PAGE, (v->prot & PROT_READ) != 0,
-			    cause) == -1)
-				return -1;
+			if (take > DUMP_BATCH - slot->count)
+				take = DUMP_BATCH - slot->count;
+			if (read_pages(d, &d->addrs[next], take, slot->data +
+			    slot->count * CKPT_PAGE, (v->prot & PROT_READ) != 0,
+			    cause) == -1) {
+				own = 1;
+				goto out;
+			}
+			memcpy(&slot->addrs[slot->count], &d->addrs[next],
+			    take * sizeof *d->addrs);
 			next += take;
-			fill += take;
-			if (fill == DUMP_BATCH) {
-				iov.iov_base = d->buf;
-				iov.iov_len = fill * CKPT_PAGE;
-				if (img_write_pages(w, &d->addrs[sec], fill, &iov,
-				    1, cause) == -1)
-					return -1;
-				sec += fill;
-				fill = 0;
+			slot->count += take;
+			if (slot->count == DUMP_BATCH) {
+				ckpt_pipe_put(cp);
+				slot = NULL;
 			}
 		}
 	}
-	if (fill != 0) {
-		iov.iov_base = d->buf;
-		iov.iov_len = fill * CKPT_PAGE;
-		if (img_write_pages(w, &d->addrs[sec], fill, &iov, 1, cause) == -1)
-			return -1;
-	}
+	if (slot != NULL)
+		ckpt_pipe_put(cp);
 	d->stats->pages = d->naddrs;
-	return 0;
+	rv = 0;
+out:
+	/* The writer's failure, unless ours came first. */
+	if (ckpt_pipe_finish(cp, own ? NULL : cause) == -1)
+		rv = -1;
+	return rv;
 }
 
 static int
@@ -712,12 +866,15 @@ dump_write(struct dump *d, int out_fd, char **cause)
 {
 	struct img_writer	*w;
 	int			 rv = -1;
+	double			 t = ckpt_now();
 
 	w = img_writer_new(out_fd);
 	if (img_write_meta(w, &d->img, cause) == -1 ||
 	    dump_pages(d, w, cause) == -1 ||
 	    img_write_end(w, cause) == -1)
 		goto out;
+	log_debug("dump %ld: writing: %.3fs (reading %.3fs)", (long)d->pid,
+	    ckpt_now() - t, d->read_secs);
 	rv = 0;
 out:
 	d->stats->bytes = img_writer_bytes(w);
@@ -824,11 +981,16 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	d.stopped = 1;
 	tstop = ckpt_now();
 	d.buf = xmalloc(DUMP_BATCH * CKPT_PAGE);
+	d.probe = xmalloc(DUMP_BATCH * PROBE_LEN);
 	for (i = 0; i < sizeof dump_steps / sizeof dump_steps[0]; i++) {
+		double	ts = ckpt_now();
+
 		if (dump_steps[i].fn(&d, &why) == -1) {
 			cause_set(cause, "%s: %s", dump_steps[i].name, why);
 			goto out;
 		}
+		log_debug("dump %ld: %s: %.3fs", (long)pid, dump_steps[i].name,
+		    ckpt_now() - ts);
 	}
 	if (dump_write(&d, out_fd, &why) == -1) {
 		cause_set(cause, "writing: %s", why);
@@ -842,6 +1004,7 @@ out:
 	stats->secs = ckpt_now() - t0;
 	free(why);
 	free(d.buf);
+	free(d.probe);
 	free(d.addrs);
 	free(d.caught);
 	if (d.memfd != -1)

@@ -63,6 +63,33 @@ int	ckpt_fd_kind(int fd, const char *link, const struct stat *,
 int	ckpt_interrupt(pid_t, siginfo_t **caught, size_t *ncaught,
 	    struct ckpt_stats *, char **cause);
 
+/* One end of an anonymous pipe at fd >= 3, for ckpt_pipes_check. */
+struct ckpt_pipe_end {
+	int		fd;
+	uint64_t	ino;
+	int		write;		/* O_WRONLY end (else the read end) */
+};
+
+/*
+ * Pipes at fd >= 3 move only as self-pipes: both ends held by pid and by
+ * no other process, nothing buffered. -1 with *why naming the fd otherwise.
+ */
+int	ckpt_pipes_check(pid_t, const struct ckpt_pipe_end *, size_t,
+	    char **why);
+
+/*
+ * ckpt-pipe.c: a worker thread consuming fixed-size slots in order, so that
+ * the two copies of moving pages overlap. get blocks for a free slot (NULL
+ * once the worker failed); put hands it over; finish waits for the rest,
+ * joins and returns the worker's failure, if any.
+ */
+struct ckpt_pipe;
+struct ckpt_pipe *ckpt_pipe_new(size_t nslots, size_t slot_size,
+		    int (*consume)(void *arg, void *slot, char **cause), void *arg);
+void		*ckpt_pipe_get(struct ckpt_pipe *);
+void		 ckpt_pipe_put(struct ckpt_pipe *);
+int		 ckpt_pipe_finish(struct ckpt_pipe *, char **cause);
+
 /* Monotonic seconds. */
 double	ckpt_now(void);
 

@@ -48,6 +48,8 @@
 #define RESTORE_TASK_SIZE	0x7ffffffff000ULL
 /* Where the injection area may go: above the zero page region. */
 #define RESTORE_AREA_FROM	0x10000000ULL
+/* PAGES sections in flight to the thread writing them into the stub */
+#define RESTORE_SLOTS		3
 
 /* Scratch layout for the bigger arguments. */
 #define SCR_STR		0		/* a path, up to IMG_MAX_PATH + 1 */
@@ -434,47 +436,91 @@ find_vma(const struct img *img, uint64_t addr, uint32_t *cur)
 	return NULL;
 }
 
-/* Step 5: page contents, one process_vm_writev per PAGES section. */
+/* A PAGES section on its way from the image into the stub. */
+struct restore_slot {
+	pid_t		pid;
+	uint32_t	nr;
+	size_t		len;
+	uint64_t	first;
+	struct iovec	remote[IMG_PAGES_PER_SECTION];
+	uint8_t		data[IMG_PAGES_PER_SECTION * CKPT_PAGE];
+};
+
+static int
+restore_slot_write(void *arg, void *p, char **cause)
+{
+	struct restore_slot	*slot = p;
+	struct iovec		 local;
+	ssize_t			 n;
+
+	local.iov_base = slot->data;
+	local.iov_len = slot->len;
+	n = process_vm_writev(slot->pid, &local, 1, slot->remote, slot->nr, 0);
+	if (n != (ssize_t)slot->len)
+		return cause_set(cause, "writing %zu pages from %#" PRIx64 ": %s",
+		    (size_t)(slot->len / CKPT_PAGE), slot->first, n == -1 ? strerror(errno) :
+		    "short write");
+	return 0;
+}
+
+/*
+ * Step 5: page contents. This thread reads and checks the image; the
+ * pipe's thread writes each section into the stub with one
+ * process_vm_writev (faulting the fresh memory in is most of the cost).
+ */
 static int
 restore_pages(struct restore *r, char **cause)
 {
+	struct ckpt_pipe	*cp;
+	struct restore_slot	*slot;
 	struct img_pages	 pg;
 	const struct img_vma	*v;
-	struct iovec		 local, remote[IMG_PAGES_PER_SECTION];
 	uint64_t		 addr;
-	uint32_t		 i, cur = 0, nr;
-	ssize_t			 n;
-	int			 rv;
+	uint32_t		 i, cur = 0;
+	int			 rv, own = 1;
 
+	cp = ckpt_pipe_new(RESTORE_SLOTS, sizeof *slot, restore_slot_write, NULL);
 	while ((rv = img_read_pages(r->rd, &pg, cause)) == 1) {
-		if (pg.count > IMG_PAGES_PER_SECTION)
-			return cause_set(cause, "PAGES section of %u pages", pg.count);
-		nr = 0;
+		if (pg.count > IMG_PAGES_PER_SECTION) {
+			rv = cause_set(cause, "PAGES section of %u pages", pg.count);
+			break;
+		}
+		if ((slot = ckpt_pipe_get(cp)) == NULL) {
+			rv = -1;
+			own = 0;	/* the writer failed: its cause */
+			break;
+		}
+		slot->pid = r->pid;
+		slot->nr = 0;
+		slot->len = (size_t)pg.count * CKPT_PAGE;
+		slot->first = img_page_addr(&pg, 0);
 		for (i = 0; i < pg.count; i++) {
 			addr = img_page_addr(&pg, i);
 			v = find_vma(&r->img, addr, &cur);
 			if (v == NULL || v->npages == 0 || (v->flags & (IMG_VMA_SHARED |
-			    IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL)))
-				return cause_set(cause, "page %#" PRIx64 " is not in a "
+			    IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL))) {
+				rv = cause_set(cause, "page %#" PRIx64 " is not in a "
 				    "private mapping of the image", addr);
-			if (nr > 0 && (uint64_t)remote[nr - 1].iov_base +
-			    remote[nr - 1].iov_len == addr)
-				remote[nr - 1].iov_len += CKPT_PAGE;
+				break;
+			}
+			if (slot->nr > 0 &&
+			    (uint64_t)slot->remote[slot->nr - 1].iov_base +
+			    slot->remote[slot->nr - 1].iov_len == addr)
+				slot->remote[slot->nr - 1].iov_len += CKPT_PAGE;
 			else {
-				remote[nr].iov_base = (void *)addr;
-				remote[nr].iov_len = CKPT_PAGE;
-				nr++;
+				slot->remote[slot->nr].iov_base = (void *)addr;
+				slot->remote[slot->nr].iov_len = CKPT_PAGE;
+				slot->nr++;
 			}
 		}
-		local.iov_base = (void *)pg.data;
-		local.iov_len = (size_t)pg.count * CKPT_PAGE;
-		n = process_vm_writev(r->pid, &local, 1, remote, nr, 0);
-		if (n != (ssize_t)local.iov_len)
-			return cause_set(cause, "writing %u pages from %#" PRIx64
-			    ": %s", pg.count, img_page_addr(&pg, 0),
-			    n == -1 ? strerror(errno) : "short write");
+		if (rv == -1)
+			break;
+		memcpy(slot->data, pg.data, slot->len);
+		ckpt_pipe_put(cp);
 		r->stats->pages += pg.count;
 	}
+	if (ckpt_pipe_finish(cp, rv == -1 && own ? NULL : cause) == -1)
+		rv = -1;
 	return rv;
 }
 
@@ -561,6 +607,8 @@ restore_fds(struct restore *r, char **cause)
 	free(fds);
 	for (k = 0; k < r->img.nfds; k++) {
 		f = &r->img.fds[k];
+		if (f->kind == IMG_FD_PIPE)
+			continue;
 		if (f->kind == IMG_FD_STDIO) {
 			if (CALL(r, &ret, cause, SYS_fcntl, f->fd, F_SETFD,
 			    f->cloexec ? FD_CLOEXEC : 0) == -1)
@@ -591,6 +639,68 @@ restore_fds(struct restore *r, char **cause)
 			    SEEK_SET) == -1 ||
 			    call_ok(ret, cause, "fd %d: lseek %s to %" PRIu64,
 			    f->fd, f->path, f->pos) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Self-pipes: a new pipe per pair, its ends first moved above every fd of
+ * the image (so placing one end cannot close the other), then dup'd to each
+ * fd that held that end.
+ */
+static int
+restore_pipes(struct restore *r, char **cause)
+{
+	const struct img_fd	*f, *g;
+	uint64_t		 scr = inject_scratch(r->in);
+	int32_t			 tmp[2];
+	long			 ret, high[2];
+	uint32_t		 k, j;
+	int			 maxfd = 0, e;
+
+	for (k = 0; k < r->img.nfds; k++) {
+		if (r->img.fds[k].fd > maxfd)
+			maxfd = r->img.fds[k].fd;
+	}
+	for (k = 0; k < r->img.nfds; k++) {
+		f = &r->img.fds[k];
+		if (f->kind != IMG_FD_PIPE)
+			continue;
+		for (j = 0; j < k; j++) {
+			if (r->img.fds[j].kind == IMG_FD_PIPE &&
+			    r->img.fds[j].ino == f->ino)
+				break;
+		}
+		if (j < k)
+			continue;	/* pair already made */
+		if (CALL(r, &ret, cause, SYS_pipe2, scr + SCR_MISC, O_CLOEXEC) == -1 ||
+		    call_ok(ret, cause, "fd %d: pipe2", f->fd) == -1 ||
+		    inject_read(r->in, SCR_MISC, tmp, sizeof tmp, cause) == -1)
+			return -1;
+		for (e = 0; e < 2; e++) {
+			if (CALL(r, &high[e], cause, SYS_fcntl, tmp[e],
+			    F_DUPFD_CLOEXEC, maxfd + 1) == -1 ||
+			    call_ok(high[e], cause, "fd %d: F_DUPFD", f->fd) == -1 ||
+			    CALL(r, &ret, cause, SYS_close, tmp[e]) == -1)
+				return -1;
+		}
+		for (j = k; j < r->img.nfds; j++) {
+			g = &r->img.fds[j];
+			if (g->kind != IMG_FD_PIPE || g->ino != f->ino)
+				continue;
+			e = (g->flags & O_ACCMODE) == O_WRONLY;
+			if (CALL(r, &ret, cause, SYS_dup3, high[e], g->fd,
+			    g->cloexec ? O_CLOEXEC : 0) == -1 ||
+			    call_ok(ret, cause, "fd %d: dup3", g->fd) == -1 ||
+			    CALL(r, &ret, cause, SYS_fcntl, g->fd, F_SETFL,
+			    g->flags & ~(O_ACCMODE | O_CLOEXEC)) == -1 ||
+			    call_ok(ret, cause, "fd %d: F_SETFL", g->fd) == -1)
+				return -1;
+		}
+		for (e = 0; e < 2; e++) {
+			if (CALL(r, &ret, cause, SYS_close, high[e]) == -1)
 				return -1;
 		}
 	}
@@ -806,6 +916,7 @@ static const struct restore_step {
 	{ "protections", restore_prot },
 	{ "rlimits", restore_rlimits },
 	{ "fds", restore_fds },
+	{ "pipes", restore_pipes },
 	{ "task state", restore_task },
 	{ "pending signals", restore_pending },
 	{ "registers", restore_finish },
@@ -841,10 +952,14 @@ ckpt_restore(pid_t stub, int in_fd, const struct restore_opts *opts,
 	}
 	tstop = ckpt_now();
 	for (i = 0; i < sizeof restore_steps / sizeof restore_steps[0]; i++) {
+		double	ts = ckpt_now();
+
 		if (restore_steps[i].fn(&r, &why) == -1) {
 			cause_set(cause, "%s: %s", restore_steps[i].name, why);
 			goto out_kill;
 		}
+		log_debug("restore %ld: %s: %.3fs", (long)stub,
+		    restore_steps[i].name, ckpt_now() - ts);
 	}
 	stats->vmas = r.img.nvmas;
 	stats->bytes = img_reader_bytes(r.rd);

@@ -7,7 +7,7 @@
 #include "omm/xmalloc.h"
 
 #define NEVER		INT64_MIN
-#define PICK_TRIES	32	/* random draws before scanning for a peer */
+#define PICK_TRIES	32	/* random draws before scanning */
 
 /* A known node. Kept small: a node of a large cluster knows all others. */
 struct gnode {
@@ -15,14 +15,14 @@ struct gnode {
 	uint16_t	bye;		/* BYE reason, 0: none */
 	uint32_t	flags;		/* LV_* of the freshest vector */
 	uint64_t	incarnation;	/* 0: no vector seen */
-	uint64_t	stamp;		/* origin's stamp of the freshest vector */
+	uint64_t	stamp;		/* origin's stamp of the freshest */
 	/*
 	 * When (our clock) the freshest vector was measured: the earliest
 	 * estimate of it, since an age never counts the network's delay and
 	 * so every estimate is late by the latency of its path.
 	 */
 	int64_t		t_vec;
-	int64_t		t_direct;	/* last frame straight from it */
+	int64_t		t_direct;	/* last frame from it */
 	int64_t		learned;	/* when we first knew of it */
 };
 
@@ -39,7 +39,7 @@ struct gossip {
 
 	int			 has_self;
 	struct gossip_entry	 own;
-	struct gossip_entry	*win;		/* others, at most window - 1 */
+	struct gossip_entry	*win;		/* others: window - 1 */
 	size_t			 nwin;
 
 	struct gossip_stats	 stats;
@@ -381,8 +381,10 @@ merge(struct gossip *g, int64_t now, const struct wire_lventry *le)
 		return 0;
 	}
 	if (lv->incarnation > nd->incarnation) {
-		/* Restarted (or first news): the old vector is void. */
-		win_drop(g, lv->node);
+		/*
+		 * Restarted (or first news): what we knew is void, and
+		 * win_offer replaces its vector whatever the ages.
+		 */
 		nd->incarnation = lv->incarnation;
 		nd->bye = 0;
 	} else if (nd->bye != 0 ||
@@ -612,8 +614,9 @@ gossip_tick(struct gossip *g, int64_t now, uint64_t *rng,
 
 	for (i = 0; i < cfg->fanout; i++) {
 		probe = gossip_rand(rng) % 100 < cfg->probe_pct;
-		if (pick(g, now, rng, out->peers, out->npeers, probe, &id) != 0 &&
-		    pick(g, now, rng, out->peers, out->npeers, !probe, &id) != 0)
+		if (pick(g, now, rng, out->peers, out->npeers, probe,
+		    &id) != 0 && pick(g, now, rng, out->peers, out->npeers,
+		    !probe, &id) != 0)
 			break;
 		out->peers[out->npeers++] = id;
 	}

@@ -16,7 +16,7 @@
 #include "omm/log.h"
 #include "omm/xmalloc.h"
 
-#define READ_MAX	(4U << 20)	/* /proc/stat grows with CPUs and IRQs */
+#define READ_MAX	(4U << 20)	/* /proc/stat grows with IRQs */
 #define CALIB_CHUNK	(1U << 20)	/* steps per timed run, ~1 ms */
 #define TAU_DEFAULT	2000
 
@@ -187,7 +187,8 @@ loadvec_smooth(uint32_t prev, uint32_t raw, int64_t dt_ms, uint32_t tau_ms)
 	/* Keeps d * dt within int64; the weight is 1 by then anyway. */
 	if (dt_ms > INT32_MAX)
 		dt_ms = INT32_MAX;
-	return (uint32_t)((int64_t)prev + d * dt_ms / ((int64_t)tau_ms + dt_ms));
+	return (uint32_t)((int64_t)prev + d * dt_ms /
+	    ((int64_t)tau_ms + dt_ms));
 }
 
 /* Read a whole (proc) file into a new buffer. */

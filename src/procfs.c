@@ -256,6 +256,14 @@ procfs_stat_parse(const char *text, struct procfs_stat *st, char **cause)
 	return 0;
 }
 
+/* Only blanks may follow a value on its line. */
+static int
+line_end(const char *p)
+{
+	skip_blanks(&p);
+	return *p == '\n' || *p == '\0';
+}
+
 static int
 status_umask(struct procfs_status *s, const char *v)
 {
@@ -264,7 +272,7 @@ status_umask(struct procfs_status *s, const char *v)
 
 	errno = 0;
 	u = strtoul(v, &end, 8);
-	if (end == v || errno != 0 || u > 0777)
+	if (end == v || errno != 0 || u > 0777 || !line_end(end))
 		return -1;
 	s->umask = u;
 	s->has_umask = 1;
@@ -285,7 +293,7 @@ status_ids(uint32_t ids[4], const char *v)
 			return -1;
 		ids[i] = u;
 	}
-	return 0;
+	return line_end(p) ? 0 : -1;
 }
 
 static int
@@ -308,7 +316,7 @@ status_threads(struct procfs_status *s, const char *v)
 
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (end == v || errno != 0 || n < 1)
+	if (end == v || errno != 0 || n < 1 || !line_end(end))
 		return -1;
 	s->threads = n;
 	return 0;

@@ -28,11 +28,12 @@
 	(4 + STR_LEN(name) + 8 + 8 + 4 + 4 + 4 + 8 + 8 + 4 + 4 +	\
 	CPU_LEN(model) + STR_LEN(kernel) + ADDR_LEN)
 #define LV_MIN		LV_LEN(1, 0, 0)
-#define LV_MAX		LV_LEN(LV_NAME_MAX - 1, sizeof ((struct cpu_features *)0)->model - 1, \
-			    LV_KERNEL_MAX - 1)
+#define MODEL_MAX	(sizeof ((struct cpu_features *)0)->model - 1)
+#define LV_MAX		LV_LEN(LV_NAME_MAX - 1, MODEL_MAX, LV_KERNEL_MAX - 1)
 #define LVENT_MIN	(4 + LV_MIN)		/* age, vector */
 #define LVENT_MAX	(4 + LV_MAX)
-#define LOADWIN_MIN	(2 + 2 + LVENT_MIN)	/* flags, count, entries */
+/* flags, count, entries */
+#define LOADWIN_MIN	(2 + 2 + LVENT_MIN)
 #define LOADWIN_MAX	(2 + 2 + WIRE_LOADWIN_MAX * LVENT_MAX)
 
 #define BYE_MIN		(2 + STR_LEN(0))
@@ -42,9 +43,9 @@
 #define NCPU_MAX	65536
 #define XSAVE_MAX	(1U << 20)
 
-static int	dec_hello(const uint8_t *, size_t, struct wire_msg *, char **);
-static int	dec_loadwin(const uint8_t *, size_t, struct wire_msg *, char **);
-static int	dec_bye(const uint8_t *, size_t, struct wire_msg *, char **);
+typedef int	decode_fn(const uint8_t *, size_t, struct wire_msg *, char **);
+
+static decode_fn	dec_hello, dec_loadwin, dec_bye;
 
 /*
  * Every message type. min and max bound the payload length; the frame
@@ -57,13 +58,12 @@ static const struct wire_type_ent {
 	const char	*name;
 	size_t		 min;
 	size_t		 max;
-	int		(*decode)(const uint8_t *, size_t, struct wire_msg *,
-			    char **);
+	decode_fn	*decode;
 } wire_types[] = {
-	{ WIRE_HELLO,	  "HELLO",     HELLO_MIN,   HELLO_MAX,	 dec_hello },
-	{ WIRE_HELLO_ACK, "HELLO_ACK", HELLO_MIN,   HELLO_MAX,	 dec_hello },
-	{ WIRE_LOADWIN,	  "LOADWIN",   LOADWIN_MIN, LOADWIN_MAX, dec_loadwin },
-	{ WIRE_BYE,	  "BYE",       BYE_MIN,	    BYE_MAX,	 dec_bye },
+	{ WIRE_HELLO, "HELLO", HELLO_MIN, HELLO_MAX, dec_hello },
+	{ WIRE_HELLO_ACK, "HELLO_ACK", HELLO_MIN, HELLO_MAX, dec_hello },
+	{ WIRE_LOADWIN, "LOADWIN", LOADWIN_MIN, LOADWIN_MAX, dec_loadwin },
+	{ WIRE_BYE, "BYE", BYE_MIN, BYE_MAX, dec_bye },
 };
 #define NTYPES	(sizeof wire_types / sizeof wire_types[0])
 
@@ -194,9 +194,10 @@ static void
 frame_end(struct buf *b, size_t off)
 {
 	const struct wire_type_ent	*t;
-	size_t				 len = b->len - off - WIRE_HDR_LEN;
+	size_t				 len;
 	uint16_t			 type;
 
+	len = b->len - off - WIRE_HDR_LEN;
 	type = (uint16_t)(b->data[off + 6] | b->data[off + 7] << 8);
 	t = type_find(type);
 	if (t == NULL || len < t->min || len > t->max)

@@ -124,6 +124,9 @@ enum img_fd_kind {
 	IMG_FD_FILE = 1,	/* regular file or directory: reopen by path, seek */
 	IMG_FD_DEV = 2,		/* character device (/dev/null, ...): reopen by path */
 	IMG_FD_STDIO = 3,	/* fd 0-2 on a terminal or pipe: rebound to the restorer's */
+	IMG_FD_PIPE = 4,	/* an end of a pipe whose other end the process holds too
+				   (a self-pipe, as xz has): recreated empty; path NULL,
+				   ends paired by ino, O_ACCMODE of flags says which end */
 };
 
 struct img_fd {
@@ -134,7 +137,7 @@ struct img_fd {
 	uint64_t	pos;
 	uint32_t	mode;		/* st_mode at dump */
 	uint64_t	dev, ino, size;	/* identity at dump, informational */
-	char		*path;		/* NULL for IMG_FD_STDIO */
+	char		*path;		/* NULL for IMG_FD_STDIO and IMG_FD_PIPE */
 };
 
 /* img_vma.flags */

@@ -8,8 +8,7 @@
 # and print PASS. With --leave-running, the original and the restored copy
 # must both pass.
 #
-# The original's stdin/stdout/stderr are pipes (a fifo, process
-# substitutions) so that a restore rebinds them to the restoring omrun's;
+# The original's stdin/stdout/stderr are pipes (fifos) so that a restore rebinds them to the restoring omrun's;
 # the restored copy writes to plain files.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need "$OMMD" "$OMRUN" "$OMCTL" "$PROGS/mem"
@@ -71,9 +70,11 @@ start_managed() {
 	local tag=$1 prog=$2; shift 2
 	local in=/dev/null
 	[ "$(trigger_of "$prog")" = stdin ] && in=$D/in.fifo
+	pipe_to "$D/$tag.out"
+	pipe_to "$D/$tag.err"
 	PROG_READY=$D/$tag.ready spawn "$OMRUN" --pidfile "$D/$tag.pid" \
 	    "$PROGS/$prog" "$@" <"$in" 7>&- 8>&- \
-	    > >(cat >"$D/$tag.out") 2> >(cat >"$D/$tag.err")
+	    >"$D/$tag.out.fifo" 2>"$D/$tag.err.fifo"
 	ORIG=$SPAWNED
 	JOB=$(pidfile_pid "$D/$tag.pid")
 	wait_for_file "$D/$tag.ready" 30

@@ -62,9 +62,18 @@ skip() {
 # Run "$@" in the background, remembered for cleanup; its pid in $SPAWNED.
 # Redirections belong to the caller: spawn cmd args >out 2>err
 spawn() {
-	"$@" &
+	# <&0: without it bash gives a background command /dev/null as stdin.
+	"$@" <&0 &
 	SPAWNED=$!
 	echo "$SPAWNED" >>"$T/.pids${CASE:+.$CASE_ID}"
+}
+
+# pipe_to FILE: make FILE.fifo, whose data a spawned cat copies into FILE;
+# a way to give a process a pipe as stdout (bash's >(...) leaks its pipe
+# as an extra fd into the command, and a pipe fd makes a process unmovable).
+pipe_to() {
+	mkfifo "$1.fifo"
+	spawn cat "$1.fifo" >"$1"
 }
 
 # Kill what was spawned (listed in file $1), children of omrun included.
@@ -104,10 +113,10 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
-# wait_for_file FILE [SECONDS]: until FILE exists and is not empty.
+# wait_for_file FILE [SECONDS]: until FILE exists.
 wait_for_file() {
 	local f=$1 n=$(( ${2:-10} * 20 ))
-	while [ ! -s "$f" ]; do
+	while [ ! -e "$f" ]; do
 		n=$((n - 1))
 		[ $n -gt 0 ] || fail "timed out waiting for $f"
 		sleep 0.05
@@ -139,8 +148,12 @@ expect_exit() {
 
 # The pid a pidfile names, once it is there.
 pidfile_pid() {
-	wait_for_file "$1" "${2:-10}"
-	local p
+	local p n=$(( ${2:-10} * 20 ))
+	while [ ! -s "$1" ]; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || fail "timed out waiting for pidfile $1"
+		sleep 0.05
+	done
 	p=$(tr -dc 0-9 <"$1")
 	[ -n "$p" ] || fail "pidfile $1 holds no pid"
 	echo "$p" >>"$T/.jobs"
@@ -154,6 +167,15 @@ expect_grep() {
 		tail -n 20 "$2" >&2 || true
 		fail "${3:-$2} does not match /$1/"
 	}
+}
+
+# fd_pos IMAGE [FD]: the offset recorded for a regular-file fd (default 1).
+fd_pos() {
+	"$OMCTL" image info "$1" --json | "$PYTHON" -c '
+import json, sys
+fds = json.load(sys.stdin)["fds"]
+print([f["pos"] for f in fds if f["fd"] == int(sys.argv[1]) and
+       f["kind"] == "file"][0])' "${2:-1}"
 }
 
 start_ommd() {

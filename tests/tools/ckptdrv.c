@@ -10,7 +10,9 @@
  * stderr; with --leave-running it then serves as CMD's tracer until CMD
  * exits and exits with CMD's status (128+sig if killed). --kill is the
  * default. restore forks an idle stub, restores FILE into it, serves as its
- * tracer and exits with its status; 125 on any error of its own.
+ * tracer and exits with its status; 125 on any error of its own. A failed
+ * dump kills CMD with --kill; with --leave-running CMD runs on to its end
+ * (the engine resumed it) and ckptdrv still exits 125.
  */
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -234,8 +236,10 @@ cmd_dump(int argc, char **argv)
 	if (ckpt_dump(pid, fd, &opts, &stats, &cause) == -1) {
 		fprintf(stderr, "ckptdrv: dump: %s\n", cause);
 		free(cause);
+		/* The engine resumed it: left running, it may finish its work. */
 		if (!stats.exited) {
-			kill(pid, SIGKILL);
+			if (opts.flags & CKPT_KILL)
+				kill(pid, SIGKILL);
 			serve(pid, 0, NULL, &st);
 		}
 		return EXIT_OWN;

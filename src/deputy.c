@@ -1,0 +1,624 @@
+/* deputy.c: forwarded system calls, run at home for the original process. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "omm/buf.h"
+#include "omm/deputy.h"
+#include "omm/log.h"
+#include "omm/marshal.h"
+#include "omm/procfs.h"
+#include "omm/sysent.h"
+#include "omm/xmalloc.h"
+
+#define VIA_TABLE	0xff	/* no override: the table's choice */
+#define ALIGN16(n)	(((n) + 15) & ~(size_t)15)
+
+struct deputy {
+	pid_t			 orig;
+	int			 fd_floor;
+	int			 statfd;	/* /proc/orig/stat, at fd_floor or above */
+	uint8_t			 via[SYSENT_MAX];
+	deputy_inject_fn	 inject;
+	void			*inject_arg;
+
+	uint8_t			*arena;		/* the buffers of the current call */
+	size_t			 arenacap;
+	void			**local;
+	size_t			 localcap;
+	uint8_t			*data;		/* FDDATA bytes */
+
+	struct deputy_stats	 stats;
+};
+
+struct deputy *
+deputy_new(pid_t orig, int fd_floor, char **cause)
+{
+	struct deputy		*d;
+	struct procfs_status	 st;
+	sigset_t		 set;
+	char			 path[64];
+	int			 fd;
+
+	if (procfs_status(orig, &st, cause) == -1)
+		return NULL;
+	if (st.uid[1] != geteuid() || st.gid[1] != getegid()) {
+		cause_set(cause, "deputy runs as uid %u gid %u, process %d as "
+		    "uid %u gid %u", geteuid(), getegid(), (int)orig, st.uid[1],
+		    st.gid[1]);
+		return NULL;
+	}
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)orig);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		cause_set(cause, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	d = xcalloc(1, sizeof *d);
+	d->orig = orig;
+	d->fd_floor = fd_floor;
+	/* Out of the range the guest's own descriptors may take. */
+	if ((d->statfd = fcntl(fd, F_DUPFD_CLOEXEC, fd_floor)) == -1) {
+		cause_set(cause, "fd at %d or above: %s", fd_floor,
+		    strerror(errno));
+		close(fd);
+		free(d);
+		return NULL;
+	}
+	close(fd);
+	memset(d->via, VIA_TABLE, sizeof d->via);
+
+	/*
+	 * SIGPIPE and SIGXFSZ a forwarded call raises belong to the guest:
+	 * kept pending here, collected after the call and sent along.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGXFSZ);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return d;
+}
+
+void
+deputy_free(struct deputy *d)
+{
+	if (d == NULL)
+		return;
+	close(d->statfd);
+	free(d->arena);
+	free(d->local);
+	free(d->data);
+	free(d);
+}
+
+void
+deputy_set_inject(struct deputy *d, deputy_inject_fn fn, void *arg)
+{
+	d->inject = fn;
+	d->inject_arg = arg;
+}
+
+void
+deputy_set_via(struct deputy *d, int nr, int via)
+{
+	if (nr < 0 || nr >= SYSENT_MAX || via >= SYV_N)
+		fatalx("%s: call %d via %d", __func__, nr, via);
+	d->via[nr] = via < 0 ? VIA_TABLE : via;
+}
+
+int
+deputy_via(const struct deputy *d, const struct sysent *e)
+{
+	if (e->nr >= 0 && e->nr < SYSENT_MAX && d->via[e->nr] != VIA_TABLE)
+		return d->via[e->nr];
+	return e->via;
+}
+
+const struct deputy_stats *
+deputy_stats(const struct deputy *d)
+{
+	return &d->stats;
+}
+
+/* ---- the original's identity ---- */
+
+/* ppid, pgrp and session of the original, from /proc/PID/stat (fields 4-6). */
+static int
+orig_ids(struct deputy *d, long ids[3])
+{
+	char		 text[1024], *p;
+	ssize_t		 n;
+	char		 state;
+
+	if ((n = pread(d->statfd, text, sizeof text - 1, 0)) <= 0)
+		return -ESRCH;
+	text[n] = '\0';
+	/* comm may hold anything, ')' too: the last one ends it. */
+	if ((p = strrchr(text, ')')) == NULL ||
+	    sscanf(p + 1, " %c %ld %ld %ld", &state, &ids[0], &ids[1],
+	    &ids[2]) != 4)
+		return -EIO;
+	return 0;
+}
+
+static int64_t
+emul_getpid(struct deputy *d, struct deputy_call *c)
+{
+	return d->orig;
+}
+
+static int64_t
+emul_id(struct deputy *d, int which)
+{
+	long	ids[3];
+	int	rc;
+
+	if ((rc = orig_ids(d, ids)) != 0)
+		return rc;
+	return ids[which];
+}
+
+static int64_t
+emul_getppid(struct deputy *d, struct deputy_call *c)
+{
+	return emul_id(d, 0);
+}
+
+static int64_t
+emul_getpgrp(struct deputy *d, struct deputy_call *c)
+{
+	return emul_id(d, 1);
+}
+
+/* Our own process group or session means the original's; another pid is asked. */
+static int64_t
+emul_getpgid(struct deputy *d, struct deputy_call *c)
+{
+	pid_t	pid = (pid_t)c->arg[0];
+	long	r;
+
+	if (pid == 0 || pid == d->orig)
+		return emul_id(d, 1);
+	r = syscall(SYS_getpgid, pid);
+	return r == -1 ? -errno : r;
+}
+
+static int64_t
+emul_getsid(struct deputy *d, struct deputy_call *c)
+{
+	pid_t	pid = (pid_t)c->arg[0];
+	long	r;
+
+	if (pid == 0 || pid == d->orig)
+		return emul_id(d, 2);
+	r = syscall(SYS_getsid, pid);
+	return r == -1 ? -errno : r;
+}
+
+/* kill(0, sig) means the original's process group, not the deputy's. */
+static int64_t
+emul_kill(struct deputy *d, struct deputy_call *c)
+{
+	pid_t	pid = (pid_t)c->arg[0];
+	long	r;
+
+	if (pid == 0) {
+		if ((r = emul_id(d, 1)) < 0)
+			return r;
+		pid = -(pid_t)r;
+	}
+	r = syscall(SYS_kill, pid, (int)c->arg[1]);
+	return r == -1 ? -errno : r;
+}
+
+/* Never past the guest's range into the deputy's own descriptors. */
+static int64_t
+emul_close_range(struct deputy *d, struct deputy_call *c)
+{
+	unsigned int	first = (unsigned int)c->arg[0];
+	unsigned int	last = (unsigned int)c->arg[1];
+	long		r;
+
+	if (first > last)
+		return -EINVAL;
+	if (first >= (unsigned int)d->fd_floor)
+		return 0;
+	if (last >= (unsigned int)d->fd_floor)
+		last = d->fd_floor - 1;
+	r = syscall(SYS_close_range, first, last, (unsigned int)c->arg[2]);
+	return r == -1 ? -errno : r;
+}
+
+/* Calls the deputy answers itself (SYV_EMUL), by number. */
+static const struct emul {
+	int	  nr;
+	int64_t	(*fn)(struct deputy *, struct deputy_call *);
+} emuls[] = {
+	{ SYS_getpid, emul_getpid },
+	{ SYS_gettid, emul_getpid },
+	{ SYS_getppid, emul_getppid },
+	{ SYS_getpgrp, emul_getpgrp },
+	{ SYS_getpgid, emul_getpgid },
+	{ SYS_getsid, emul_getsid },
+	{ SYS_kill, emul_kill },
+	{ SYS_close_range, emul_close_range },
+};
+
+static const struct emul *
+emul_find(int nr)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof emuls / sizeof emuls[0]; i++) {
+		if (emuls[i].nr == nr)
+			return &emuls[i];
+	}
+	return NULL;
+}
+
+/* ---- running a call ---- */
+
+static void *
+arena_get(struct deputy *d, size_t *off, size_t len)
+{
+	void	*p = d->arena + *off;
+
+	*off += ALIGN16(len);
+	if (*off > d->arenacap)
+		fatalx("%s: arena overrun", __func__);
+	return p;
+}
+
+/* Do the fds of a sendmsg's SCM_RIGHTS stay out of the deputy's own? */
+static int
+control_fds_ok(struct deputy *d, const struct msghdr *m)
+{
+	struct cmsghdr	*cm;
+	const int	*fds;
+	size_t		 i, n;
+
+	for (cm = CMSG_FIRSTHDR(m); cm != NULL;
+	    cm = CMSG_NXTHDR((struct msghdr *)m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (cm->cmsg_len < CMSG_LEN(0))
+			return 0;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof (int);
+		fds = (const int *)CMSG_DATA(cm);
+		for (i = 0; i < n; i++) {
+			if (fds[i] >= d->fd_floor)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * Copies of the buffers, and the arguments pointed at them. In-only
+ * buffers are used in place, inside the request; the kernel only reads
+ * them. No guest address reaches the kernel: a pointer without a buffer
+ * (an empty iovec) points at a harmless spot of the arena.
+ */
+static int
+prepare(struct deputy *d, const struct sysreq *req, struct deputy_call *c)
+{
+	const struct sysent	*e = req->ent;
+	const struct sysbuf	*b;
+	struct iovec		*iov[SYSENT_NARGS] = { NULL };
+	struct msghdr		*msg[SYSENT_NARGS] = { NULL };
+	size_t			 need = 16, off = 0, i, count;
+	void			*dummy;
+	int			 k;
+
+	for (i = 0; i < req->nbuf; i++)
+		need += ALIGN16(req->buf[i].len) + ALIGN16(sizeof (struct iovec));
+	need += SYSENT_NARGS * ALIGN16(sizeof (struct msghdr));
+	if (need > d->arenacap) {
+		free(d->arena);
+		d->arena = xmalloc(need);
+		d->arenacap = need;
+	}
+	if (req->nbuf > d->localcap) {
+		d->local = xreallocarray(d->local, req->nbuf, sizeof *d->local);
+		d->localcap = req->nbuf;
+	}
+	c->req = req;
+	c->local = d->local;
+	memcpy(c->arg, req->arg, sizeof c->arg);
+
+	dummy = arena_get(d, &off, 16);
+	memset(dummy, 0, 16);
+	for (k = 0; k < SYSENT_NARGS; k++) {
+		if (e->arg[k].kind == SA_DROP)
+			c->arg[k] = 0;
+		else if (sysarg_is_ptr(&e->arg[k]) && c->arg[k] != 0)
+			c->arg[k] = (uint64_t)dummy;
+	}
+
+	for (i = 0; i < req->nbuf; i++) {
+		b = &req->buf[i];
+		if (b->dir == SBD_IN && b->part != SBP_MSGHDR)
+			d->local[i] = (void *)b->in;
+		else {
+			d->local[i] = arena_get(d, &off, b->len);
+			if (b->dir & SBD_IN)
+				memcpy(d->local[i], b->in, b->len);
+			else
+				memset(d->local[i], 0, b->len);
+		}
+		d->stats.bytes_in += b->dir & SBD_IN ? b->len : 0;
+
+		switch (b->part) {
+		case SBP_ARG:
+			c->arg[b->arg] = (uint64_t)d->local[i];
+			break;
+		case SBP_MSGHDR:
+			msg[b->arg] = d->local[i];
+			msg[b->arg]->msg_name = NULL;
+			msg[b->arg]->msg_control = NULL;
+			if (msg[b->arg]->msg_iov != NULL)
+				msg[b->arg]->msg_iov = dummy;
+			c->arg[b->arg] = (uint64_t)msg[b->arg];
+			break;
+		case SBP_NAME:
+			msg[b->arg]->msg_name = d->local[i];
+			msg[b->arg]->msg_namelen = b->len;
+			break;
+		case SBP_CONTROL:
+			msg[b->arg]->msg_control = d->local[i];
+			msg[b->arg]->msg_controllen = b->len;
+			break;
+		case SBP_IOV:
+			if (b->elem == 0) {
+				count = msg[b->arg] != NULL ?
+				    msg[b->arg]->msg_iovlen :
+				    req->arg[e->arg[b->arg].from];
+				iov[b->arg] = arena_get(d, &off,
+				    count * sizeof (struct iovec));
+				if (msg[b->arg] != NULL)
+					msg[b->arg]->msg_iov = iov[b->arg];
+				else
+					c->arg[b->arg] = (uint64_t)iov[b->arg];
+			}
+			iov[b->arg][b->elem].iov_base = d->local[i];
+			iov[b->arg][b->elem].iov_len = b->len;
+			break;
+		}
+	}
+	for (k = 0; k < SYSENT_NARGS; k++) {
+		if (e->arg[k].kind == SA_MSG_SEND && msg[k] != NULL &&
+		    msg[k]->msg_control != NULL && !control_fds_ok(d, msg[k]))
+			return -EBADF;
+		if (e->arg[k].kind == SA_FD && (int)req->arg[k] >= d->fd_floor) {
+			d->stats.badfd++;
+			return -EBADF;
+		}
+	}
+	return 0;
+}
+
+/* A signal the call raised for its caller (SIGPIPE on EPIPE, SIGXFSZ on EFBIG). */
+static uint8_t
+raised_signal(const struct sysent *e, int64_t ret)
+{
+	static const struct timespec	 zero;
+	sigset_t			 set;
+	int				 sig;
+
+	if (!(e->flags & SYF_SIGPIPE) || (ret != -EPIPE && ret != -EFBIG))
+		return 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGXFSZ);
+	sig = sigtimedwait(&set, NULL, &zero);
+	return sig > 0 ? sig : 0;
+}
+
+int
+deputy_exec(struct deputy *d, const struct sysreq *req, struct sysrep *rep,
+    char **cause)
+{
+	struct deputy_call	 c;
+	const struct emul	*em;
+	int64_t			 ret;
+	size_t			 i;
+	int			 via;
+	long			 r;
+
+	memset(rep, 0, sizeof *rep);
+	rep->seq = req->seq;
+	rep->nbuf = req->nbuf;
+	rep->buf = xcalloc(req->nbuf ? req->nbuf : 1, sizeof *rep->buf);
+	d->stats.calls++;
+	via = deputy_via(d, req->ent);
+	d->stats.by_via[via]++;
+
+	if ((ret = prepare(d, req, &c)) != 0)
+		goto done;
+	em = emul_find(req->nr);
+	if (via == SYV_ORIGINAL && d->inject != NULL) {
+		if (d->inject(d->inject_arg, &c, &ret, cause) == -1)
+			return -1;
+	} else if (via == SYV_EMUL || via == SYV_ORIGINAL) {
+		ret = em != NULL ? em->fn(d, &c) : -ENOSYS;
+	} else {
+		r = syscall(req->nr, c.arg[0], c.arg[1], c.arg[2], c.arg[3],
+		    c.arg[4], c.arg[5]);
+		ret = r == -1 ? -errno : r;
+	}
+	rep->sig = raised_signal(req->ent, ret);
+done:
+	rep->ret = ret;
+	if (SYSRET_ERR(ret)) {
+		d->stats.errors++;
+		return 0;
+	}
+	for (i = 0; i < req->nbuf; i++) {
+		if (req->buf[i].dir & SBD_OUT) {
+			rep->buf[i].data = d->local[i];
+			rep->buf[i].len = req->buf[i].len;
+		}
+	}
+	return 0;
+}
+
+/* ---- files behind descriptors, for mappings ---- */
+
+void
+deputy_fdinfo(struct deputy *d, const struct fdinfo_req *r, struct fdinfo *f)
+{
+	struct stat	 st;
+	char		 link[64], *cause = NULL;
+	ssize_t		 n;
+	uint64_t	 len;
+	int		 fl;
+
+	memset(f, 0, sizeof *f);
+	f->seq = r->seq;
+	d->stats.fdinfo++;
+	if (r->fd >= d->fd_floor || fstat(r->fd, &st) == -1 ||
+	    (fl = fcntl(r->fd, F_GETFL)) == -1) {
+		f->err = r->fd >= d->fd_floor ? EBADF : errno;
+		return;
+	}
+	f->accmode = fl & O_ACCMODE;
+	f->mode = st.st_mode;
+	f->size = st.st_size;
+	f->mtime_sec = st.st_mtim.tv_sec;
+	f->mtime_nsec = st.st_mtim.tv_nsec;
+	snprintf(link, sizeof link, "/proc/self/fd/%d", r->fd);
+	if ((n = readlink(link, f->path, sizeof f->path - 1)) < 0)
+		n = 0;
+	f->path[n] = '\0';
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5))
+		f->type = FDI_ZERO;
+	else if (!S_ISREG(st.st_mode))
+		f->type = FDI_OTHER;
+	else {
+		f->type = FDI_REG;
+		len = r->off >= f->size ? 0 : f->size - r->off;
+		if (len > r->len)
+			len = r->len;
+		if (marshal_digest_fd(r->fd, r->off, len, f->digest,
+		    &cause) == -1) {
+			log_debug("fdinfo of fd %d: %s", r->fd, cause);
+			free(cause);
+			f->err = EIO;
+		}
+	}
+}
+
+void
+deputy_fddata(struct deputy *d, const struct fddata_req *r, struct fddata *f)
+{
+	ssize_t	n;
+
+	memset(f, 0, sizeof *f);
+	f->seq = r->seq;
+	d->stats.fddata++;
+	if (r->fd >= d->fd_floor) {
+		f->err = EBADF;
+		return;
+	}
+	if (d->data == NULL)
+		d->data = xmalloc(MARSHAL_DATA_MAX);
+	do
+		n = pread(r->fd, d->data, r->len, r->off);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		f->err = errno;
+		return;
+	}
+	f->len = n;
+	f->data = d->data;
+	d->stats.bytes_out += n;
+}
+
+/* ---- the home end of the link ---- */
+
+static int
+handle_syscall(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
+    char **cause)
+{
+	struct sysreq	req;
+	struct sysrep	rep;
+	size_t		len0 = out->len;
+	int		rc;
+
+	if (marshal_decode_request(p, n, &req, cause) == -1)
+		return -1;
+	if ((rc = deputy_exec(d, &req, &rep, cause)) == 0) {
+		marshal_encode_reply(&req, &rep, out);
+		d->stats.bytes_out += out->len - len0;
+	}
+	sysrep_free(&rep);
+	sysreq_free(&req);
+	return rc;
+}
+
+static int
+handle_fdinfo(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
+    char **cause)
+{
+	struct fdinfo_req	 r;
+	struct fdinfo		*f;
+
+	if (marshal_decode_fdinfo_req(p, n, &r, cause) == -1)
+		return -1;
+	f = xmalloc(sizeof *f);
+	deputy_fdinfo(d, &r, f);
+	marshal_encode_fdinfo(out, f);
+	free(f);
+	return 0;
+}
+
+static int
+handle_fddata(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
+    char **cause)
+{
+	struct fddata_req	r;
+	struct fddata		f;
+
+	if (marshal_decode_fddata_req(p, n, &r, cause) == -1)
+		return -1;
+	deputy_fddata(d, &r, &f);
+	marshal_encode_fddata(out, &f);
+	return 0;
+}
+
+/* What home answers to each request type of the 300 block. */
+static const struct deputy_handler {
+	uint16_t	 type;
+	uint16_t	 rtype;
+	int		(*fn)(struct deputy *, const uint8_t *, size_t,
+			    struct buf *, char **);
+} deputy_handlers[] = {
+	{ MARSHAL_SYSCALL_REQ, MARSHAL_SYSCALL_REP, handle_syscall },
+	{ MARSHAL_FDINFO_REQ, MARSHAL_FDINFO_REP, handle_fdinfo },
+	{ MARSHAL_FDDATA_REQ, MARSHAL_FDDATA_REP, handle_fddata },
+};
+
+int
+deputy_handle(struct deputy *d, uint16_t type, const uint8_t *p, size_t n,
+    struct buf *reply, uint16_t *rtype, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof deputy_handlers / sizeof deputy_handlers[0]; i++) {
+		if (deputy_handlers[i].type == type) {
+			*rtype = deputy_handlers[i].rtype;
+			return deputy_handlers[i].fn(d, p, n, reply, cause);
+		}
+	}
+	return cause_set(cause, "no deputy request of type %u", type);
+}

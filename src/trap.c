@@ -1,0 +1,711 @@
+/* trap.c: a guest under a seccomp user-notification filter, and its supervisor. */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "omm/buf.h"
+#include "omm/log.h"
+#include "omm/marshal.h"
+#include "omm/sysent.h"
+#include "omm/trap.h"
+#include "omm/xmalloc.h"
+
+/* Linux 6.6: wake the supervisor on the guest's CPU, and the guest on ours. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS	SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP	(1UL << 0)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV	(1UL << 5)
+#endif
+
+struct trap_guest {
+	int				 nfd;
+	pid_t				 pid;
+	int				 flags;		/* TRAP_* */
+	int				 syncwake;
+	pid_t				 cur;		/* thread being served */
+	uint64_t			 seq;
+	struct seccomp_notif_sizes	 sizes;
+	struct seccomp_notif		*notif;
+	struct seccomp_notif_resp	*resp;
+	struct buf			 req;		/* payloads, reused */
+	struct buf			 rep;
+	struct trap_stats		 stats;
+};
+
+int
+trap_probe(char **cause)
+{
+	struct seccomp_notif_sizes	sizes;
+
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == -1)
+		return cause_set(cause, "this kernel lacks seccomp user "
+		    "notification (SECCOMP_GET_NOTIF_SIZES: %s); Linux 5.0 or "
+		    "later with CONFIG_SECCOMP_FILTER is needed", strerror(errno));
+	return 0;
+}
+
+/* ---- the filter, in the guest ---- */
+
+struct rules {
+	scmp_filter_ctx	 ctx;
+	int		 rc;
+	char		**cause;
+};
+
+/*
+ * One ALLOW rule per LOCAL entry, with its conditions (a variant's key, the
+ * local_if of the entry). Ints are compared on their low 32 bits, as the
+ * kernel reads them.
+ */
+static void
+add_rule(const struct sysent *e, const struct sysent *parent, void *arg)
+{
+	struct rules		*r = arg;
+	struct scmp_arg_cmp	 c[1 + SYSENT_NCOND];
+	unsigned int		 n = 0;
+	size_t			 i;
+	int			 rc, cond = 0;
+
+	for (i = 0; i < SYSENT_NCOND; i++)
+		cond |= e->local_if[i].used;
+	if (r->rc != 0 || (e->where != SY_LOCAL && !cond))
+		return;
+	if (parent != NULL)
+		c[n++] = SCMP_CMP(parent->subarg, SCMP_CMP_MASKED_EQ, 0xffffffffU,
+		    e->key);
+	for (i = 0; i < SYSENT_NCOND; i++) {
+		if (e->local_if[i].used)
+			c[n++] = SCMP_CMP(e->local_if[i].arg, SCMP_CMP_MASKED_EQ,
+			    e->local_if[i].mask, e->local_if[i].value);
+	}
+	if ((rc = seccomp_rule_add_array(r->ctx, SCMP_ACT_ALLOW, e->nr, n,
+	    c)) != 0) {
+		r->rc = cause_set(r->cause, "seccomp rule for %s: %s", e->name,
+		    strerror(-rc));
+	}
+}
+
+/* The filter as BPF: libseccomp 2.5 only exports to a descriptor. */
+static int
+filter_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog, char **cause)
+{
+	struct stat	 st;
+	void		*p;
+	int		 fd, rc;
+
+	if ((fd = memfd_create("omm-filter", MFD_CLOEXEC)) == -1)
+		return cause_set(cause, "memfd_create: %s", strerror(errno));
+	if ((rc = seccomp_export_bpf(ctx, fd)) != 0) {
+		close(fd);
+		return cause_set(cause, "seccomp_export_bpf: %s", strerror(-rc));
+	}
+	if (fstat(fd, &st) == -1 || st.st_size == 0 ||
+	    st.st_size % sizeof (struct sock_filter) != 0 ||
+	    st.st_size / sizeof (struct sock_filter) > BPF_MAXINSNS) {
+		close(fd);
+		return cause_set(cause, "seccomp filter of %lld bytes",
+		    (long long)st.st_size);
+	}
+	p = xmalloc(st.st_size);
+	if (pread(fd, p, st.st_size, 0) != st.st_size) {
+		free(p);
+		close(fd);
+		return cause_set(cause, "reading the filter back: %s",
+		    strerror(errno));
+	}
+	close(fd);
+	prog->len = st.st_size / sizeof (struct sock_filter);
+	prog->filter = p;
+	return 0;
+}
+
+int
+trap_filter_install(int *tflags, char **cause)
+{
+	struct rules		r = { .cause = cause };
+	struct sock_fprog	prog;
+	unsigned long		flags;
+	int			fd;
+
+	if (trap_probe(cause) == -1)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return cause_set(cause, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	if ((r.ctx = seccomp_init(SCMP_ACT_NOTIFY)) == NULL)
+		return cause_set(cause, "seccomp_init failed");
+	/* The i386 and x32 ABIs of a 64-bit guest are not in the table. */
+	if (seccomp_attr_set(r.ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS) != 0) {
+		seccomp_release(r.ctx);
+		return cause_set(cause, "seccomp: cannot set the bad-arch action");
+	}
+	sysent_foreach(add_rule, &r);
+	if (r.rc != 0 || filter_bpf(r.ctx, &prog, cause) == -1) {
+		seccomp_release(r.ctx);
+		return -1;
+	}
+	seccomp_release(r.ctx);
+
+	flags = SECCOMP_FILTER_FLAG_NEW_LISTENER |
+	    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (fd == -1 && errno == EINVAL) {
+		/* Before 5.19: a signal may then restart a forwarded call. */
+		flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	}
+	free(prog.filter);
+	if (fd == -1)
+		return cause_set(cause, "loading the seccomp filter: %s",
+		    strerror(errno));
+	if (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+		*tflags |= TRAP_KILLABLE;
+	return fd;
+}
+
+/* ---- the supervisor ---- */
+
+struct trap_guest *
+trap_open(int nfd, pid_t pid, int flags, char **cause)
+{
+	struct trap_guest	*g;
+
+	g = xcalloc(1, sizeof *g);
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g->sizes) == -1) {
+		cause_set(cause, "SECCOMP_GET_NOTIF_SIZES: %s", strerror(errno));
+		free(g);
+		return NULL;
+	}
+	g->nfd = nfd;
+	g->pid = pid;
+	g->flags = flags;
+	/* The kernel's structures may have grown: allocate what it says. */
+	g->notif = xcalloc(1, g->sizes.seccomp_notif > sizeof *g->notif ?
+	    g->sizes.seccomp_notif : sizeof *g->notif);
+	g->resp = xcalloc(1, g->sizes.seccomp_notif_resp > sizeof *g->resp ?
+	    g->sizes.seccomp_notif_resp : sizeof *g->resp);
+	/* Halves a round trip across CPUs where the kernel has it; else as is. */
+	g->syncwake = ioctl(nfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+	    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+	buf_init(&g->req);
+	buf_init(&g->rep);
+	return g;
+}
+
+void
+trap_close(struct trap_guest *g)
+{
+	if (g == NULL)
+		return;
+	close(g->nfd);
+	buf_free(&g->req);
+	buf_free(&g->rep);
+	free(g->notif);
+	free(g->resp);
+	free(g);
+}
+
+int
+trap_fd(const struct trap_guest *g)
+{
+	return g->nfd;
+}
+
+int
+trap_sync_wakeup(const struct trap_guest *g)
+{
+	return g->syncwake;
+}
+
+const struct trap_stats *
+trap_stats(const struct trap_guest *g)
+{
+	return &g->stats;
+}
+
+int
+trap_recv(struct trap_guest *g, struct trap_notif *n, char **cause)
+{
+	struct seccomp_notif	*sn = g->notif;
+	size_t			 i;
+
+	for (;;) {
+		memset(sn, 0, g->sizes.seccomp_notif);
+		if (ioctl(g->nfd, SECCOMP_IOCTL_NOTIF_RECV, sn) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == ENOENT)
+			return 0;	/* the guest was killed meanwhile */
+		return cause_set(cause, "SECCOMP_IOCTL_NOTIF_RECV: %s",
+		    strerror(errno));
+	}
+	n->id = sn->id;
+	n->pid = sn->pid;
+	n->nr = sn->data.nr;
+	n->arch = sn->data.arch;
+	n->ip = sn->data.instruction_pointer;
+	for (i = 0; i < SYSENT_NARGS; i++)
+		n->args[i] = sn->data.args[i];
+	return 1;
+}
+
+static int
+send_resp(struct trap_guest *g, uint64_t id, int64_t val, int32_t error,
+    uint32_t flags, char **cause)
+{
+	struct seccomp_notif_resp	*r = g->resp;
+
+	memset(r, 0, g->sizes.seccomp_notif_resp);
+	r->id = id;
+	r->val = val;
+	r->error = error;
+	r->flags = flags;
+	while (ioctl(g->nfd, SECCOMP_IOCTL_NOTIF_SEND, r) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno == ENOENT) {
+			g->stats.gone++;
+			return 1;
+		}
+		return cause_set(cause, "SECCOMP_IOCTL_NOTIF_SEND: %s",
+		    strerror(errno));
+	}
+	return 0;
+}
+
+int
+trap_respond(struct trap_guest *g, uint64_t id, int64_t ret, char **cause)
+{
+	if (SYSRET_ERR(ret))
+		return send_resp(g, id, 0, (int32_t)ret, 0, cause);
+	return send_resp(g, id, ret, 0, 0, cause);
+}
+
+int
+trap_continue(struct trap_guest *g, uint64_t id, char **cause)
+{
+	return send_resp(g, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE, cause);
+}
+
+int
+trap_addfd(struct trap_guest *g, uint64_t id, int fd, int newfd, char **cause)
+{
+	struct seccomp_notif_addfd	a;
+	int				rc;
+
+	memset(&a, 0, sizeof a);
+	a.id = id;
+	a.flags = SECCOMP_ADDFD_FLAG_SETFD;
+	a.srcfd = fd;
+	a.newfd = newfd;
+	a.newfd_flags = O_CLOEXEC;
+	if ((rc = ioctl(g->nfd, SECCOMP_IOCTL_NOTIF_ADDFD, &a)) == -1) {
+		rc = errno;
+		cause_set(cause, "SECCOMP_IOCTL_NOTIF_ADDFD at %d: %s", newfd,
+		    strerror(rc));
+		errno = rc;	/* ENOENT: the guest went away */
+		return -1;
+	}
+	return rc;
+}
+
+int
+trap_id_valid(struct trap_guest *g, uint64_t id)
+{
+	return ioctl(g->nfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+ssize_t
+trap_read_mem(void *arg, uint64_t addr, void *p, size_t len)
+{
+	struct trap_guest	*g = arg;
+	struct iovec		 l = { p, len }, r = { (void *)addr, len };
+
+	return process_vm_readv(g->cur, &l, 1, &r, 1, 0);
+}
+
+int
+trap_write_mem(void *arg, uint64_t addr, const void *p, size_t len)
+{
+	struct trap_guest	*g = arg;
+	struct iovec		 l = { (void *)p, len }, r = { (void *)addr, len };
+
+	return process_vm_writev(g->cur, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 :
+	    -1;
+}
+
+/* ---- serving one notification ---- */
+
+/* A round trip home; the reply payload in g->rep. */
+static int
+roundtrip(struct trap_guest *g, const struct trap_link *link, uint16_t type,
+    uint16_t want, char **cause)
+{
+	uint16_t	rtype = 0;
+
+	buf_reset(&g->rep);
+	g->stats.bytes_req += g->req.len;
+	if (link->call(link->arg, type, g->req.data, g->req.len, &g->rep,
+	    &rtype, cause) == -1)
+		return -1;
+	g->stats.bytes_rep += g->rep.len;
+	if (rtype != want)
+		return cause_set(cause, "home answered %s with type %u",
+		    marshal_type_name(type), rtype);
+	return 0;
+}
+
+/*
+ * Answer, then deliver a signal the call raised. With killable waits the
+ * signal goes first, as the kernel would have queued it during the call: a
+ * fatal one ends the guest at once, a caught one runs on return.
+ * Otherwise a signal would interrupt the wait and restart the call.
+ */
+static int
+answer(struct trap_guest *g, uint64_t id, int64_t ret, int sig, char **cause)
+{
+	int	rc, killable = g->flags & TRAP_KILLABLE;
+
+	if (sig != 0 && killable && trap_id_valid(g, id))
+		kill(g->cur, sig);
+	rc = trap_respond(g, id, ret, cause);
+	if (sig != 0 && !killable && rc == 0)
+		kill(g->cur, sig);
+	g->stats.signals += sig != 0;
+	return rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
+}
+
+static int
+serve_home(struct trap_guest *g, const struct trap_link *link,
+    struct trap_notif *n, const struct sysent *e, char **cause)
+{
+	struct sysreq	 req;
+	struct sysrep	 rep;
+	char		*why = NULL;
+	int		 err, rc;
+
+	buf_reset(&g->req);
+	err = marshal_request(&req, ++g->seq, n->nr, n->args, trap_read_mem, g,
+	    &g->req, &why);
+	if (err != 0) {
+		log_debug("pid %d %s: %s", (int)n->pid, e->name, why);
+		free(why);
+		g->stats.refused++;
+		return answer(g, n->id, -err, 0, cause);
+	}
+	/* What we read came from the guest, not from a process that took its pid. */
+	if (req.nbuf > 0 && !trap_id_valid(g, n->id)) {
+		sysreq_free(&req);
+		g->stats.gone++;
+		return TRAP_GONE;
+	}
+	if (roundtrip(g, link, MARSHAL_SYSCALL_REQ, MARSHAL_SYSCALL_REP,
+	    cause) == -1 || marshal_decode_reply(&req, g->rep.data, g->rep.len,
+	    &rep, cause) == -1) {
+		sysreq_free(&req);
+		return -1;
+	}
+	if (!SYSRET_ERR(rep.ret) && req.nbuf > 0) {
+		if (!trap_id_valid(g, n->id)) {
+			rc = TRAP_GONE;
+			g->stats.gone++;
+			goto out;
+		}
+		if ((err = marshal_apply_reply(&req, &rep, trap_write_mem, g,
+		    &why)) != 0) {
+			log_debug("pid %d: %s", (int)n->pid, why);
+			free(why);
+			rep.ret = -err;
+		}
+	}
+	rc = answer(g, n->id, rep.ret, rep.sig, cause);
+out:
+	sysrep_free(&rep);
+	sysreq_free(&req);
+	return rc;
+}
+
+static int
+serve_local(struct trap_guest *g, const struct trap_link *link,
+    struct trap_notif *n, const struct sysent *e, char **cause)
+{
+	int	rc;
+
+	/*
+	 * Only when the filter and the table disagree. A LOCAL call touches
+	 * nothing but the guest's own state: letting it run is safe.
+	 */
+	rc = trap_continue(g, n->id, cause);
+	return rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
+}
+
+static int
+serve_bringhome(struct trap_guest *g, const struct trap_link *link,
+    struct trap_notif *n, const struct sysent *e, char **cause)
+{
+	return TRAP_BRINGHOME;
+}
+
+static int
+serve_refuse(struct trap_guest *g, const struct trap_link *link,
+    struct trap_notif *n, const struct sysent *e, char **cause)
+{
+	return answer(g, n->id, -(int64_t)e->err, 0, cause);
+}
+
+/*
+ * Our own copy of a home file, if it is the same: a world-readable regular
+ * file at the same path, of the same size, whose bytes in the mapped range
+ * have the same SHA-256. The guest then sees nothing its owner could not
+ * read at home.
+ */
+static int
+local_file(const struct fdinfo *fi, uint64_t off, uint64_t len)
+{
+	struct stat	st;
+	uint8_t		digest[FDINFO_DIGEST_LEN];
+	uint64_t	n;
+	int		fd;
+
+	if (fi->path[0] != '/')
+		return -1;
+	if ((fd = open(fi->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    !(st.st_mode & S_IROTH) || (uint64_t)st.st_size != fi->size)
+		goto no;
+	n = off >= fi->size ? 0 : fi->size - off;
+	if (n > len)
+		n = len;
+	if (marshal_digest_fd(fd, off, n, digest, NULL) == -1 ||
+	    memcmp(digest, fi->digest, sizeof digest) != 0)
+		goto no;
+	return fd;
+no:
+	close(fd);
+	return -1;
+}
+
+/*
+ * A copy of the mapped range of a home file: a memfd of the file's size
+ * (so that touching past the end faults as it would at home), the range
+ * fetched from home, reopened read-only when home's fd is.
+ */
+static int
+copy_file(struct trap_guest *g, const struct trap_link *link,
+    const struct fdinfo *fi, int hfd, uint64_t off, uint64_t len, char **cause)
+{
+	struct fddata_req	 r;
+	struct fddata		 f;
+	char			 name[64], self[64];
+	const char		*base;
+	uint64_t		 end;
+	int			 fd, rofd;
+
+	base = strrchr(fi->path, '/') != NULL ? strrchr(fi->path, '/') + 1 : "";
+	snprintf(name, sizeof name, "omm:%s", base);
+	if ((fd = memfd_create(name, MFD_CLOEXEC)) == -1)
+		return cause_set(cause, "memfd_create: %s", strerror(errno));
+	if (ftruncate(fd, fi->size) == -1) {
+		cause_set(cause, "memfd of %llu bytes: %s",
+		    (unsigned long long)fi->size, strerror(errno));
+		goto fail;
+	}
+	end = off >= fi->size ? off : (len > fi->size - off ? fi->size :
+	    off + len);
+	while (off < end) {
+		memset(&r, 0, sizeof r);
+		r.seq = ++g->seq;
+		r.fd = hfd;
+		r.off = off;
+		r.len = end - off > MARSHAL_DATA_MAX ? MARSHAL_DATA_MAX :
+		    end - off;
+		buf_reset(&g->req);
+		marshal_encode_fddata_req(&g->req, &r);
+		if (roundtrip(g, link, MARSHAL_FDDATA_REQ, MARSHAL_FDDATA_REP,
+		    cause) == -1 || marshal_decode_fddata(g->rep.data,
+		    g->rep.len, &f, cause) == -1)
+			goto fail;
+		if (f.seq != r.seq || f.err != 0 || f.len == 0 ||
+		    f.len > r.len) {
+			cause_set(cause, "file data from home: %s",
+			    f.err ? strerror(f.err) : "short");
+			goto fail;
+		}
+		if (pwrite(fd, f.data, f.len, off) != (ssize_t)f.len) {
+			cause_set(cause, "memfd write: %s", strerror(errno));
+			goto fail;
+		}
+		off += f.len;
+	}
+	if (fi->accmode != O_RDONLY)
+		return fd;
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	rofd = open(self, O_RDONLY | O_CLOEXEC);
+	close(fd);
+	if (rofd == -1)
+		return cause_set(cause, "reopening the copy: %s", strerror(errno));
+	return rofd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * mmap of a home fd. The fd number means nothing here, so we place at that
+ * number in the guest a descriptor of our own with the same bytes (a
+ * matching local file or a copy from home) and let the guest's mmap run
+ * natively: the mapping lands where and how the guest asked. A shared
+ * mapping of a file home may write goes home; one home may not write is
+ * mapped like a private one (it does not see later changes of the file).
+ */
+static int
+serve_fmap(struct trap_guest *g, const struct trap_link *link,
+    struct trap_notif *n, const struct sysent *e, char **cause)
+{
+	struct fdinfo_req	 r;
+	struct fdinfo		*fi;
+	uint64_t		 flags = n->args[3], len = n->args[1];
+	uint64_t		 off = n->args[5];
+	int			 hfd = (int)n->args[4], lfd = -1, rc, type;
+	char			*why = NULL;
+
+	type = flags & MAP_TYPE;
+	if (flags & MAP_ANONYMOUS) {
+		/* Shared anonymous memory cannot be split across nodes. */
+		g->stats.fmap_home++;
+		return TRAP_BRINGHOME;
+	}
+	if (hfd < 0)
+		return answer(g, n->id, -EBADF, 0, cause);
+
+	fi = xmalloc(sizeof *fi);
+	memset(&r, 0, sizeof r);
+	r.seq = ++g->seq;
+	r.fd = hfd;
+	r.off = off;
+	r.len = len;
+	buf_reset(&g->req);
+	marshal_encode_fdinfo_req(&g->req, &r);
+	if (roundtrip(g, link, MARSHAL_FDINFO_REQ, MARSHAL_FDINFO_REP,
+	    cause) == -1 || marshal_decode_fdinfo(g->rep.data, g->rep.len, fi,
+	    cause) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (fi->seq != r.seq) {
+		rc = cause_set(cause, "fd info %llu for request %llu",
+		    (unsigned long long)fi->seq, (unsigned long long)r.seq);
+		goto out;
+	}
+	if (fi->err != 0) {
+		rc = answer(g, n->id, -fi->err, 0, cause);
+		goto out;
+	}
+	if ((type == MAP_SHARED || type == MAP_SHARED_VALIDATE) &&
+	    fi->accmode != O_RDONLY && fi->type != FDI_ZERO) {
+		g->stats.fmap_home++;
+		rc = TRAP_BRINGHOME;
+		goto out;
+	}
+	switch (fi->type) {
+	case FDI_ZERO:
+		lfd = open("/dev/zero", (fi->accmode == O_RDONLY ? O_RDONLY :
+		    O_RDWR) | O_CLOEXEC);
+		g->stats.fmap_zero++;
+		break;
+	case FDI_REG:
+		if (!(g->flags & TRAP_NO_LOCAL_FILES) &&
+		    (lfd = local_file(fi, off, len)) != -1) {
+			g->stats.fmap_local++;
+			break;
+		}
+		if ((lfd = copy_file(g, link, fi, hfd, off, len, &why)) == -1) {
+			log_warnx("pid %d: mapping %s: %s", (int)n->pid,
+			    fi->path, why);
+			free(why);
+			rc = answer(g, n->id, -ENOMEM, 0, cause);
+			goto out;
+		}
+		g->stats.fmap_copy++;
+		break;
+	default:
+		g->stats.fmap_refused++;
+		rc = answer(g, n->id, -ENODEV, 0, cause);
+		goto out;
+	}
+	if (lfd == -1) {
+		rc = answer(g, n->id, -ENODEV, 0, cause);
+		goto out;
+	}
+	if (trap_addfd(g, n->id, lfd, hfd, &why) == -1) {
+		rc = errno == ENOENT ? TRAP_GONE : answer(g, n->id, -EMFILE, 0,
+		    cause);
+		log_debug("pid %d: %s", (int)n->pid, why);
+		free(why);
+		goto out;
+	}
+	/* Arguments in registers, a descriptor the guest cannot swap: safe. */
+	rc = trap_continue(g, n->id, cause);
+	rc = rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
+out:
+	if (lfd != -1)
+		close(lfd);
+	free(fi);
+	return rc;
+}
+
+/* What the supervisor does with a call, by where the table says it runs. */
+static int (*const serve_where[SY_NWHERE])(struct trap_guest *,
+    const struct trap_link *, struct trap_notif *, const struct sysent *,
+    char **) = {
+	[SY_LOCAL] = serve_local,
+	[SY_HOME] = serve_home,
+	[SY_BRINGHOME] = serve_bringhome,
+	[SY_FMAP] = serve_fmap,
+	[SY_REFUSE] = serve_refuse,
+};
+
+int
+trap_serve(struct trap_guest *g, const struct trap_link *link,
+    struct trap_notif *n, char **cause)
+{
+	const struct sysent	*e;
+	int			 rc, where;
+
+	if ((rc = trap_recv(g, n, cause)) != 1)
+		return rc == 0 ? TRAP_GONE : -1;
+	g->cur = n->pid;
+	g->stats.notifs++;
+	if (n->nr >= 0 && n->nr < SYSENT_MAX)
+		g->stats.by_nr[n->nr]++;
+	if (n->arch != AUDIT_ARCH_X86_64) {
+		/* The filter kills other ABIs; never reached. */
+		return answer(g, n->id, -ENOSYS, 0, cause);
+	}
+	e = sysent_resolve(n->nr, n->args, &where);
+	g->stats.by_where[where]++;
+	return serve_where[where](g, link, n, e, cause);
+}

@@ -1,0 +1,221 @@
+/* test_config.c: ommd.conf parsing: defaults, every key, every refusal with its line. */
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "omm/config.h"
+
+static void
+test_defaults(void **state)
+{
+	struct omm_config	c;
+
+	config_defaults(&c);
+	assert_string_equal(c.socket_path, OMM_SOCK_PATH);
+	assert_string_equal(c.state_dir, OMM_STATE_DIR);
+	assert_int_equal(c.verbose, 0);
+	assert_int_equal(c.log_syslog, 1);
+	config_free(&c);
+	assert_null(c.socket_path);
+}
+
+static void
+test_parse_all_keys(void **state)
+{
+	static const char	text[] =
+	    "# ommd.conf\n"
+	    "\n"
+	    "   socket = /tmp/x y/ommd.sock  \n"
+	    "state_dir=/var/lib/omm#2\r\n"	/* '#' inside a value stays */
+	    "\t# indented comment\n"
+	    "verbose = 3\n"
+	    "log = stderr";			/* no final newline */
+	struct omm_config	c;
+	char			*cause = NULL;
+
+	config_defaults(&c);
+	assert_int_equal(config_parse(&c, text, strlen(text), &cause), 0);
+	assert_null(cause);
+	assert_string_equal(c.socket_path, "/tmp/x y/ommd.sock");
+	assert_string_equal(c.state_dir, "/var/lib/omm#2");
+	assert_int_equal(c.verbose, 3);
+	assert_int_equal(c.log_syslog, 0);
+	config_free(&c);
+
+	config_defaults(&c);
+	assert_int_equal(config_parse(&c, "log = syslog\n", 13, &cause), 0);
+	assert_int_equal(c.log_syslog, 1);
+	/* an empty text keeps the defaults */
+	assert_int_equal(config_parse(&c, "", 0, &cause), 0);
+	assert_string_equal(c.socket_path, OMM_SOCK_PATH);
+	config_free(&c);
+}
+
+/* Only the first len bytes count: the text need not be NUL-terminated. */
+static void
+test_parse_length(void **state)
+{
+	static const char	text[] = "verbose = 2\nbogus = 1\n";
+	struct omm_config	c;
+	char			*cause = NULL;
+
+	config_defaults(&c);
+	assert_int_equal(config_parse(&c, text, 12, &cause), 0);
+	assert_int_equal(c.verbose, 2);
+	config_free(&c);
+}
+
+static const struct {
+	const char	*label;
+	const char	*text;
+	const char	*expect;
+} rejects[] = {
+	{ "unknown key", "verbose = 1\n\nsockets = /x\n",
+	    "line 3: unknown key 'sockets'" },
+	{ "no equals sign", "socket /x\n", "line 1: expected 'key = value'" },
+	{ "no key", " = /x\n", "line 1: missing key before '='" },
+	{ "no value", "socket =   \n", "line 1: missing value for socket" },
+	{ "verbose not a number", "verbose = lots\n",
+	    "line 1: verbose must be 0 to 9, not 'lots'" },
+	{ "verbose too high", "verbose = 10\n", "verbose must be 0 to 9" },
+	{ "verbose negative", "verbose = -1\n", "verbose must be 0 to 9" },
+	{ "verbose trailing junk", "verbose = 1x\n", "not '1x'" },
+	{ "log unknown", "log = file\n",
+	    "line 1: log must be stderr or syslog, not 'file'" },
+	{ "socket relative", "socket = run/ommd.sock\n",
+	    "'run/ommd.sock' is not an absolute path" },
+	{ "socket too long", "socket = /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaa\n", "longer than 107 bytes" },
+	{ "state_dir relative", "state_dir = omm\n",
+	    "'omm' is not an absolute path" },
+	{ "key twice", "log = syslog\nlog = stderr\n", "line 2: log given twice" },
+	{ "key with a space", "state dir = /x\n", "unknown key 'state dir'" },
+	{ "prefix of a key", "sock = /x\n", "unknown key 'sock'" },
+};
+
+static void
+test_parse_rejects(void **state)
+{
+	struct omm_config	c;
+	char			*cause;
+	size_t			 i;
+
+	for (i = 0; i < sizeof rejects / sizeof rejects[0]; i++) {
+		config_defaults(&c);
+		cause = NULL;
+		if (config_parse(&c, rejects[i].text, strlen(rejects[i].text),
+		    &cause) == 0)
+			fail_msg("%s: accepted", rejects[i].label);
+		if (cause == NULL || strstr(cause, rejects[i].expect) == NULL)
+			fail_msg("%s: cause '%s', expected '%s'",
+			    rejects[i].label, cause, rejects[i].expect);
+		free(cause);
+		config_free(&c);
+	}
+}
+
+static void
+test_parse_binary(void **state)
+{
+	static const char	text[] = "verbose = 1\nlog\0 = stderr\n";
+	struct omm_config	c;
+	char			*cause = NULL, *longline;
+
+	config_defaults(&c);
+	assert_int_equal(config_parse(&c, text, sizeof text - 1, &cause), -1);
+	assert_string_equal(cause, "line 2: NUL byte in line");
+
+	longline = malloc(5000);
+	memset(longline, ' ', 5000);
+	assert_int_equal(config_parse(&c, longline, 5000, &cause), -1);
+	assert_string_equal(cause, "line 1: line longer than 4096 bytes");
+	free(longline);
+	free(cause);
+	config_free(&c);
+}
+
+static char *
+write_tmp(const char *dir, const char *name, const char *text, size_t len)
+{
+	char	*path;
+	FILE	*f;
+
+	assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void
+test_load(void **state)
+{
+	struct omm_config	 c;
+	char			 dir[] = "/tmp/test_config.XXXXXX";
+	char			*cause = NULL, *good, *bad, *missing, *huge,
+				*big;
+
+	assert_non_null(mkdtemp(dir));
+	good = write_tmp(dir, "good.conf", "verbose = 4\n", 12);
+	bad = write_tmp(dir, "bad.conf", "# x\nverbose = 1\nfoo = bar\n", 26);
+	big = calloc(1, 70000);
+	memset(big, '#', 69999);
+	huge = write_tmp(dir, "huge.conf", big, 69999);
+	assert_true(asprintf(&missing, "%s/missing.conf", dir) > 0);
+
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, good, 1, &cause), 0);
+	assert_int_equal(c.verbose, 4);
+
+	/* a missing default file is fine; a missing named one is not */
+	assert_int_equal(config_load(&c, missing, 0, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(config_load(&c, missing, 1, &cause), -1);
+	assert_non_null(strstr(cause, "missing.conf: No such file"));
+
+	/* causes name the file and the line */
+	assert_int_equal(config_load(&c, bad, 0, &cause), -1);
+	assert_non_null(strstr(cause, "bad.conf:3: unknown key 'foo'"));
+
+	assert_int_equal(config_load(&c, dir, 1, &cause), -1);
+	assert_non_null(strstr(cause, "not a regular file"));
+	assert_int_equal(config_load(&c, huge, 1, &cause), -1);
+	assert_non_null(strstr(cause, "at most 65536"));
+	config_free(&c);
+
+	unlink(good);
+	unlink(bad);
+	unlink(huge);
+	rmdir(dir);
+	free(good);
+	free(bad);
+	free(huge);
+	free(big);
+	free(missing);
+	free(cause);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_parse_all_keys),
+		cmocka_unit_test(test_parse_length),
+		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_parse_binary),
+		cmocka_unit_test(test_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
