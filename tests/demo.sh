@@ -12,6 +12,13 @@ for p in ommd omrun omctl bc; do
 	command -v "$p" >/dev/null || { echo "demo: $p not found" >&2; exit 1; }
 done
 
+# Close descriptors inherited from whatever started us (a stray pipe would,
+# rightly, make the job uncheckpointable: its other end is another process).
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	case $fd in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+done
+
 dir=$(mktemp -d /dev/shm/omm-demo.XXXXXX)
 ommd_pid=
 cleanup() {
