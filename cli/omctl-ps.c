@@ -79,74 +79,6 @@ table_tail(size_t n)
 {
 }
 
-/* Length of the valid UTF-8 sequence at s (of at most n bytes), 0 if none. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t		need, i;
-	uint32_t	cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		need = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need;
-}
-
-/*
- * A JSON string. Command lines are bytes, not always UTF-8: a byte that
- * is not part of valid UTF-8 becomes U+FFFD so the output stays JSON.
- */
-static void
-json_string(const char *str)
-{
-	const unsigned char	*s = (const unsigned char *)str;
-	size_t			 n = strlen(str), k;
-
-	putchar('"');
-	while (n > 0) {
-		if (*s == '"' || *s == '\\') {
-			printf("\\%c", *s);
-			k = 1;
-		} else if (*s == '\n') {
-			fputs("\\n", stdout);
-			k = 1;
-		} else if (*s == '\t') {
-			fputs("\\t", stdout);
-			k = 1;
-		} else if (*s < 0x20 || *s == 0x7f) {
-			printf("\\u%04x", *s);
-			k = 1;
-		} else if ((k = utf8_len(s, n)) == 0) {
-			fputs("\\ufffd", stdout);
-			k = 1;
-		} else
-			fwrite(s, 1, k, stdout);
-		s += k;
-		n -= k;
-	}
-	putchar('"');
-}
-
 static void
 json_head(const struct ps_row *rows, size_t n)
 {
@@ -158,17 +90,17 @@ json_row(const struct ps_row *r, size_t index)
 {
 	printf("%s{\"pid\":%d,\"ppid\":%d,\"uid\":%u,\"user\":",
 	    index == 0 ? "" : ",", (int)r->e.pid, (int)r->e.ppid, r->e.uid);
-	json_string(r->user);
+	omctl_json_string(r->user);
 	printf(",\"job\":%u,\"state\":\"%s\",\"threads\":%u,"
 	    "\"start_time\":%lld,\"command\":", r->e.job,
 	    proto_state_name(r->e.state), r->e.threads,
 	    (long long)r->e.start_time);
-	json_string(r->e.command);
+	omctl_json_string(r->e.command);
 	fputs(",\"cantmove\":", stdout);
 	if (r->e.cantmove == NULL)
 		fputs("null", stdout);
 	else
-		json_string(r->e.cantmove);
+		omctl_json_string(r->e.cantmove);
 	putchar('}');
 }
 

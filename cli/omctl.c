@@ -15,6 +15,12 @@ static const struct omctl_cmd *omctl_table[] = {
 	&cmd_checkpoint_entry,
 	&cmd_image_entry,
 	&cmd_ca_entry,
+	&cmd_nodes_entry,
+	&cmd_status_entry,
+	&cmd_set_entry,
+	&cmd_expel_entry,
+	&cmd_leave_entry,
+	&cmd_join_entry,
 	NULL
 };
 
@@ -60,6 +66,39 @@ omctl_connect(const struct omctl_ctx *ctx)
 		free(cause);
 	}
 	return c;
+}
+
+int
+omctl_simple(const struct omctl_ctx *ctx, const char *name, uint16_t type,
+    uint16_t want, struct proto_msg *m, struct client **keep)
+{
+	uint16_t		 wants[2] = { want != 0 ? want : MSG_OK, 0 };
+	struct proto_msg	 scratch;
+	struct client		*c;
+	struct buf		 req;
+	char			*cause = NULL;
+
+	if (keep != NULL)
+		*keep = NULL;
+	if ((c = omctl_connect(ctx)) == NULL)
+		return 1;
+	buf_init(&req);
+	proto_encode_empty(&req, type);
+	if (client_send(c, &req, -1, &cause) != 0 ||
+	    client_recv(c, wants, m != NULL ? m : &scratch, CLIENT_TIMEOUT_MS,
+	    &cause) != 0) {
+		omctl_error("%s: %s", name, cause);
+		free(cause);
+		buf_free(&req);
+		client_close(c);
+		return 1;
+	}
+	buf_free(&req);
+	if (keep != NULL)
+		*keep = c;
+	else
+		client_close(c);
+	return 0;
 }
 
 /* An exact name or alias wins; else a prefix of exactly one name or alias. */

@@ -2,6 +2,10 @@
 #ifndef OMCTL_H
 #define OMCTL_H
 
+#include <stdint.h>
+
+#include "omm/proto.h"
+
 struct client;
 
 struct omctl_ctx {
@@ -24,6 +28,12 @@ extern const struct omctl_cmd	cmd_ps_entry;
 extern const struct omctl_cmd	cmd_checkpoint_entry;
 extern const struct omctl_cmd	cmd_image_entry;
 extern const struct omctl_cmd	cmd_ca_entry;		/* omctl-ca.c */
+extern const struct omctl_cmd	cmd_nodes_entry;
+extern const struct omctl_cmd	cmd_status_entry;
+extern const struct omctl_cmd	cmd_set_entry;
+extern const struct omctl_cmd	cmd_expel_entry;
+extern const struct omctl_cmd	cmd_leave_entry;	/* omctl-leave.c */
+extern const struct omctl_cmd	cmd_join_entry;		/* omctl-leave.c */
 
 /* Print the command's usage on stderr; returns 1 for "return omctl_usage()". */
 int		 omctl_usage(const struct omctl_cmd *);
@@ -32,5 +42,15 @@ int		 omctl_error(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 /* Connect to ommd or print why not (NULL). */
 struct client	*omctl_connect(const struct omctl_ctx *);
+/*
+ * Send a request without payload and wait for OK (or, with want, that
+ * reply, left in *m); prints "omctl: NAME: cause" on failure. Returns 0/1.
+ */
+int		 omctl_simple(const struct omctl_ctx *, const char *name,
+		    uint16_t type, uint16_t want, struct proto_msg *m,
+		    struct client **keep);
+
+/* A JSON string, with bytes that are not UTF-8 as U+FFFD (omctl-json.c). */
+void		 omctl_json_string(const char *);
 
 #endif

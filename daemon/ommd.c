@@ -16,6 +16,7 @@
 #include "omm/log.h"
 #include "omm/xmalloc.h"
 
+#include "cluster.h"
 #include "control.h"
 #include "periodic.h"
 #include "supervise.h"
@@ -52,11 +53,24 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 	supervise_reap();
 }
 
+/*
+ * SIGTERM: peers get a BYE, which the loop sends for a moment before it
+ * stops; a second signal stops at once.
+ */
 static void
 on_sigterm(evutil_socket_t sig, short what, void *arg)
 {
+	static int		stopping;
+	struct timeval		tv = { 0, 300 * 1000 };
+
+	if (stopping) {
+		event_base_loopbreak(base);
+		return;
+	}
+	stopping = 1;
 	log_info("%s: shutting down", strsignal((int)sig));
-	event_base_loopbreak(base);
+	cluster_shutdown();
+	event_base_loopexit(base, &tv);
 }
 
 /* SIGHUP: re-read the config; only verbose takes effect without a restart. */
@@ -174,12 +188,20 @@ main(int argc, char **argv)
 	periodic_init(base);
 	control_start(base, fd, conf.socket_path);
 	log_info("listening on %s", conf.socket_path);
+	if (cluster_start(base, &conf, &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+		control_shutdown();
+		event_base_free(base);
+		exit(1);
+	}
 
 	if (event_base_dispatch(base) == -1)
 		log_warnx("event loop failed");
 
 	/* tracees carry on without us, just as they were */
 	control_shutdown();
+	cluster_free();
 	periodic_clear();
 	supervise_detach_all();
 	while (nsig_events > 0)

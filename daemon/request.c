@@ -12,6 +12,8 @@
 #include "omm/xmalloc.h"
 
 #include "asuser.h"
+#include "cluster.h"
+#include "peer.h"
 #include "control.h"
 #include "periodic.h"
 #include "procinfo.h"
@@ -25,6 +27,13 @@ static int	req_checkpoint(struct ctl_conn *, const struct proto_msg *,
 static int	req_ps(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_periodic(struct ctl_conn *, const struct proto_msg *,
 		    char **);
+static int	req_nodes(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_status(struct ctl_conn *, const struct proto_msg *,
+		    char **);
+static int	req_set(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_expel(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_leave(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_join(struct ctl_conn *, const struct proto_msg *, char **);
 
 /*
  * The requests ommd serves. fn queues its replies and returns 0, or
@@ -42,6 +51,12 @@ static const struct request {
 	{ MSG_CHECKPOINT,	req_checkpoint },
 	{ MSG_PS,		req_ps },
 	{ MSG_PERIODIC,		req_periodic },
+	{ MSG_NODES,		req_nodes },
+	{ MSG_STATUS,		req_status },
+	{ MSG_SET,		req_set },
+	{ MSG_EXPEL,		req_expel },
+	{ MSG_LEAVE,		req_leave },
+	{ MSG_JOIN,		req_join },
 };
 
 int
@@ -294,4 +309,127 @@ req_periodic(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 out:
 	proto_free_periodic(&req);
 	return rv;
+}
+
+static int
+req_nodes(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_node		*ns;
+	struct msg_count	 end;
+	struct buf		 b;
+	size_t			 n, i;
+
+	if (proto_decode_empty(m, cause) != 0)
+		return -1;
+	n = cluster_nodes(&ns);
+	buf_init(&b);
+	for (i = 0; i < n; i++) {
+		proto_encode_node(&b, &ns[i]);
+		control_send(c, &b);
+	}
+	free(ns);
+	end.count = (uint32_t)n;
+	proto_encode_count(&b, MSG_NODES_END, &end);
+	control_send(c, &b);
+	return 0;
+}
+
+static int
+req_status(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_status	 st;
+	struct msg_link		*ls;
+	struct msg_count	 end;
+	struct buf		 b;
+	size_t			 n, i;
+
+	if (proto_decode_empty(m, cause) != 0)
+		return -1;
+	cluster_status(&st);
+	buf_init(&b);
+	proto_encode_status(&b, &st);
+	proto_free_status(&st);
+	control_send(c, &b);
+	n = peer_links(&ls);
+	for (i = 0; i < n; i++) {
+		proto_encode_link(&b, &ls[i]);
+		proto_free_link(&ls[i]);
+		control_send(c, &b);
+	}
+	free(ls);
+	end.count = (uint32_t)n;
+	proto_encode_count(&b, MSG_STATUS_END, &end);
+	control_send(c, &b);
+	return 0;
+}
+
+/* Admin settings change the node for everyone: root only, as mosctl. */
+static int
+check_root(struct ctl_conn *c, const char *what, char **cause)
+{
+	const struct ctl_peer	*peer = control_peer(c);
+
+	if (peer->uid != 0)
+		return cause_set(cause, "permission denied: %s needs root "
+		    "(uid 0), you are uid %u", what, (unsigned)peer->uid);
+	return 0;
+}
+
+static int
+req_set(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_set	req;
+
+	if (proto_decode_set(m, &req, cause) != 0)
+		return -1;
+	if (check_root(c, "omctl set", cause) != 0)
+		return -1;
+	if (cluster_set(req.setting, req.value, cause) != 0)
+		return -1;
+	reply_ok(c);
+	return 0;
+}
+
+static int
+req_expel(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_count	rep;
+	struct buf		b;
+
+	if (proto_decode_empty(m, cause) != 0)
+		return -1;
+	if (check_root(c, "omctl expel", cause) != 0)
+		return -1;
+	if (cluster_expel(&rep.count, cause) != 0)
+		return -1;
+	buf_init(&b);
+	proto_encode_count(&b, MSG_EXPELLED, &rep);
+	control_send(c, &b);
+	return 0;
+}
+
+static int
+req_leave(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	if (proto_decode_empty(m, cause) != 0)
+		return -1;
+	if (check_root(c, "omctl leave", cause) != 0)
+		return -1;
+	if (cluster_leave(cause) != 0)
+		return -1;
+	reply_ok(c);
+	return 0;
+}
+
+static int
+req_join(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	if (proto_decode_empty(m, cause) != 0)
+		return -1;
+	if (check_root(c, "omctl join", cause) != 0)
+		return -1;
+	if (cluster_join(cause) != 0)
+		return -1;
+	reply_ok(c);
+	return 0;
 }

@@ -10,8 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
+#include "omm/ca.h"
 #include "omm/config.h"
 #include "omm/log.h"
+#include "omm/nodemap.h"
+#include "omm/wire.h"
 #include "omm/xmalloc.h"
 
 #define CONF_MAX_SIZE	(64u << 10)	/* a config is a few lines; refuse junk */
@@ -23,6 +28,23 @@ static int	set_socket(struct omm_config *, const char *, char **);
 static int	set_state_dir(struct omm_config *, const char *, char **);
 static int	set_verbose(struct omm_config *, const char *, char **);
 static int	set_log(struct omm_config *, const char *, char **);
+static int	set_node_id(struct omm_config *, const char *, char **);
+static int	set_node_name(struct omm_config *, const char *, char **);
+static int	set_listen(struct omm_config *, const char *, char **);
+static int	set_ca(struct omm_config *, const char *, char **);
+static int	set_cert(struct omm_config *, const char *, char **);
+static int	set_key(struct omm_config *, const char *, char **);
+static int	set_crl(struct omm_config *, const char *, char **);
+static int	set_map(struct omm_config *, const char *, char **);
+static int	set_discovery(struct omm_config *, const char *, char **);
+static int	set_mcast_group(struct omm_config *, const char *, char **);
+static int	set_mcast_if(struct omm_config *, const char *, char **);
+static int	set_gossip_interval(struct omm_config *, const char *,
+		    char **);
+static int	set_dead_after(struct omm_config *, const char *, char **);
+static int	set_window(struct omm_config *, const char *, char **);
+static int	set_speed(struct omm_config *, const char *, char **);
+static int	set_load_cgroup(struct omm_config *, const char *, char **);
 
 /*
  * The keys ommd.conf knows. set() checks and stores a value; its cause
@@ -36,6 +58,22 @@ static const struct conf_key {
 	{ "state_dir",	set_state_dir },
 	{ "verbose",	set_verbose },
 	{ "log",	set_log },
+	{ "node_id",	set_node_id },
+	{ "node_name",	set_node_name },
+	{ "listen",	set_listen },
+	{ "ca",		set_ca },
+	{ "cert",	set_cert },
+	{ "key",	set_key },
+	{ "crl",	set_crl },
+	{ "map",	set_map },
+	{ "discovery",	set_discovery },
+	{ "mcast_group", set_mcast_group },
+	{ "mcast_if",	set_mcast_if },
+	{ "gossip_interval_ms", set_gossip_interval },
+	{ "dead_after_ms", set_dead_after },
+	{ "window",	set_window },
+	{ "speed",	set_speed },
+	{ "load_cgroup", set_load_cgroup },
 };
 #define NKEYS	(sizeof conf_keys / sizeof conf_keys[0])
 
@@ -46,6 +84,27 @@ config_defaults(struct omm_config *c)
 	c->state_dir = xstrdup(OMM_STATE_DIR);
 	c->verbose = 0;
 	c->log_syslog = 1;
+
+	c->fabric = 0;
+	c->node_id = 0;
+	c->node_name = NULL;
+	memset(&c->listen, 0, sizeof c->listen);
+	c->ca = xstrdup(OMM_ETC_DIR "/ca.crt");
+	c->cert = xstrdup(OMM_ETC_DIR "/node.crt");
+	c->key = xstrdup(OMM_ETC_DIR "/node.key");
+	c->crl = xstrdup(OMM_ETC_DIR "/ca.crl");
+	c->map_path = NULL;
+	c->discovery = 0;
+	if (node_addr_parse(OMM_MCAST_GROUP, OMM_MCAST_PORT, &c->mcast_group,
+	    NULL) != 0)
+		fatalx("%s: bad default group", __func__);
+	c->mcast_if = NULL;
+	c->gossip_min_ms = OMM_GOSSIP_MIN_MS;
+	c->gossip_max_ms = OMM_GOSSIP_MAX_MS;
+	c->dead_after_ms = OMM_DEAD_AFTER_MS;
+	c->window = OMM_WINDOW;
+	c->speed = 0;
+	c->load_cgroup = NULL;
 }
 
 void
@@ -54,6 +113,16 @@ config_free(struct omm_config *c)
 	free(c->socket_path);
 	free(c->state_dir);
 	c->socket_path = c->state_dir = NULL;
+	free(c->node_name);
+	free(c->ca);
+	free(c->cert);
+	free(c->key);
+	free(c->crl);
+	free(c->map_path);
+	free(c->mcast_if);
+	free(c->load_cgroup);
+	c->node_name = c->ca = c->cert = c->key = c->crl = NULL;
+	c->map_path = c->mcast_if = c->load_cgroup = NULL;
 }
 
 static int
@@ -110,6 +179,213 @@ set_log(struct omm_config *c, const char *v, char **cause)
 	else
 		return cause_set(cause, "log must be stderr or syslog, not '%s'",
 		    v);
+	return 0;
+}
+
+/* A decimal number in [min, max]; what names the key in the cause. */
+static int
+get_u32(const char *v, const char *what, uint32_t min, uint32_t max,
+    uint32_t *out, char **cause)
+{
+	char		*end;
+	unsigned long	 n;
+
+	if (*v < '0' || *v > '9')
+		goto bad;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		goto bad;
+	*out = (uint32_t)n;
+	return 0;
+bad:
+	return cause_set(cause, "%s must be %u to %u, not '%s'", what,
+		    min, max, v);
+}
+
+static int
+get_bool(const char *v, const char *what, int *out, char **cause)
+{
+	if (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0)
+		*out = 1;
+	else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0)
+		*out = 0;
+	else
+		return cause_set(cause, "%s must be on or off, not '%s'", what,
+		    v);
+	return 0;
+}
+
+static int
+set_node_id(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "node_id", 1, UINT32_MAX, &c->node_id, cause);
+}
+
+static int
+set_node_name(struct omm_config *c, const char *v, char **cause)
+{
+	if (!ca_valid_name(v))
+		return cause_set(cause, "node_name '%s' is not 1 to %d "
+		    "letters, digits or '-'", v, CA_NAME_MAX);
+	free(c->node_name);
+	c->node_name = xstrdup(v);
+	return 0;
+}
+
+static int
+set_listen(struct omm_config *c, const char *v, char **cause)
+{
+	char	*why = NULL;
+
+	if (node_addr_parse(v, OMM_LISTEN_PORT, &c->listen, &why) != 0) {
+		cause_set(cause, "listen: %s", why);
+		free(why);
+		return -1;
+	}
+	c->fabric = 1;
+	return 0;
+}
+
+static int
+set_ca(struct omm_config *c, const char *v, char **cause)
+{
+	return set_path(&c->ca, v, cause);
+}
+
+static int
+set_cert(struct omm_config *c, const char *v, char **cause)
+{
+	return set_path(&c->cert, v, cause);
+}
+
+static int
+set_key(struct omm_config *c, const char *v, char **cause)
+{
+	return set_path(&c->key, v, cause);
+}
+
+static int
+set_crl(struct omm_config *c, const char *v, char **cause)
+{
+	return set_path(&c->crl, v, cause);
+}
+
+static int
+set_map(struct omm_config *c, const char *v, char **cause)
+{
+	return set_path(&c->map_path, v, cause);
+}
+
+static int
+set_discovery(struct omm_config *c, const char *v, char **cause)
+{
+	return get_bool(v, "discovery", &c->discovery, cause);
+}
+
+static int
+set_mcast_group(struct omm_config *c, const char *v, char **cause)
+{
+	struct node_addr	 a;
+	char			*why = NULL;
+
+	if (node_addr_parse(v, OMM_MCAST_PORT, &a, &why) != 0) {
+		cause_set(cause, "mcast_group: %s", why);
+		free(why);
+		return -1;
+	}
+	/* 224.0.0.0/4 or ff00::/8 */
+	if ((a.family == NODE_AF_INET && (a.addr[0] & 0xf0) != 0xe0) ||
+	    (a.family == NODE_AF_INET6 && a.addr[0] != 0xff))
+		return cause_set(cause, "mcast_group '%s' is not a multicast "
+		    "address", v);
+	c->mcast_group = a;
+	return 0;
+}
+
+static int
+set_mcast_if(struct omm_config *c, const char *v, char **cause)
+{
+	if (strlen(v) >= IF_NAMESIZE || strchr(v, '/') != NULL)
+		return cause_set(cause, "mcast_if '%s' is not an interface "
+		    "name", v);
+	free(c->mcast_if);
+	c->mcast_if = xstrdup(v);
+	return 0;
+}
+
+/* "N" (every N ms) or "MIN-MAX" (drawn anew each time). */
+static int
+set_gossip_interval(struct omm_config *c, const char *v, char **cause)
+{
+	const char	*dash;
+	char		*lo;
+	uint32_t	 min, max;
+	int		 rv;
+
+	if ((dash = strchr(v, '-')) == NULL) {
+		if (get_u32(v, "gossip_interval_ms", 10, 60000, &min,
+		    cause) != 0)
+			return -1;
+		c->gossip_min_ms = c->gossip_max_ms = min;
+		return 0;
+	}
+	lo = xstrndup(v, dash - v);
+	rv = get_u32(lo, "gossip_interval_ms", 10, 60000, &min, cause);
+	free(lo);
+	if (rv != 0 || get_u32(dash + 1, "gossip_interval_ms", 10, 60000,
+	    &max, cause) != 0)
+		return -1;
+	if (min > max)
+		return cause_set(cause, "gossip_interval_ms %u-%u: the first "
+		    "is larger", min, max);
+	c->gossip_min_ms = min;
+	c->gossip_max_ms = max;
+	return 0;
+}
+
+static int
+set_dead_after(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "dead_after_ms", 100, 3600000, &c->dead_after_ms,
+	    cause);
+}
+
+static int
+set_window(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "window", 2, WIRE_LOADWIN_MAX, &c->window, cause);
+}
+
+static int
+set_speed(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "speed", 1, LV_SPEED_MAX, &c->speed, cause);
+}
+
+static int
+set_load_cgroup(struct omm_config *c, const char *v, char **cause)
+{
+	if (strlen(v) >= LV_CGROUP_MAX)
+		return cause_set(cause, "load_cgroup longer than %d bytes",
+		    LV_CGROUP_MAX - 1);
+	return set_path(&c->load_cgroup, v, cause);
+}
+
+/* Settings that only make sense together, checked once the file is read. */
+static int
+check_all(const struct omm_config *c, char **cause)
+{
+	if (!c->fabric && c->map_path != NULL)
+		return cause_set(cause, "'map' needs 'listen' (the fabric is "
+		    "off without it)");
+	if (!c->fabric && c->discovery)
+		return cause_set(cause, "'discovery' needs 'listen' (the "
+		    "fabric is off without it)");
+	if (c->dead_after_ms <= c->gossip_max_ms)
+		return cause_set(cause, "dead_after_ms %u must exceed the "
+		    "gossip interval (%u ms at most)", c->dead_after_ms,
+		    c->gossip_max_ms);
 	return 0;
 }
 
@@ -210,6 +486,14 @@ parse(struct omm_config *c, const char *name, const char *text, size_t len,
 			return -1;
 		}
 		p = nl + 1;
+	}
+	if (check_all(c, &why) != 0) {
+		if (name != NULL)
+			cause_set(cause, "%s: %s", name, why);
+		else
+			cause_set(cause, "%s", why);
+		free(why);
+		return -1;
 	}
 	return 0;
 }

@@ -853,9 +853,11 @@ marshal_decode_reply(const struct sysreq *req, const uint8_t *p, size_t n,
 		return cause_set(cause, "%s: reply %llu to request %llu",
 		    req->ent->name, (unsigned long long)rep->seq,
 		    (unsigned long long)req->seq);
-	if (rep->sig != 0 && rep->sig != SIGPIPE && rep->sig != SIGXFSZ)
-		return cause_set(cause, "%s: reply raises signal %u",
-		    req->ent->name, rep->sig);
+	/* Only the kernel's pairs: SIGPIPE with EPIPE, SIGXFSZ with EFBIG. */
+	if (rep->sig != 0 && !(rep->sig == SIGPIPE && rep->ret == -EPIPE) &&
+	    !(rep->sig == SIGXFSZ && rep->ret == -EFBIG))
+		return cause_set(cause, "%s: reply raises signal %u with %lld",
+		    req->ent->name, rep->sig, (long long)rep->ret);
 	if (!SYSRET_ERR(rep->ret)) {
 		for (i = 0; i < req->nbuf; i++)
 			want += (req->buf[i].dir & SBD_OUT) != 0;
@@ -893,6 +895,14 @@ marshal_decode_reply(const struct sysreq *req, const uint8_t *p, size_t n,
 		rep->buf[i].len = len;
 		if ((rep->buf[i].data = buf_rd_ptr(&rd, len)) == NULL && len > 0)
 			goto short_;
+		if (part == SBP_MSGHDR && (le64dec(rep->buf[i].data +
+		    MSGHDR_NAME) != 0 || le64dec(rep->buf[i].data +
+		    MSGHDR_IOV) != 0 || le64dec(rep->buf[i].data +
+		    MSGHDR_CONTROL) != 0)) {
+			cause_set(cause, "%s: pointers in a reply's msghdr",
+			    req->ent->name);
+			goto fail;
+		}
 	}
 	if (!buf_rd_ok(&rd, 1)) {
 		cause_set(cause, "%s: %zu bytes after the reply", req->ent->name,

@@ -25,6 +25,11 @@ static int	valid_checkpointed(const struct proto_msg *, char **);
 static int	valid_ps_entry(const struct proto_msg *, char **);
 static int	valid_ps_end(const struct proto_msg *, char **);
 static int	valid_periodic(const struct proto_msg *, char **);
+static int	valid_node(const struct proto_msg *, char **);
+static int	valid_count(const struct proto_msg *, char **);
+static int	valid_status(const struct proto_msg *, char **);
+static int	valid_link(const struct proto_msg *, char **);
+static int	valid_set(const struct proto_msg *, char **);
 
 /*
  * Every message type. has_fd: the message carries exactly one descriptor
@@ -48,6 +53,18 @@ static const struct proto_type_ent {
 	{ MSG_PS_ENTRY,		"PS_ENTRY",	0, valid_ps_entry },
 	{ MSG_PS_END,		"PS_END",	0, valid_ps_end },
 	{ MSG_PERIODIC,		"PERIODIC",	0, valid_periodic },
+	{ MSG_NODES,		"NODES",	0, valid_empty },
+	{ MSG_NODE,		"NODE",		0, valid_node },
+	{ MSG_NODES_END,	"NODES_END",	0, valid_count },
+	{ MSG_STATUS,		"STATUS",	0, valid_empty },
+	{ MSG_STATUS_INFO,	"STATUS_INFO",	0, valid_status },
+	{ MSG_LINK,		"LINK",		0, valid_link },
+	{ MSG_STATUS_END,	"STATUS_END",	0, valid_count },
+	{ MSG_SET,		"SET",		0, valid_set },
+	{ MSG_EXPEL,		"EXPEL",	0, valid_empty },
+	{ MSG_EXPELLED,		"EXPELLED",	0, valid_count },
+	{ MSG_LEAVE,		"LEAVE",	0, valid_empty },
+	{ MSG_JOIN,		"JOIN",		0, valid_empty },
 };
 #define NTYPES	(sizeof proto_types / sizeof proto_types[0])
 
@@ -55,6 +72,102 @@ static const char *proto_states[PROTO_NSTATES] = {
 	[PROTO_STATE_RUNNING] = "running",
 	[PROTO_STATE_STOPPED] = "stopped",
 	[PROTO_STATE_CHECKPOINTING] = "checkpointing",
+};
+
+static const char *proto_node_states[PROTO_NODE_NSTATES] = {
+	[PROTO_NODE_UNKNOWN] = "unknown",
+	[PROTO_NODE_UP] = "up",
+	[PROTO_NODE_LEAVING] = "leaving",
+	[PROTO_NODE_DOWN] = "down",
+};
+
+static const char *proto_link_states[PROTO_LINK_NSTATES] = {
+	[PROTO_LINK_NONE] = "none",
+	[PROTO_LINK_WAIT] = "wait",
+	[PROTO_LINK_CONNECTING] = "connecting",
+	[PROTO_LINK_UP] = "up",
+};
+
+/*
+ * STATUS_INFO's fields: group and name of each index of enum
+ * proto_status_num and enum proto_status_str, in that order. These names
+ * are the JSON keys of omctl status --json (docs/json-status.md).
+ */
+struct proto_field {
+	const char	*group;
+	const char	*name;
+};
+
+static const struct proto_field proto_st_nums[PROTO_ST_NNUM] = {
+	[ST_NODE_ID] =			{ "node", "id" },
+	[ST_INCARNATION] =		{ "node", "incarnation" },
+	[ST_PID] =			{ "node", "pid" },
+	[ST_UPTIME_MS] =		{ "node", "uptime_ms" },
+	[ST_FABRIC] =			{ "node", "fabric" },
+	[ST_NCPU] =			{ "node", "ncpu" },
+	[ST_SPEED] =			{ "node", "speed" },
+	[ST_SPEED_MEASURED] =		{ "node", "speed_measured" },
+	[ST_LOAD] =			{ "node", "load" },
+	[ST_MEM_TOTAL] =		{ "node", "mem_total_kib" },
+	[ST_MEM_FREE] =			{ "node", "mem_free_kib" },
+	[ST_GUESTS] =			{ "node", "guests" },
+	[ST_PROCESSES] =		{ "node", "processes" },
+	[ST_FLAGS] =			{ "node", "flags" },
+	[ST_NODES_KNOWN] =		{ "node", "nodes_known" },
+	[ST_NODES_UP] =			{ "node", "nodes_up" },
+	[ST_CONF_GOSSIP_MIN_MS] =	{ "config", "gossip_min_ms" },
+	[ST_CONF_GOSSIP_MAX_MS] =	{ "config", "gossip_max_ms" },
+	[ST_CONF_DEAD_AFTER_MS] =	{ "config", "dead_after_ms" },
+	[ST_CONF_WINDOW] =		{ "config", "window" },
+	[ST_CONF_DISCOVERY] =		{ "config", "discovery" },
+	[ST_CONF_SPEED] =		{ "config", "speed" },
+	[ST_CONF_MAP_NODES] =		{ "config", "map_nodes" },
+	[ST_ADM_SPEED] =		{ "admin", "speed" },
+	[ST_ADM_BLOCK] =		{ "admin", "block" },
+	[ST_ADM_STAY] =			{ "admin", "stay" },
+	[ST_ADM_LSTAY] =		{ "admin", "lstay" },
+	[ST_ADM_QUIET] =		{ "admin", "quiet" },
+	[ST_ADM_LOADLIMIT] =		{ "admin", "loadlimit" },
+	[ST_ADM_LEFT] =			{ "admin", "left" },
+	[ST_CNT_GOSSIP_TICKS] =		{ "counters", "gossip_ticks" },
+	[ST_CNT_GOSSIP_SENT] =		{ "counters", "gossip_sent" },
+	[ST_CNT_GOSSIP_REPLIES] =	{ "counters", "gossip_replies" },
+	[ST_CNT_GOSSIP_RECEIVED] =	{ "counters", "gossip_received" },
+	[ST_CNT_GOSSIP_ENTRIES] =	{ "counters", "gossip_entries" },
+	[ST_CNT_GOSSIP_FRESH] =		{ "counters", "gossip_fresh" },
+	[ST_CNT_GOSSIP_STALE] =		{ "counters", "gossip_stale" },
+	[ST_CNT_LINKS_DIALED] =		{ "counters", "links_dialed" },
+	[ST_CNT_LINKS_ACCEPTED] =	{ "counters", "links_accepted" },
+	[ST_CNT_LINKS_UP] =		{ "counters", "links_up" },
+	[ST_CNT_LINKS_LOST] =		{ "counters", "links_lost" },
+	[ST_CNT_LINKS_REFUSED] =	{ "counters", "links_refused" },
+	[ST_CNT_DIALS_FAILED] =		{ "counters", "dials_failed" },
+	[ST_CNT_FRAMES_IN] =		{ "counters", "frames_in" },
+	[ST_CNT_FRAMES_OUT] =		{ "counters", "frames_out" },
+	[ST_CNT_FRAMES_BAD] =		{ "counters", "frames_bad" },
+	[ST_CNT_BYTES_IN] =		{ "counters", "bytes_in" },
+	[ST_CNT_BYTES_OUT] =		{ "counters", "bytes_out" },
+	[ST_CNT_ANNOUNCE_SENT] =	{ "counters", "announce_sent" },
+	[ST_CNT_ANNOUNCE_RECEIVED] =	{ "counters", "announce_received" },
+	[ST_CNT_ANNOUNCE_BAD] =		{ "counters", "announce_bad" },
+};
+
+static const struct proto_field proto_st_strs[PROTO_ST_NSTR] = {
+	[STS_NAME] =			{ "node", "name" },
+	[STS_VERSION] =			{ "node", "version" },
+	[STS_LISTEN] =			{ "node", "listen" },
+	[STS_LOAD_SOURCE] =		{ "node", "load_source" },
+	[STS_CPU_MODEL] =		{ "node", "cpu_model" },
+	[STS_KERNEL] =			{ "node", "kernel" },
+	[STS_CONF_SOCKET] =		{ "config", "socket" },
+	[STS_CONF_STATE_DIR] =		{ "config", "state_dir" },
+	[STS_CONF_CA] =			{ "config", "ca" },
+	[STS_CONF_CERT] =		{ "config", "cert" },
+	[STS_CONF_KEY] =		{ "config", "key" },
+	[STS_CONF_CRL] =		{ "config", "crl" },
+	[STS_CONF_MAP] =		{ "config", "map" },
+	[STS_CONF_MCAST_GROUP] =	{ "config", "mcast_group" },
+	[STS_CONF_MCAST_IF] =		{ "config", "mcast_if" },
 };
 
 static const struct proto_type_ent *
@@ -83,6 +196,42 @@ proto_state_name(uint32_t state)
 	if (state >= PROTO_NSTATES)
 		return "unknown";
 	return proto_states[state];
+}
+
+const char *
+proto_node_state_name(uint32_t state)
+{
+	if (state >= PROTO_NODE_NSTATES || proto_node_states[state] == NULL)
+		return "invalid";
+	return proto_node_states[state];
+}
+
+const char *
+proto_link_state_name(uint32_t state)
+{
+	if (state >= PROTO_LINK_NSTATES)
+		return "invalid";
+	return proto_link_states[state];
+}
+
+const char *
+proto_status_num_name(size_t i, const char **group)
+{
+	if (i >= PROTO_ST_NNUM)
+		fatalx("%s: field %zu", __func__, i);
+	if (group != NULL)
+		*group = proto_st_nums[i].group;
+	return proto_st_nums[i].name;
+}
+
+const char *
+proto_status_str_name(size_t i, const char **group)
+{
+	if (i >= PROTO_ST_NSTR)
+		fatalx("%s: field %zu", __func__, i);
+	if (group != NULL)
+		*group = proto_st_strs[i].group;
+	return proto_st_strs[i].name;
 }
 
 int
@@ -310,6 +459,120 @@ proto_encode_periodic(struct buf *b, const struct msg_periodic *m)
 	buf_add_u32(b, (uint32_t)m->pid);
 	buf_add_u32(b, m->seconds);
 	add_str_capped(b, m->path, PROTO_PATH_MAX);
+	msg_end(b);
+}
+
+void
+proto_encode_empty(struct buf *b, uint16_t type)
+{
+	const struct proto_type_ent	*t = type_find(type);
+
+	if (t == NULL || t->valid != valid_empty)
+		fatalx("%s: %s carries a payload", __func__,
+		    proto_type_name(type));
+	msg_begin(b, type);
+	msg_end(b);
+}
+
+static void
+add_addr(struct buf *b, const struct node_addr *a)
+{
+	buf_add_u8(b, a->family);
+	buf_add(b, a->addr, sizeof a->addr);
+	buf_add_u16(b, a->port);
+}
+
+void
+proto_encode_node(struct buf *b, const struct msg_node *m)
+{
+	const struct loadvec	*lv = &m->lv;
+	size_t			 i;
+
+	msg_begin(b, MSG_NODE);
+	buf_add_u32(b, m->node);
+	buf_add_u8(b, m->self);
+	buf_add_u8(b, m->state);
+	buf_add_u8(b, m->link);
+	buf_add_u8(b, m->has_lv);
+	buf_add_u16(b, m->bye);
+	buf_add_u64(b, m->incarnation);
+	buf_add_u64(b, (uint64_t)m->age_ms);
+	add_str_capped(b, m->name, LV_NAME_MAX - 1);
+	add_addr(b, &m->addr);
+	buf_add_u32(b, lv->ncpu);
+	buf_add_u32(b, lv->speed);
+	buf_add_u32(b, lv->load);
+	buf_add_u64(b, lv->mem_total);
+	buf_add_u64(b, lv->mem_free);
+	buf_add_u32(b, lv->guests);
+	buf_add_u32(b, lv->flags);
+	buf_add_u8(b, CPUW_NWORDS);
+	for (i = 0; i < CPUW_NWORDS; i++)
+		buf_add_u32(b, lv->cpu.word[i]);
+	buf_add_u64(b, lv->cpu.xcr0);
+	buf_add_u32(b, lv->cpu.xsave_size);
+	add_str_capped(b, lv->cpu.model, sizeof lv->cpu.model - 1);
+	add_str_capped(b, lv->kernel, LV_KERNEL_MAX - 1);
+	msg_end(b);
+}
+
+void
+proto_encode_count(struct buf *b, uint16_t type, const struct msg_count *m)
+{
+	if (type != MSG_NODES_END && type != MSG_STATUS_END &&
+	    type != MSG_EXPELLED)
+		fatalx("%s: %s", __func__, proto_type_name(type));
+	msg_begin(b, type);
+	buf_add_u32(b, m->count);
+	msg_end(b);
+}
+
+void
+proto_encode_status(struct buf *b, const struct msg_status *m)
+{
+	size_t	i;
+
+	msg_begin(b, MSG_STATUS_INFO);
+	buf_add_u16(b, PROTO_ST_NNUM);
+	for (i = 0; i < PROTO_ST_NNUM; i++)
+		buf_add_u64(b, m->num[i]);
+	buf_add_u16(b, PROTO_ST_NSTR);
+	for (i = 0; i < PROTO_ST_NSTR; i++)
+		add_str_capped(b, m->str[i], PROTO_STR_MAX);
+	msg_end(b);
+}
+
+void
+proto_encode_link(struct buf *b, const struct msg_link *m)
+{
+	msg_begin(b, MSG_LINK);
+	buf_add_u32(b, m->node);
+	add_str_capped(b, m->name, LV_NAME_MAX - 1);
+	buf_add_u8(b, m->state);
+	buf_add_u8(b, m->dialed);
+	add_addr(b, &m->addr);
+	buf_add_u64(b, (uint64_t)m->up_ms);
+	buf_add_u64(b, m->serial);
+	buf_add_u32(b, m->established);
+	buf_add_u32(b, m->lost);
+	buf_add_u32(b, m->failed);
+	buf_add_u32(b, m->refused);
+	buf_add_u64(b, m->frames_in);
+	buf_add_u64(b, m->frames_out);
+	buf_add_u64(b, m->bytes_in);
+	buf_add_u64(b, m->bytes_out);
+	buf_add_u8(b, m->error != NULL);
+	if (m->error != NULL)
+		add_str_capped(b, m->error, PROTO_CAUSE_MAX);
+	msg_end(b);
+}
+
+void
+proto_encode_set(struct buf *b, const struct msg_set *m)
+{
+	msg_begin(b, MSG_SET);
+	buf_add_u16(b, m->setting);
+	buf_add_u32(b, m->value);
 	msg_end(b);
 }
 
@@ -610,6 +873,283 @@ fail:
 	return -1;
 }
 
+/* A string into a fixed array (at most size - 1 bytes, maybe empty). */
+static int
+rd_strbuf(struct buf_rd *r, uint16_t type, const char *what, char *out,
+    size_t size, char **cause)
+{
+	char	*s;
+
+	out[0] = '\0';
+	if ((s = rd_str(r, type, what, size - 1, 1, cause)) == NULL)
+		return -1;
+	memcpy(out, s, strlen(s) + 1);
+	free(s);
+	return 0;
+}
+
+static int
+rd_addr(struct buf_rd *r, uint16_t type, struct node_addr *a, char **cause)
+{
+	size_t	used, i;
+
+	a->family = buf_rd_u8(r);
+	buf_rd_bytes(r, a->addr, sizeof a->addr);
+	a->port = buf_rd_u16(r);
+	if (r->err)
+		return rd_end(r, type, cause);
+	switch (a->family) {
+	case NODE_AF_NONE:
+		used = 0;
+		break;
+	case NODE_AF_INET:
+		used = 4;
+		break;
+	case NODE_AF_INET6:
+		used = 16;
+		break;
+	default:
+		return cause_set(cause, "%s: address family %u",
+		    proto_type_name(type), a->family);
+	}
+	for (i = used; i < sizeof a->addr; i++) {
+		if (a->addr[i] != 0)
+			return cause_set(cause, "%s: address byte %zu set "
+			    "beyond its family", proto_type_name(type), i);
+	}
+	return 0;
+}
+
+int
+proto_decode_node(const struct proto_msg *m, struct msg_node *out,
+    char **cause)
+{
+	struct loadvec	*lv = &out->lv;
+	struct buf_rd	 r;
+	uint8_t		 nwords;
+	size_t		 i;
+
+	memset(out, 0, sizeof *out);
+	if (rd_begin(&r, m, MSG_NODE, cause) != 0)
+		return -1;
+	out->node = buf_rd_u32(&r);
+	out->self = buf_rd_u8(&r);
+	out->state = buf_rd_u8(&r);
+	out->link = buf_rd_u8(&r);
+	out->has_lv = buf_rd_u8(&r);
+	out->bye = buf_rd_u16(&r);
+	out->incarnation = buf_rd_u64(&r);
+	out->age_ms = (int64_t)buf_rd_u64(&r);
+	if (r.err)
+		return rd_end(&r, MSG_NODE, cause);
+	if (out->node == 0)
+		return cause_set(cause, "NODE: node id 0");
+	if (out->self > 1 || out->has_lv > 1)
+		return cause_set(cause, "NODE: bad marker");
+	if (out->state == 0 || out->state >= PROTO_NODE_NSTATES)
+		return cause_set(cause, "NODE: unknown state %u", out->state);
+	if (out->link >= PROTO_LINK_NSTATES)
+		return cause_set(cause, "NODE: unknown link state %u",
+		    out->link);
+	if (out->age_ms < -1)
+		return cause_set(cause, "NODE: age %lld ms",
+		    (long long)out->age_ms);
+	if (rd_strbuf(&r, MSG_NODE, "name", out->name, sizeof out->name,
+	    cause) != 0)
+		return -1;
+	if (rd_addr(&r, MSG_NODE, &out->addr, cause) != 0)
+		return -1;
+	lv->ncpu = buf_rd_u32(&r);
+	lv->speed = buf_rd_u32(&r);
+	lv->load = buf_rd_u32(&r);
+	lv->mem_total = buf_rd_u64(&r);
+	lv->mem_free = buf_rd_u64(&r);
+	lv->guests = buf_rd_u32(&r);
+	lv->flags = buf_rd_u32(&r);
+	nwords = buf_rd_u8(&r);
+	if (r.err)
+		return rd_end(&r, MSG_NODE, cause);
+	if (nwords != CPUW_NWORDS)
+		return cause_set(cause, "NODE: %u CPU feature words, expected "
+		    "%u", nwords, CPUW_NWORDS);
+	for (i = 0; i < CPUW_NWORDS; i++)
+		lv->cpu.word[i] = buf_rd_u32(&r);
+	lv->cpu.xcr0 = buf_rd_u64(&r);
+	lv->cpu.xsave_size = buf_rd_u32(&r);
+	if (rd_strbuf(&r, MSG_NODE, "CPU model", lv->cpu.model,
+	    sizeof lv->cpu.model, cause) != 0 ||
+	    rd_strbuf(&r, MSG_NODE, "kernel", lv->kernel, sizeof lv->kernel,
+	    cause) != 0)
+		return -1;
+	if (rd_end(&r, MSG_NODE, cause) != 0)
+		return -1;
+	if (out->has_lv && (lv->ncpu == 0 || lv->speed == 0))
+		return cause_set(cause, "NODE: node %u with %u CPUs of speed "
+		    "%u", out->node, lv->ncpu, lv->speed);
+	if (lv->mem_free > lv->mem_total)
+		return cause_set(cause, "NODE: more memory free than there is");
+	if (lv->flags & ~LV_FLAGS)
+		return cause_set(cause, "NODE: unknown flags %#x",
+		    lv->flags & ~LV_FLAGS);
+	lv->node = out->node;
+	memcpy(lv->name, out->name, sizeof lv->name);
+	lv->incarnation = out->incarnation;
+	lv->addr = out->addr;
+	return 0;
+}
+
+int
+proto_decode_count(const struct proto_msg *m, struct msg_count *out,
+    char **cause)
+{
+	struct buf_rd	r;
+	uint16_t	type = m->hdr.type;
+
+	if (type != MSG_NODES_END && type != MSG_STATUS_END &&
+	    type != MSG_EXPELLED)
+		return cause_set(cause, "count decoder given a %s message",
+		    proto_type_name(type));
+	if (rd_begin_fixed(&r, m, type, 4, cause) != 0)
+		return -1;
+	out->count = buf_rd_u32(&r);
+	return 0;
+}
+
+int
+proto_decode_status(const struct proto_msg *m, struct msg_status *out,
+    char **cause)
+{
+	struct buf_rd	r;
+	uint16_t	n;
+	size_t		i;
+
+	memset(out, 0, sizeof *out);
+	if (rd_begin(&r, m, MSG_STATUS_INFO, cause) != 0)
+		return -1;
+	n = buf_rd_u16(&r);
+	if (r.err)
+		return rd_end(&r, MSG_STATUS_INFO, cause);
+	if (n != PROTO_ST_NNUM)
+		return cause_set(cause, "STATUS_INFO: %u numbers, expected %u",
+		    n, PROTO_ST_NNUM);
+	for (i = 0; i < PROTO_ST_NNUM; i++)
+		out->num[i] = buf_rd_u64(&r);
+	n = buf_rd_u16(&r);
+	if (r.err)
+		return rd_end(&r, MSG_STATUS_INFO, cause);
+	if (n != PROTO_ST_NSTR)
+		return cause_set(cause, "STATUS_INFO: %u strings, expected %u",
+		    n, PROTO_ST_NSTR);
+	for (i = 0; i < PROTO_ST_NSTR; i++) {
+		out->str[i] = rd_str(&r, MSG_STATUS_INFO,
+		    proto_st_strs[i].name, PROTO_STR_MAX, 1, cause);
+		if (out->str[i] == NULL)
+			goto fail;
+	}
+	if (rd_end(&r, MSG_STATUS_INFO, cause) != 0)
+		goto fail;
+	return 0;
+
+fail:
+	proto_free_status(out);
+	return -1;
+}
+
+int
+proto_decode_link(const struct proto_msg *m, struct msg_link *out,
+    char **cause)
+{
+	struct buf_rd	r;
+	uint8_t		has_error;
+
+	memset(out, 0, sizeof *out);
+	if (rd_begin(&r, m, MSG_LINK, cause) != 0)
+		return -1;
+	out->node = buf_rd_u32(&r);
+	if (r.err)
+		return rd_end(&r, MSG_LINK, cause);
+	if (out->node == 0)
+		return cause_set(cause, "LINK: node id 0");
+	if (rd_strbuf(&r, MSG_LINK, "name", out->name, sizeof out->name,
+	    cause) != 0)
+		return -1;
+	out->state = buf_rd_u8(&r);
+	out->dialed = buf_rd_u8(&r);
+	if (r.err)
+		return rd_end(&r, MSG_LINK, cause);
+	if (out->state >= PROTO_LINK_NSTATES || out->dialed > 1)
+		return cause_set(cause, "LINK: state %u, dialed %u",
+		    out->state, out->dialed);
+	if (rd_addr(&r, MSG_LINK, &out->addr, cause) != 0)
+		return -1;
+	out->up_ms = (int64_t)buf_rd_u64(&r);
+	out->serial = buf_rd_u64(&r);
+	out->established = buf_rd_u32(&r);
+	out->lost = buf_rd_u32(&r);
+	out->failed = buf_rd_u32(&r);
+	out->refused = buf_rd_u32(&r);
+	out->frames_in = buf_rd_u64(&r);
+	out->frames_out = buf_rd_u64(&r);
+	out->bytes_in = buf_rd_u64(&r);
+	out->bytes_out = buf_rd_u64(&r);
+	has_error = buf_rd_u8(&r);
+	if (r.err)
+		return rd_end(&r, MSG_LINK, cause);
+	if (out->up_ms < -1)
+		return cause_set(cause, "LINK: up for %lld ms",
+		    (long long)out->up_ms);
+	if ((out->state == PROTO_LINK_UP) != (out->up_ms >= 0))
+		return cause_set(cause, "LINK: state %s but up for %lld ms",
+		    proto_link_state_name(out->state), (long long)out->up_ms);
+	if (has_error > 1)
+		return cause_set(cause, "LINK: bad error marker %u", has_error);
+	if (has_error) {
+		out->error = rd_str(&r, MSG_LINK, "error", PROTO_CAUSE_MAX, 0,
+		    cause);
+		if (out->error == NULL)
+			return -1;
+	}
+	if (rd_end(&r, MSG_LINK, cause) != 0) {
+		proto_free_link(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_decode_set(const struct proto_msg *m, struct msg_set *out,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	if (rd_begin_fixed(&r, m, MSG_SET, 6, cause) != 0)
+		return -1;
+	out->setting = buf_rd_u16(&r);
+	out->value = buf_rd_u32(&r);
+	/* admin_apply checks the setting and its range */
+	if (out->setting == 0)
+		return cause_set(cause, "SET: setting 0");
+	return 0;
+}
+
+void
+proto_free_status(struct msg_status *m)
+{
+	size_t	i;
+
+	for (i = 0; i < PROTO_ST_NSTR; i++) {
+		free(m->str[i]);
+		m->str[i] = NULL;
+	}
+}
+
+void
+proto_free_link(struct msg_link *m)
+{
+	free(m->error);
+	m->error = NULL;
+}
+
 void
 proto_free_error(struct msg_error *m)
 {
@@ -719,6 +1259,52 @@ valid_periodic(const struct proto_msg *m, char **cause)
 		return -1;
 	proto_free_periodic(&p);
 	return 0;
+}
+
+static int
+valid_node(const struct proto_msg *m, char **cause)
+{
+	struct msg_node	n;
+
+	return proto_decode_node(m, &n, cause);
+}
+
+static int
+valid_count(const struct proto_msg *m, char **cause)
+{
+	struct msg_count	c;
+
+	return proto_decode_count(m, &c, cause);
+}
+
+static int
+valid_status(const struct proto_msg *m, char **cause)
+{
+	struct msg_status	st;
+
+	if (proto_decode_status(m, &st, cause) != 0)
+		return -1;
+	proto_free_status(&st);
+	return 0;
+}
+
+static int
+valid_link(const struct proto_msg *m, char **cause)
+{
+	struct msg_link	l;
+
+	if (proto_decode_link(m, &l, cause) != 0)
+		return -1;
+	proto_free_link(&l);
+	return 0;
+}
+
+static int
+valid_set(const struct proto_msg *m, char **cause)
+{
+	struct msg_set	st;
+
+	return proto_decode_set(m, &st, cause);
 }
 
 int

@@ -3,16 +3,49 @@
 #define OMM_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "omm/loadvec.h"
 
 #define OMM_CONF_PATH		"/etc/omm/ommd.conf"
 #define OMM_SOCK_PATH		"/run/omm/ommd.sock"
 #define OMM_STATE_DIR		"/var/lib/omm"
+
+/* The cluster fabric's defaults (docs/config.md). */
+#define OMM_ETC_DIR		"/etc/omm"
+#define OMM_LISTEN_PORT		7077
+#define OMM_MCAST_GROUP		"239.255.77.77"
+#define OMM_MCAST_PORT		7078
+#define OMM_GOSSIP_MIN_MS	500
+#define OMM_GOSSIP_MAX_MS	1000
+#define OMM_DEAD_AFTER_MS	5000
+#define OMM_WINDOW		20
 
 struct omm_config {
 	char	*socket_path;	/* control socket */
 	char	*state_dir;
 	int	 verbose;
 	int	 log_syslog;	/* 1: syslog when daemonised */
+
+	/*
+	 * The cluster fabric, on when listen is set. Identity: node_id and
+	 * node_name default to what the certificate says.
+	 */
+	int			 fabric;	/* listen given */
+	uint32_t		 node_id;	/* 0: the certificate's */
+	char			*node_name;	/* NULL: the certificate's */
+	struct node_addr	 listen;
+	char			*ca, *cert, *key, *crl;
+	char			*map_path;	/* NULL: no static map */
+	int			 discovery;
+	struct node_addr	 mcast_group;
+	char			*mcast_if;	/* NULL: the kernel's choice */
+	uint32_t		 gossip_min_ms;
+	uint32_t		 gossip_max_ms;
+	uint32_t		 dead_after_ms;
+	uint32_t		 window;
+	uint32_t		 speed;		/* 0: measured at start */
+	char			*load_cgroup;	/* NULL: the whole machine */
 };
 
 void	config_defaults(struct omm_config *);

@@ -10,8 +10,9 @@
  * A request that hands over a file (RESTORE, CHECKPOINT) carries exactly one
  * descriptor in SCM_RIGHTS; every other message carries none.
  *
- * Types come in blocks so that later ones (cluster, migration) do not mix
- * with these: 1-9 generic replies, 10-49 process control.
+ * Types come in blocks so that later ones (migration) do not mix with
+ * these: 1-9 generic replies, 10-49 process control, 50-79 the cluster
+ * (nodes, status, admin settings).
  */
 #ifndef OMM_PROTO_H
 #define OMM_PROTO_H
@@ -23,6 +24,7 @@
 
 #include "omm/buf.h"
 #include "omm/ckpt.h"
+#include "omm/loadvec.h"
 
 #define OMM_PROTO_VERSION	1
 
@@ -48,6 +50,38 @@ enum proto_type {
 	MSG_PS_ENTRY = 16,	/* one process of the list */
 	MSG_PS_END = 17,	/* end of the list */
 	MSG_PERIODIC = 18,	/* omrun: checkpoint my job every N seconds */
+
+	/* 50-79: the cluster */
+	MSG_NODES = 50,		/* list the nodes this node knows */
+	MSG_NODE = 51,		/* one node of the list */
+	MSG_NODES_END = 52,	/* end of the list: count */
+	MSG_STATUS = 53,	/* this node's status */
+	MSG_STATUS_INFO = 54,	/* first reply to STATUS */
+	MSG_LINK = 55,		/* one peer link, after STATUS_INFO */
+	MSG_STATUS_END = 56,	/* end of the links: count */
+	MSG_SET = 57,		/* root: change one admin setting */
+	MSG_EXPEL = 58,		/* root: send every guest home, block */
+	MSG_EXPELLED = 59,	/* reply to EXPEL */
+	MSG_LEAVE = 60,		/* root: leave the cluster */
+	MSG_JOIN = 61,		/* root: join it again */
+};
+
+/* A node as NODE reports it (the gossip's view of it). */
+enum proto_node_state {
+	PROTO_NODE_UNKNOWN = 1,	/* known (map, discovery), not heard yet */
+	PROTO_NODE_UP = 2,
+	PROTO_NODE_LEAVING = 3,	/* up, announcing that it leaves */
+	PROTO_NODE_DOWN = 4,	/* silent too long, or said goodbye */
+	PROTO_NODE_NSTATES
+};
+
+/* This node's link to a peer. */
+enum proto_link_state {
+	PROTO_LINK_NONE = 0,	/* no link and none wanted */
+	PROTO_LINK_WAIT = 1,	/* waiting to dial again (backoff) */
+	PROTO_LINK_CONNECTING = 2, /* TCP, TLS, HELLO not yet answered */
+	PROTO_LINK_UP = 3,	/* a first valid message arrived */
+	PROTO_LINK_NSTATES
 };
 
 /* MSG_CHECKPOINT flags on the wire: exactly one of the first two. */
@@ -122,10 +156,105 @@ struct msg_periodic {
 	char		*path;		/* absolute */
 };
 
+struct msg_node {
+	uint32_t		node;
+	uint8_t			self;		/* 1: this node */
+	uint8_t			state;		/* enum proto_node_state */
+	uint8_t			link;		/* enum proto_link_state */
+	uint8_t			has_lv;		/* lv holds its load vector */
+	uint16_t		bye;		/* enum wire_bye_reason, 0 none */
+	uint64_t		incarnation;	/* 0: not known */
+	int64_t			age_ms;		/* of the freshest news; -1 none */
+	char			name[LV_NAME_MAX];	/* "" when not known */
+	struct node_addr	addr;		/* where it listens, if known */
+	/*
+	 * When has_lv: ncpu, speed, load, mem_total, mem_free, guests,
+	 * flags, cpu, kernel (its node, name, addr are the fields above).
+	 */
+	struct loadvec		lv;
+};
+
+struct msg_count {
+	uint32_t	count;		/* NODES_END, STATUS_END, EXPELLED */
+};
+
+/*
+ * STATUS_INFO: named numbers and strings, in groups ("node", "config",
+ * "admin", "counters"); proto_status_num_name and proto_status_str_name
+ * give each index its group and name, which omctl prints and
+ * docs/json-status.md documents. New fields go at the end of a table.
+ */
+enum proto_status_num {
+	ST_NODE_ID, ST_INCARNATION, ST_PID, ST_UPTIME_MS, ST_FABRIC,
+	ST_NCPU, ST_SPEED, ST_SPEED_MEASURED, ST_LOAD, ST_MEM_TOTAL,
+	ST_MEM_FREE, ST_GUESTS, ST_PROCESSES, ST_FLAGS, ST_NODES_KNOWN,
+	ST_NODES_UP,
+	ST_CONF_GOSSIP_MIN_MS, ST_CONF_GOSSIP_MAX_MS, ST_CONF_DEAD_AFTER_MS,
+	ST_CONF_WINDOW, ST_CONF_DISCOVERY, ST_CONF_SPEED, ST_CONF_MAP_NODES,
+	ST_ADM_SPEED, ST_ADM_BLOCK, ST_ADM_STAY, ST_ADM_LSTAY, ST_ADM_QUIET,
+	ST_ADM_LOADLIMIT, ST_ADM_LEFT,
+	ST_CNT_GOSSIP_TICKS, ST_CNT_GOSSIP_SENT, ST_CNT_GOSSIP_REPLIES,
+	ST_CNT_GOSSIP_RECEIVED, ST_CNT_GOSSIP_ENTRIES, ST_CNT_GOSSIP_FRESH,
+	ST_CNT_GOSSIP_STALE, ST_CNT_LINKS_DIALED, ST_CNT_LINKS_ACCEPTED,
+	ST_CNT_LINKS_UP, ST_CNT_LINKS_LOST, ST_CNT_LINKS_REFUSED,
+	ST_CNT_DIALS_FAILED, ST_CNT_FRAMES_IN, ST_CNT_FRAMES_OUT,
+	ST_CNT_FRAMES_BAD, ST_CNT_BYTES_IN, ST_CNT_BYTES_OUT,
+	ST_CNT_ANNOUNCE_SENT, ST_CNT_ANNOUNCE_RECEIVED, ST_CNT_ANNOUNCE_BAD,
+	PROTO_ST_NNUM
+};
+
+enum proto_status_str {
+	STS_NAME, STS_VERSION, STS_LISTEN, STS_LOAD_SOURCE, STS_CPU_MODEL,
+	STS_KERNEL,
+	STS_CONF_SOCKET, STS_CONF_STATE_DIR, STS_CONF_CA, STS_CONF_CERT,
+	STS_CONF_KEY, STS_CONF_CRL, STS_CONF_MAP, STS_CONF_MCAST_GROUP,
+	STS_CONF_MCAST_IF,
+	PROTO_ST_NSTR
+};
+
+#define PROTO_STR_MAX	4096	/* a STATUS_INFO string */
+
+struct msg_status {
+	uint64_t	 num[PROTO_ST_NNUM];
+	char		*str[PROTO_ST_NSTR];	/* never NULL once decoded */
+};
+
+/* One peer link (STATUS): counters of every link to that node so far. */
+struct msg_link {
+	uint32_t		node;
+	char			name[LV_NAME_MAX];	/* "" when not known */
+	uint8_t			state;		/* enum proto_link_state */
+	uint8_t			dialed;		/* 1: we dialed the current link */
+	struct node_addr	addr;		/* dialled or seen */
+	int64_t			up_ms;		/* the link up for; -1 not up */
+	uint64_t		serial;		/* of the current link, 0 none */
+	uint32_t		established;	/* times a link came up */
+	uint32_t		lost;		/* up links that broke */
+	uint32_t		failed;		/* dials or handshakes that failed */
+	uint32_t		refused;	/* refused for its identity */
+	uint64_t		frames_in;
+	uint64_t		frames_out;
+	uint64_t		bytes_in;
+	uint64_t		bytes_out;
+	char			*error;		/* last failure, NULL none */
+};
+
+struct msg_set {
+	uint16_t	setting;	/* enum admin_setting */
+	uint32_t	value;
+};
+
 /* Name of a message type for logs ("MANAGE"), "unknown" if none. */
 const char	*proto_type_name(uint16_t type);
 /* "running", "stopped", "checkpointing"; "unknown" if out of range. */
 const char	*proto_state_name(uint32_t state);
+/* "unknown", "up", "leaving", "down"; "invalid" out of range. */
+const char	*proto_node_state_name(uint32_t state);
+/* "none", "wait", "connecting", "up"; "invalid" out of range. */
+const char	*proto_link_state_name(uint32_t state);
+/* Group ("node", "config", "admin", "counters") and name of a STATUS field. */
+const char	*proto_status_num_name(size_t, const char **group);
+const char	*proto_status_str_name(size_t, const char **group);
 
 /*
  * Split a received datagram into header and payload. Checks the length
@@ -162,6 +291,14 @@ void	proto_encode_ps(struct buf *);
 void	proto_encode_ps_entry(struct buf *, const struct msg_ps_entry *);
 void	proto_encode_ps_end(struct buf *, const struct msg_ps_end *);
 void	proto_encode_periodic(struct buf *, const struct msg_periodic *);
+/* NODES, STATUS, EXPEL, LEAVE, JOIN: requests without a payload. */
+void	proto_encode_empty(struct buf *, uint16_t type);
+void	proto_encode_node(struct buf *, const struct msg_node *);
+/* NODES_END, STATUS_END, EXPELLED. */
+void	proto_encode_count(struct buf *, uint16_t type, const struct msg_count *);
+void	proto_encode_status(struct buf *, const struct msg_status *);
+void	proto_encode_link(struct buf *, const struct msg_link *);
+void	proto_encode_set(struct buf *, const struct msg_set *);
 
 int	proto_decode_empty(const struct proto_msg *, char **cause)
 	    __attribute__((warn_unused_result));
@@ -184,7 +321,20 @@ int	proto_decode_ps_end(const struct proto_msg *, struct msg_ps_end *,
 int	proto_decode_periodic(const struct proto_msg *, struct msg_periodic *,
 	    char **cause) __attribute__((warn_unused_result));
 
+int	proto_decode_node(const struct proto_msg *, struct msg_node *,
+	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_count(const struct proto_msg *, struct msg_count *,
+	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_status(const struct proto_msg *, struct msg_status *,
+	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_link(const struct proto_msg *, struct msg_link *,
+	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_set(const struct proto_msg *, struct msg_set *,
+	    char **cause) __attribute__((warn_unused_result));
+
 void	proto_free_error(struct msg_error *);
+void	proto_free_status(struct msg_status *);
+void	proto_free_link(struct msg_link *);
 void	proto_free_checkpointed(struct msg_checkpointed *);
 void	proto_free_ps_entry(struct msg_ps_entry *);
 void	proto_free_periodic(struct msg_periodic *);

@@ -80,6 +80,39 @@ node_name() { echo "node$1"; }
 node_pid()  { cat "$CLUSTER_DIR/n$1/ommd.pid" 2>/dev/null; }
 _cl_holder() { cat "$CLUSTER_DIR/n$1/holder.pid" 2>/dev/null; }
 
+# Each node has a cgroup of its own that meters its CPU time (its ommd's
+# load_cgroup), so that a hog in node 2 loads node 2 only: /proc/stat is
+# the machine's, common to every node. _cl_cg_kind says which hierarchy
+# counts CPU time here: "v2" (cgroup2 on /sys/fs/cgroup), "v1 MNT OPTS"
+# (the v1 hierarchy with cpuacct at MNT, mounted with controllers OPTS), or
+# nothing (no meter: nodes measure the machine).
+_cl_cg_kind() {
+	local mnt opts
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		echo v2
+		return
+	fi
+	read -r mnt opts < <(awk '$3 == "cgroup" {
+		n = split($4, o, ","); c = ""
+		for (i = 1; i <= n; i++)
+			if (o[i] == "cpu" || o[i] == "cpuacct")
+				c = c (c == "" ? "" : ",") o[i]
+		if (c ~ /cpuacct/) { print $2, c; exit }
+	}' /proc/mounts)
+	[ -n "$mnt" ] && [ -f "$mnt/cpuacct.usage" ] && echo "v1 $mnt $opts"
+}
+
+# The cgroup directory of node $1 (the same path on the host and in the
+# node, whose holder mounts the hierarchy there), empty if none.
+_cl_cg_dir() {
+	local kind
+	kind=$(_cl_cg_kind)
+	case $kind in
+	v2)	echo "/sys/fs/cgroup/omm$CLUSTER_ID-n$1" ;;
+	v1\ *)	set -- "$1" $kind; echo "$3/omm$CLUSTER_ID-n$1" ;;
+	esac
+}
+
 _cl_check_node() {
 	_cl_load || return 1
 	case $1 in ''|*[!0-9]*) _cl_err "bad node number '$1'"; return 1 ;; esac
@@ -129,6 +162,9 @@ _cl_write_conf() {
 		echo "# identity: /etc/omm/node.crt node.key ca.crt ca.crl; peers: /etc/omm/omm.map"
 		echo "socket = /run/omm/ommd.sock"
 		echo "state_dir = /var/lib/omm"
+		echo "node_id = $i"
+		echo "node_name = $(node_name "$i")"
+		[ -d "$(_cl_cg_dir "$i")" ] && echo "load_cgroup = $(_cl_cg_dir "$i")"
 		[ -n "$extra" ] && printf '%s\n' "$extra"
 	} >"$etc/ommd.conf"
 }
@@ -157,7 +193,7 @@ cluster_write_map() {
 # CA of the same name (foreign), an expired one, or one for another name.
 node_create() {
 	_cl_load || return 1
-	local i=$1 mode=${2:-ok} nd ns veth br hp n
+	local i=$1 mode=${2:-ok} nd ns veth br hp n cg
 	case $i in ''|*[!0-9]*|0) _cl_err "bad node number '$i'"; return 1 ;; esac
 	[ "$i" -le 99 ] || { _cl_err "at most 99 nodes"; return 1; }
 	nd=$CLUSTER_DIR/n$i ns=$(_cl_ns "$i") veth=$(_cl_veth "$i") br=$(_cl_br)
@@ -183,6 +219,8 @@ node_create() {
 	if [ "$mode" = none ]; then
 		cp "$CLUSTER_DIR/ca/ca.crt" "$CLUSTER_DIR/ca/ca.crl" "$nd/etc/" || return 1
 	fi
+	cg=$(_cl_cg_dir "$i")
+	[ -n "$cg" ] && { mkdir -p "$cg" || cg=; }
 	_cl_write_conf "$i"
 
 	ip netns add "$ns" || return 1
@@ -216,9 +254,20 @@ node_create() {
 		mount --bind "$d/run" /run/omm
 		mount --bind "$d/etc" /etc/omm
 		mount --bind "$d/tmp" /tmp
+		# ip netns exec gave us a fresh /sys: mount the cgroup
+		# hierarchy again where the host has it
+		case $3 in
+		v2)	mount -t cgroup2 cgroup2 /sys/fs/cgroup ;;
+		v1\ *)	set -- "$1" "$2" $3
+			mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+			mkdir -p "$4"
+			mount -t cgroup -o "$5" cgroup "$4"
+			set -- "$1" "$2" ;;
+		esac
 		hostname "$2"
 		echo $$ >&3
 		exec 3>&- sleep infinity' holder "$nd" "$(node_name "$i")" \
+	    "$([ -n "$cg" ] && _cl_cg_kind)" \
 	    </dev/null >"$nd/log/holder.log" 2>&1 3>"$nd/holder.pid.new" || return 1
 	for n in $(seq $((CLUSTER_TIMEOUT * 20))); do
 		hp=$(cat "$nd/holder.pid.new" 2>/dev/null)
@@ -289,11 +338,19 @@ _cl_on_exit() {
 # node_exec I CMD...: run CMD in node I's network, mount and UTS namespaces.
 node_exec() {
 	_cl_check_node "$1" || return 1
-	local hp
+	local hp cg
 	hp=$(_cl_holder "$1")
 	_cl_alive "$hp" || { _cl_err "node $1 has no namespace holder"; return 1; }
+	cg=$(_cl_cg_dir "$1")
 	shift
-	nsenter -t "$hp" -n -m -u -- env -u OMM_SOCKET "$@"
+	# a process of the node is in the node's cgroup: its CPU is the node's
+	if [ -n "$cg" ] && [ -d "$cg" ]; then
+		nsenter -t "$hp" -n -m -u -- /bin/sh -c \
+		    'echo $$ >"$0/cgroup.procs" 2>/dev/null; exec env -u OMM_SOCKET "$@"' \
+		    "$cg" "$@"
+	else
+		nsenter -t "$hp" -n -m -u -- env -u OMM_SOCKET "$@"
+	fi
 }
 
 # node_omctl I ARGS...: omctl against node I's own ommd.
@@ -323,9 +380,11 @@ sys.exit(0)' "$2" "${3:-9}"
 # node_start I [ARGS]: start ommd -f in node I (logs in its dir), wait until it answers.
 node_start() {
 	_cl_check_node "$1" || return 1
-	local i=$1 nd ommd hp pid n
+	local i=$1 nd ommd hp pid n cg
 	shift
 	nd=$CLUSTER_DIR/n$i
+	cg=$(_cl_cg_dir "$i")
+	[ -d "$cg" ] || cg=
 	pid=$(node_pid "$i")
 	_cl_alive "$pid" && { _cl_err "node $i: ommd already running ($pid)"; return 1; }
 	ommd=$(_cl_bin ommd) || return 1
@@ -338,7 +397,9 @@ node_start() {
 	# setsid -f: ommd is nobody's child here, as it would be under systemd,
 	# and outlives a command-line cluster.sh.
 	setsid -f nsenter -t "$hp" -n -m -u -- env -u OMM_SOCKET \
-	    /bin/sh -c 'echo $$ >&3; exec 3>&- "$@"' sh "$ommd" -f "$@" \
+	    /bin/sh -c 'cg=$1; shift; echo $$ >&3
+		[ -z "$cg" ] || echo $$ >"$cg/cgroup.procs" 2>/dev/null
+		exec 3>&- "$@"' sh "$cg" "$ommd" -f "$@" \
 	    </dev/null >>"$nd/log/ommd.log" 2>&1 3>"$nd/ommd.pid" || return 1
 	for n in $(seq $((CLUSTER_TIMEOUT * 10))); do
 		pid=$(node_pid "$i")
@@ -454,6 +515,14 @@ cluster_down() {
 	done
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^omm$id-n"); do
 		ip netns del "$ns"
+	done
+	# the nodes' cgroups, empty once their processes are gone
+	for l in /sys/fs/cgroup/omm"$id"-n* /sys/fs/cgroup/*/omm"$id"-n*; do
+		[ -d "$l" ] || continue
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			rmdir "$l" 2>/dev/null && break
+			sleep 0.1
+		done
 	done
 	ip link del "omm$id-br" 2>/dev/null
 	case $dir in

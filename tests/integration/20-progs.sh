@@ -8,8 +8,9 @@
 # and print PASS. With --leave-running, the original and the restored copy
 # must both pass.
 #
-# The original's stdin/stdout/stderr are pipes (fifos) so that a restore rebinds them to the restoring omrun's;
-# the restored copy writes to plain files.
+# The original's stdin/stdout/stderr are pipes (fifos) so that a restore
+# rebinds them to the restoring omrun's; the restored copy writes to plain
+# files.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need "$OMMD" "$OMRUN" "$OMCTL" "$PROGS/mem"
 
@@ -142,7 +143,8 @@ case_kill() {
 	checkpoint kill
 	wait_exit "$ORIG" 10
 	alive "$JOB" && fail "job $JOB still running after --kill"
-	log "original omrun exited $RC after --kill"
+	# The job died of the SIGKILL that ended the checkpoint: 128 + 9.
+	[ "$RC" -eq 137 ] || fail "original omrun exited $RC after --kill, expected 137"
 	start_restore
 	trigger "$prog" "$RJOB" 8
 	wait_exit "$REST" 30
@@ -219,4 +221,5 @@ for p in "${PROGLIST[@]}"; do
 	run_case "leave-running+restore $p" case_leave $p
 done
 
+ommd_stops_cleanly
 finish

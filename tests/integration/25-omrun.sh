@@ -145,4 +145,5 @@ run_case "no ommd -> 125" case_no_ommd
 run_case "pipeline, all processes managed" case_pipeline
 run_case "periodic checkpoints restore" case_periodic
 ommd_answers
+ommd_stops_cleanly
 finish

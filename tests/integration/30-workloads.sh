@@ -166,4 +166,5 @@ for w in "${ORDER[@]}"; do
 	run_case "leave-running+restore $w" case_leave "$w"
 done
 ommd_answers
+ommd_stops_cleanly
 finish

@@ -208,6 +208,30 @@ stop_ommd() {
 	OMMD_PID=
 }
 
+# The last case of a script: SIGTERM makes ommd exit 0, and its log holds no
+# sanitizer report (an ASan build reports leaks only at exit).
+ommd_stops_cleanly() {
+	local rc=0 n=200
+	kill -TERM "$OMMD_PID" 2>/dev/null || true
+	while alive "$OMMD_PID" && [ $n -gt 0 ]; do
+		n=$((n - 1))
+		sleep 0.05
+	done
+	wait "$OMMD_PID" 2>/dev/null || rc=$?
+	OMMD_PID=
+	if [ $rc -eq 0 ] && ! grep -Eq 'Sanitizer|runtime error:' "$T/ommd.log"
+	then
+		PASSED=$((PASSED + 1))
+		printf 'ok   %s\n' "ommd stops cleanly"
+	else
+		FAILED=$((FAILED + 1))
+		CASE_FAILS+=("ommd-stop")
+		grep -E -A20 'Sanitizer|runtime error:' "$T/ommd.log" >&2 ||
+		    tail -n 20 "$T/ommd.log" >&2
+		printf 'FAIL %s (exit %d)\n' "ommd stops cleanly" $rc
+	fi
+}
+
 # ommd must still answer (after a refused request, say).
 ommd_answers() {
 	alive "$OMMD_PID" || fail "ommd died (log: $(tail -n 5 "$T/ommd.log"))"
@@ -268,3 +292,44 @@ need() {
 		fi
 	done
 }
+
+# Run directly (ctest globs tests/integration/*.sh, so it does), lib.sh
+# tests its own machinery: a failing command fails only its case, spawned
+# processes die with their case, statuses and pipes come through, and no
+# inherited fd is left open.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	st_false() { false; echo "not reached" >"$T/reached"; }
+	st_spawn() { spawn sleep 100; echo "$SPAWNED" >"$T/sleeper"; }
+	st_status() {
+		spawn /bin/sh -c 'exit 7'
+		wait_exit "$SPAWNED" 5
+		[ "$RC" -eq 7 ] || fail "wait_exit gave $RC, expected 7"
+	}
+	st_pipe() {
+		pipe_to "$D/out"
+		spawn /bin/sh -c '[ -p /dev/stdout ] && echo piped' \
+		    >"$D/out.fifo"
+		wait_exit "$SPAWNED" 5
+		sleep 0.1
+		expect_grep '^piped$' "$D/out"
+	}
+	st_fds() {
+		local fds
+		fds=$(ls /proc/self/fd | sort -n | tr '\n' ' ')
+		[ "$fds" = "0 1 2 3 " ] || fail "open fds: $fds (3 is ls's own)"
+	}
+	run_case "(meant to FAIL) errexit ends a case" st_false
+	if [ "$FAILED" -eq 1 ] && [ ! -e "$T/reached" ]; then
+		FAILED=0 CASE_FAILS=() PASSED=$((PASSED + 1))
+	else
+		FAILED=1 CASE_FAILS=("errexit in a case")
+	fi
+	run_case "spawn" st_spawn
+	if alive "$(cat "$T/sleeper")"; then
+		FAILED=$((FAILED + 1)) CASE_FAILS+=("spawned process outlived its case")
+	fi
+	run_case "exit status through wait_exit" st_status
+	run_case "pipe_to gives a pipe" st_pipe
+	run_case "inherited fds closed" st_fds
+	finish
+fi

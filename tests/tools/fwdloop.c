@@ -19,7 +19,8 @@
  * file mapping is a copy fetched from the deputy instead of the local file.
  *
  * -b count measures instead: round trips of getppid() and of a 4 KiB pread()
- * run natively and forwarded, count times each (median, p99, ratio).
+ * run natively and forwarded, count times each (median, p99, ratio), and
+ * the floor: a notification answered at once.
  * -v prints counters at the end.
  */
 #include <sys/mman.h>
@@ -51,6 +52,12 @@
 #include "omm/xmalloc.h"
 
 #define FD_FLOOR	900	/* our own descriptors: at or above */
+/*
+ * A number no kernel has: natively ENOSYS at once; under the filter a
+ * notification the supervisor answers at once (the floor of any forwarded
+ * call on this machine, without marshalling or the deputy).
+ */
+#define BENCH_NOSYS	1000
 
 /* What the guest tells us across fork, in a shared page. */
 struct handoff {
@@ -130,6 +137,8 @@ static int
 bring_home(struct trap_guest *g, const struct trap_notif *n, int *execed,
     char **cause)
 {
+	if (n->nr == BENCH_NOSYS)
+		return trap_respond(g, n->id, -ENOSYS, cause) == -1 ? -1 : 0;
 	if (n->nr >= 0 && n->nr < SYSENT_MAX)
 		bringhome[n->nr]++;
 	if (n->nr == SYS_execve && !*execed) {
@@ -187,7 +196,7 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Time n calls of one kind: 0 getppid, 1 pread of 4 KiB from fd. */
+/* Time n calls of one kind: 0 getppid, 1 pread of 4 KiB from fd, 2 floor. */
 static void
 bench_run(int kind, int fd, uint64_t *t, int n)
 {
@@ -199,6 +208,8 @@ bench_run(int kind, int fd, uint64_t *t, int n)
 		t0 = now_ns();
 		if (kind == 0)
 			syscall(SYS_getppid);
+		else if (kind == 2)
+			syscall(BENCH_NOSYS);
 		else if (pread(fd, b, sizeof b, 0) != sizeof b)
 			_exit(3);
 		t[i] = now_ns() - t0;
@@ -210,12 +221,13 @@ bench_run(int kind, int fd, uint64_t *t, int n)
 static void __attribute__((noreturn))
 bench_child(struct handoff *h, int n, int fd)
 {
-	static const char	*what[] = { "getppid()", "pread(4 KiB)" };
-	uint64_t		*t[2][2];
+	static const char	*what[] = { "getppid()", "pread(4 KiB)",
+				    "floor" };
+	uint64_t		*t[3][2];
 	char			*cause = NULL;
 	int			 k;
 
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 3; k++) {
 		t[k][0] = xcalloc(n, sizeof (uint64_t));
 		t[k][1] = xcalloc(n, sizeof (uint64_t));
 		bench_run(k, fd, t[k][0], n);
@@ -228,9 +240,9 @@ bench_child(struct handoff *h, int n, int fd)
 	}
 	atomic_store(&h->state, 1);
 	futex_wake(&h->state);
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < 3; k++)
 		bench_run(k, fd, t[k][1], n);
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 3; k++) {
 		dprintf(1, "%-13s native   median %7.2f us  p99 %7.2f us\n",
 		    what[k], t[k][0][n / 2] / 1e3, t[k][0][n * 99 / 100] / 1e3);
 		dprintf(1, "%-13s forwarded median %7.2f us  p99 %7.2f us  "

@@ -177,9 +177,11 @@ worst(const struct sysent *e, uint64_t *in, uint64_t *out, uint64_t *nbuf)
 			break;
 		case SA_MSG_SEND:
 		case SA_MSG_RECV:
-			*in += MSGHDR_LEN + 128 + MARSHAL_CONTROL_MAX;
-			*(a->kind == SA_MSG_SEND ? in : out) += a->cap +
-			    MSGHDR_LEN + 128 + MARSHAL_CONTROL_MAX;
+			/* The header goes both ways; name, control, iov one way. */
+			*in += MSGHDR_LEN;
+			*out += a->kind == SA_MSG_RECV ? MSGHDR_LEN : 0;
+			*(a->kind == SA_MSG_SEND ? in : out) += a->cap + 128 +
+			    MARSHAL_CONTROL_MAX;
 			*nbuf += SYSENT_IOV_MAX + 3;
 			break;
 		}

@@ -1,0 +1,75 @@
+/* omctl-json.c: JSON output shared by the commands that have a --json form. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "omctl.h"
+
+/* Length of the valid UTF-8 sequence at s (of at most n bytes), 0 if none. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t		need, i;
+	uint32_t	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return need;
+}
+
+/*
+ * A JSON string. Command lines are bytes, not always UTF-8: a byte that
+ * is not part of valid UTF-8 becomes U+FFFD so the output stays JSON.
+ */
+void
+omctl_json_string(const char *str)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 n = strlen(str), k;
+
+	putchar('"');
+	while (n > 0) {
+		if (*s == '"' || *s == '\\') {
+			printf("\\%c", *s);
+			k = 1;
+		} else if (*s == '\n') {
+			fputs("\\n", stdout);
+			k = 1;
+		} else if (*s == '\t') {
+			fputs("\\t", stdout);
+			k = 1;
+		} else if (*s < 0x20 || *s == 0x7f) {
+			printf("\\u%04x", *s);
+			k = 1;
+		} else if ((k = utf8_len(s, n)) == 0) {
+			fputs("\\ufffd", stdout);
+			k = 1;
+		} else
+			fwrite(s, 1, k, stdout);
+		s += k;
+		n -= k;
+	}
+	putchar('"');
+}
+

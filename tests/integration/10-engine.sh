@@ -1,0 +1,182 @@
+#!/bin/bash
+# 10-engine: the checkpoint/restore engine alone, through tests/tools/ckptdrv
+# (no daemon): real Debian programs stopped mid-run and restored must produce
+# byte for byte the output of an uninterrupted run, with the same exit
+# status; the self-checking programs must pass after a restore; what the
+# engine cannot move is refused with a cause naming it, and a refused or
+# failed dump leaves the process running as before.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+CKPTDRV=$TOOLS/ckptdrv
+need "$CKPTDRV" "$PROGS/mem"
+
+W=$T/work
+mkdir -p "$W"
+
+# Inputs, generated once; references come from uninterrupted runs.
+"$PYTHON" - "$W/text" <<'EOF'
+import random, sys
+r = random.Random(7)
+words = ["".join(r.choice("abcdefghij") for _ in range(r.randint(2, 9)))
+         for _ in range(3000)]
+with open(sys.argv[1], "w") as f:
+    for i in range(400000):
+        f.write(" ".join(r.choice(words) for _ in range(8)) + "\n")
+EOF
+head -c 3000000 "$W/text" >"$W/text.small"
+head -c 300M /dev/urandom >"$W/random"
+cat >"$W/count.sh" <<'EOF'
+i=0
+while [ $i -lt 40 ]; do echo "line $i"; i=$((i + 1)); sleep 0.05; done
+exit 7
+EOF
+cat >"$W/py.py" <<'EOF'
+import hashlib
+h, s, d = hashlib.sha256(), 0, {}
+for i in range(12000000):
+    s += i * i % 7
+    if i % 1000 == 0:
+        d[i] = str(s)
+        h.update(d[i].encode())
+print(s, len(d), h.hexdigest())
+EOF
+echo 'scale=1500; 4*a(1)' >"$W/pi.bc"
+
+# workload NAME DELAY_MS STATUS CMD...: reference run, then a dump --kill
+# mid-run and a restore, then a dump --leave-running; stdout is a regular
+# file, so the restored process reopens it and goes on at its offset.
+workload() {
+	local name=$1 delay=$2 want=$3 rc
+	shift 3
+	"$@" </dev/null >"$D/ref" || rc=$?
+	[ "${rc:-0}" -eq "$want" ] || fail "reference $name exited ${rc:-0}"
+
+	rc=0
+	"$CKPTDRV" dump --kill --delay-ms "$delay" -o "$D/img" -- "$@" \
+	    </dev/null >"$D/out" 2>"$D/dump.err" || rc=$?
+	if grep -q "unknown kind 4" "$D/dump.err"; then
+		skip "$name: the image code does not know IMG_FD_PIPE yet"
+	fi
+	[ $rc -eq 0 ] || { cat "$D/dump.err" >&2; fail "dump exited $rc"; }
+	expect_grep '^dump: vmas=[0-9]+ pages=[0-9]+ zero=[0-9]+ bytes=[0-9]+ ' \
+	    "$D/dump.err" "dump stats"
+	cmp -s "$D/out" "$D/ref" && fail "$name finished before the dump"
+	rc=0
+	"$CKPTDRV" restore "$D/img" </dev/null >/dev/null 2>"$D/restore.err" ||
+	    rc=$?
+	if grep -q "unknown kind 4" "$D/restore.err"; then
+		skip "$name: this image reader does not know IMG_FD_PIPE yet"
+	fi
+	[ $rc -eq "$want" ] || { cat "$D/restore.err" >&2;
+	    fail "restored $name exited $rc, expected $want"; }
+	expect_grep '^restore: pid=[0-9]+ pages=[0-9]+ ' "$D/restore.err" \
+	    "restore stats"
+	cmp "$D/out" "$D/ref" || fail "restored $name: output differs"
+
+	rc=0
+	"$CKPTDRV" dump --leave-running --delay-ms "$delay" -o "$D/img2" -- "$@" \
+	    </dev/null >"$D/out2" 2>"$D/dump2.err" || rc=$?
+	[ $rc -eq "$want" ] || { cat "$D/dump2.err" >&2;
+	    fail "$name left running exited $rc"; }
+	expect_grep '^dump: ' "$D/dump2.err" "dump stats"
+	cmp "$D/out2" "$D/ref" || fail "$name left running: output differs"
+}
+
+run_case "count: exit status 7 kept" workload count 700 7 sh "$W/count.sh"
+run_case "bc -l pi to 1500 digits" workload bc 500 0 bc -l "$W/pi.bc"
+run_case "python3 loop" workload py 700 0 "$PYTHON" "$W/py.py"
+run_case "gzip -9" workload gzip 600 0 gzip -9 -c "$W/text"
+run_case "sha256sum 300 MB" workload sha 300 0 sha256sum "$W/random"
+run_case "xz -6 (a self-pipe)" workload xz 1500 0 xz -6 -c "$W/text.small"
+
+# prog NAME ARGS...: a tests/progs program, dumped once READY, restored,
+# triggered (SIGUSR1, or a line on stdin for blockread); PASS expected.
+prog() {
+	local name=$1 rc=0 pid
+	shift
+	mkfifo "$D/in"
+	exec 7<>"$D/in"
+	PROG_READY=$D/ready CKPTDRV_READY=$D/ready "$CKPTDRV" dump --kill \
+	    --wait-ready -o "$D/img" -- "$PROGS/$name" "$@" <"$D/in" \
+	    >"$D/out" 2>"$D/dump.err" 7>&- || rc=$?
+	[ $rc -eq 0 ] || { cat "$D/dump.err" >&2; fail "dump exited $rc"; }
+	spawn "$CKPTDRV" restore "$D/img" <"$D/in" >/dev/null 2>"$D/restore.err" \
+	    7>&-
+	local drv=$SPAWNED n=200
+	until grep -q '^restore: pid=' "$D/restore.err"; do
+		n=$((n - 1))
+		[ $n -gt 0 ] && alive "$drv" ||
+		    { cat "$D/restore.err" >&2; fail "no restore"; }
+		sleep 0.05
+	done
+	pid=$(sed -n 's/^restore: pid=\([0-9]*\).*/\1/p' "$D/restore.err")
+	case $name in
+	blockread)	echo "hello omm" >&7 ;;
+	sleep)		;;
+	*)		kill -USR1 "$pid" ;;
+	esac
+	wait_exit "$drv" 30
+	if [ "$RC" -ne 0 ]; then
+		# The restored program's stdout and stderr are the dump's files.
+		cat "$D/out" "$D/dump.err" "$D/restore.err" >&2
+		fail "restored $name exited $RC"
+	fi
+	expect_grep "^PASS $name\$" "$D/out" "restored $name"
+}
+
+run_case "prog regs (xmm/ymm/zmm/k, x87, mxcsr)" prog regs
+run_case "prog signals" prog signals
+run_case "prog misc" prog misc
+run_case "prog sleep rel (nanosleep restarted)" prog sleep rel 2
+run_case "prog sleep abs" prog sleep abs 2
+run_case "prog blockread (read restarted)" prog blockread
+run_case "prog churn (brk after restore)" prog churn
+run_case "prog mem 64 MiB" prog mem 64
+
+# refused WHAT REGEX CMD...: the dump fails naming the reason; the process,
+# left running, completes as if nothing happened.
+refused() {
+	local regex=$1 rc=0
+	shift
+	"$CKPTDRV" dump --leave-running --delay-ms 300 -o "${OUT:-$D/img}" -- "$@" \
+	    </dev/null >"$D/out" 2>"$D/dump.err" || rc=$?
+	[ $rc -eq 125 ] || fail "dump exited $rc, expected 125"
+	expect_grep "^ckptdrv: dump: .*$regex" "$D/dump.err" "refusal"
+	expect_grep '^done$' "$D/out" "the refused process's own output"
+}
+
+run_case "refuse: threads" refused 'multi-threaded \(2 threads\)' \
+    "$PYTHON" -c 'import threading, time
+threading.Thread(target=time.sleep, args=(1,)).start(); time.sleep(1)
+print("done")'
+run_case "refuse: socket" refused 'fd [0-9]+: socket' \
+    "$PYTHON" -c 'import socket, time
+s = socket.socket(); time.sleep(1); print("done")'
+run_case "refuse: alarm" refused 'interval timer ITIMER_REAL is armed' \
+    "$PYTHON" -c 'import signal, time
+signal.setitimer(signal.ITIMER_REAL, 100); time.sleep(1); print("done")'
+run_case "refuse: shared anonymous" refused 'shared anonymous mapping' \
+    "$PYTHON" -c 'import mmap, time
+m = mmap.mmap(-1, 65536); m[0:1] = b"x"; time.sleep(1); print("done")'
+full() {
+	OUT=/dev/full refused 'No space left on device' sh -c 'sleep 1; echo done'
+}
+run_case "failed dump (/dev/full) resumes the process" full
+
+# A private file mapping whose file changed since the dump is refused.
+changed_file() {
+	local rc=0
+	cp "$PROGS/sleep" "$D/sleep"
+	"$CKPTDRV" dump --kill --delay-ms 300 -o "$D/img" -- "$D/sleep" rel 2 \
+	    </dev/null >"$D/out" 2>"$D/dump.err" || rc=$?
+	[ $rc -eq 0 ] || { cat "$D/dump.err" >&2; fail "dump exited $rc"; }
+	touch -d '2001-01-01' "$D/sleep"
+	rc=0
+	"$CKPTDRV" restore "$D/img" </dev/null >/dev/null 2>"$D/restore.err" ||
+	    rc=$?
+	[ $rc -eq 125 ] || fail "restore exited $rc, expected 125"
+	expect_grep "^ckptdrv: restore: mapping [0-9a-fx]+-[0-9a-fx]+ of $D/sleep: file changed since dump" \
+	    "$D/restore.err" "refusal"
+}
+run_case "restore refuses a changed file" changed_file
+
+finish
