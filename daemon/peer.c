@@ -72,7 +72,6 @@ struct peer {
 	struct link		*dialing;	/* our dial in progress */
 	struct event		*redial;
 	uint32_t		 backoff_ms;
-	int			 quiet;		/* a failure was logged already */
 	int			 no_redial;	/* said BYE: it dials us when back */
 	uint32_t		 established;
 	uint32_t		 lost;
@@ -468,7 +467,6 @@ link_identified(struct link *l, struct peer *p, const struct wire_hello *h)
 	snprintf(p->name, sizeof p->name, "%s", h->name);
 	p->established++;
 	p->backoff_ms = BACKOFF_MIN_MS;
-	p->quiet = 0;
 	p->no_redial = 0;
 	evtimer_del(p->redial);
 	cnt[ST_CNT_LINKS_UP]++;
@@ -650,7 +648,8 @@ link_read(struct bufferevent *bev, void *arg)
 			return;
 	}
 	/* closing: whatever else comes is not read */
-	evbuffer_drain(in, evbuffer_get_length(in));
+	if (l->state == LINK_CLOSING)
+		evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 static void

@@ -48,8 +48,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct msg_ps_end	 pend = { .count = 3 };
 	struct msg_periodic	 per = { .pid = 5, .seconds = 60,
 				    .path = "/home/u/x.img" };
+	struct msg_node		 node = { .node = 2, .state = PROTO_NODE_UP,
+				    .link = PROTO_LINK_UP, .has_lv = 1,
+				    .incarnation = 99, .age_ms = 300,
+				    .name = "node2" };
+	struct msg_count	 cnt = { .count = 4 };
+	struct msg_link		 lk = { .node = 2, .name = "node2",
+				    .state = PROTO_LINK_UP, .up_ms = 5000,
+				    .serial = 3, .established = 1,
+				    .error = "connection closed" };
+	struct msg_set		 set = { .setting = 2, .value = 1 };
+	struct msg_status	 st;
 	struct buf		 b;
 	const char		*dir = getenv("FUZZ_PROTO_SEEDS");
+	size_t			 i;
 
 	if (dir == NULL)
 		return 0;
@@ -78,6 +90,25 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	seed(dir, "ps_end", 0, &b);
 	proto_encode_periodic(&b, &per);
 	seed(dir, "periodic", 0, &b);
+	node.lv.ncpu = 2;
+	node.lv.speed = 30000;
+	node.lv.mem_total = 1000;
+	node.lv.mem_free = 500;
+	proto_encode_node(&b, &node);
+	seed(dir, "node", 0, &b);
+	proto_encode_count(&b, MSG_NODES_END, &cnt);
+	seed(dir, "nodes_end", 0, &b);
+	memset(&st, 0, sizeof st);
+	for (i = 0; i < PROTO_ST_NSTR; i++)
+		st.str[i] = "x";
+	proto_encode_status(&b, &st);
+	seed(dir, "status_info", 0, &b);
+	proto_encode_link(&b, &lk);
+	seed(dir, "link", 0, &b);
+	proto_encode_set(&b, &set);
+	seed(dir, "set", 0, &b);
+	proto_encode_empty(&b, MSG_NODES);
+	seed(dir, "nodes", 0, &b);
 	buf_free(&b);
 	return 0;
 }

@@ -31,6 +31,8 @@ struct ckpt_pipe {
 	int		  done;		/* caller has no more */
 	int		  failed;
 	char		 *cause;
+	double		  busy;		/* worker in consume, for -v */
+	double		  waited;	/* caller blocked in get, for -v */
 };
 
 static void *
@@ -39,6 +41,7 @@ pipe_worker(void *p)
 	struct ckpt_pipe	*cp = p;
 	void			*slot;
 	char			*cause = NULL;
+	double			 t;
 	int			 rv;
 
 	pthread_mutex_lock(&cp->lock);
@@ -49,8 +52,11 @@ pipe_worker(void *p)
 			break;
 		slot = cp->slots[cp->tail];
 		pthread_mutex_unlock(&cp->lock);
+		t = ckpt_now();
 		rv = cp->consume(cp->arg, slot, &cause);
+		t = ckpt_now() - t;
 		pthread_mutex_lock(&cp->lock);
+		cp->busy += t;
 		cp->tail = (cp->tail + 1) % cp->nslots;
 		cp->full--;
 		if (rv == -1) {
@@ -90,10 +96,12 @@ void *
 ckpt_pipe_get(struct ckpt_pipe *cp)
 {
 	void	*slot = NULL;
+	double	 t = ckpt_now();
 
 	pthread_mutex_lock(&cp->lock);
 	while (cp->full == cp->nslots && !cp->failed)
 		pthread_cond_wait(&cp->cond, &cp->lock);
+	cp->waited += ckpt_now() - t;
 	if (!cp->failed)
 		slot = cp->slots[cp->head];
 	pthread_mutex_unlock(&cp->lock);
@@ -121,6 +129,8 @@ ckpt_pipe_finish(struct ckpt_pipe *cp, char **cause)
 	pthread_cond_broadcast(&cp->cond);
 	pthread_mutex_unlock(&cp->lock);
 	pthread_join(cp->thread, NULL);
+	log_debug("pipe: worker busy %.3fs, caller waited %.3fs", cp->busy,
+	    cp->waited);
 	if (cp->failed) {
 		rv = -1;
 		if (cause != NULL) {

@@ -11,6 +11,7 @@
  * interrupted system call is restarted (or fails with EINTR for a handler)
  * exactly as it would have in the original process.
  */
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include <linux/prctl.h>
+#include <linux/userfaultfd.h>
 
 #include "omm/ckpt.h"
 #include "omm/image.h"
@@ -67,6 +69,8 @@ struct restore {
 	int			 vfd;		/* tracee fd of vpath, or -1 */
 	const char		*vpath;
 	uint32_t		*mapped_prot;	/* prot each vma was mapped with */
+	int			 uffd;		/* ours, on the stub's mm, or -1 */
+	uint8_t			*uffd_vma;	/* vma i registered with it */
 };
 
 /* An injected call whose failure is either the injection's or the call's. */
@@ -436,45 +440,173 @@ find_vma(const struct img *img, uint64_t addr, uint32_t *cur)
 	return NULL;
 }
 
+/*
+ * Userfaultfd lets the pages go in without the kernel zeroing each fresh
+ * page first: UFFDIO_COPY allocates and copies in one go, about a third
+ * cheaper than faulting the memory in through process_vm_writev, and
+ * faulting is most of a restore. The stub creates the userfaultfd (it is
+ * bound to the creator's mm), we take a copy with pidfd_getfd and register
+ * the anonymous mappings that get pages. Best effort: without it (old
+ * kernel, a policy refusing userfaultfd) every page goes through
+ * process_vm_writev.
+ */
+static int
+restore_uffd_open(struct restore *r, char **cause)
+{
+	struct uffdio_api	 api;
+	struct uffdio_register	 reg;
+	struct img_vma		*v;
+	long			 tfd, ret;
+	uint32_t		 i;
+	int			 pidfd, n = 0;
+
+	r->uffd = -1;
+	r->uffd_vma = xcalloc(r->img.nvmas ? r->img.nvmas : 1,
+	    sizeof *r->uffd_vma);
+	if (CALL(r, &tfd, cause, SYS_userfaultfd,
+	    O_CLOEXEC | UFFD_USER_MODE_ONLY) == -1)
+		return -1;
+	if (tfd < 0) {
+		log_debug("pid %ld: userfaultfd: %s", (long)r->pid, strerror(-tfd));
+		return 0;
+	}
+	if ((pidfd = syscall(SYS_pidfd_open, r->pid, 0)) != -1) {
+		r->uffd = syscall(SYS_pidfd_getfd, pidfd, (int)tfd, 0);
+		close(pidfd);
+	}
+	if (CALL(r, &ret, cause, SYS_close, tfd) == -1)
+		return -1;
+	if (r->uffd == -1) {
+		log_debug("pid %ld: pidfd_getfd: %s", (long)r->pid, strerror(errno));
+		return 0;
+	}
+	memset(&api, 0, sizeof api);
+	api.api = UFFD_API;
+	if (ioctl(r->uffd, UFFDIO_API, &api) == -1)
+		goto off;
+	for (i = 0; i < r->img.nvmas; i++) {
+		v = &r->img.vmas[i];
+		if (v->npages == 0 || (v->flags & (IMG_VMA_FILE | IMG_VMA_SHARED |
+		    IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL)))
+			continue;
+		memset(&reg, 0, sizeof reg);
+		reg.range.start = v->start;
+		reg.range.len = v->end - v->start;
+		reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+		if (ioctl(r->uffd, UFFDIO_REGISTER, &reg) == -1) {
+			log_debug("pid %ld: UFFDIO_REGISTER %#" PRIx64 ": %s",
+			    (long)r->pid, v->start, strerror(errno));
+			continue;
+		}
+		r->uffd_vma[i] = 1;
+		n++;
+	}
+	if (n > 0)
+		return 0;
+off:
+	close(r->uffd);
+	r->uffd = -1;
+	return 0;
+}
+
+/* Unregister what restore_uffd_open registered: plain memory again. */
+static int
+restore_uffd_close(struct restore *r, char **cause)
+{
+	struct uffdio_range	 range;
+	struct img_vma		*v;
+	uint32_t		 i;
+
+	if (r->uffd == -1)
+		return 0;
+	for (i = 0; i < r->img.nvmas; i++) {
+		if (!r->uffd_vma[i])
+			continue;
+		v = &r->img.vmas[i];
+		range.start = v->start;
+		range.len = v->end - v->start;
+		if (ioctl(r->uffd, UFFDIO_UNREGISTER, &range) == -1)
+			return cause_set(cause, "UFFDIO_UNREGISTER %#" PRIx64 ": %s",
+			    v->start, strerror(errno));
+		r->uffd_vma[i] = 0;
+	}
+	close(r->uffd);
+	r->uffd = -1;
+	return 0;
+}
+
+/* A run of contiguous pages of one mapping, and how it goes in. */
+struct restore_run {
+	uint64_t	addr;
+	uint32_t	len;
+	uint32_t	uffd;		/* by UFFDIO_COPY, else process_vm_writev */
+};
+
 /* A PAGES section on its way from the image into the stub. */
 struct restore_slot {
-	pid_t		pid;
-	uint32_t	nr;
-	size_t		len;
-	uint64_t	first;
-	struct iovec	remote[IMG_PAGES_PER_SECTION];
-	uint8_t		data[IMG_PAGES_PER_SECTION * CKPT_PAGE];
+	pid_t			pid;
+	int			uffd;
+	uint32_t		nruns;
+	struct restore_run	runs[IMG_PAGES_PER_SECTION];
+	uint8_t			data[IMG_PAGES_PER_SECTION * CKPT_PAGE];
 };
 
 static int
 restore_slot_write(void *arg, void *p, char **cause)
 {
 	struct restore_slot	*slot = p;
-	struct iovec		 local;
+	struct restore_run	*run;
+	struct uffdio_copy	 copy;
+	struct iovec		 local, remote;
+	uint64_t		 done;
+	size_t			 off = 0;
+	uint32_t		 i;
 	ssize_t			 n;
 
-	local.iov_base = slot->data;
-	local.iov_len = slot->len;
-	n = process_vm_writev(slot->pid, &local, 1, slot->remote, slot->nr, 0);
-	if (n != (ssize_t)slot->len)
-		return cause_set(cause, "writing %zu pages from %#" PRIx64 ": %s",
-		    (size_t)(slot->len / CKPT_PAGE), slot->first, n == -1 ? strerror(errno) :
-		    "short write");
+	for (i = 0; i < slot->nruns; i++) {
+		run = &slot->runs[i];
+		for (done = 0; done < run->len; done += n) {
+			if (run->uffd) {
+				memset(&copy, 0, sizeof copy);
+				copy.dst = run->addr + done;
+				copy.src = (uint64_t)(slot->data + off + done);
+				copy.len = run->len - done;
+				n = ioctl(slot->uffd, UFFDIO_COPY, &copy) == -1 ?
+				    -1 : (ssize_t)copy.copy;
+				/* A partial copy (EAGAIN) says how far it got. */
+				if (n == -1 && errno == EAGAIN && copy.copy > 0)
+					n = copy.copy;
+			} else {
+				local.iov_base = slot->data + off + done;
+				local.iov_len = run->len - done;
+				remote.iov_base = (void *)(run->addr + done);
+				remote.iov_len = local.iov_len;
+				n = process_vm_writev(slot->pid, &local, 1, &remote, 1,
+				    0);
+			}
+			if (n <= 0)
+				return cause_set(cause, "writing %u pages at %#" PRIx64
+				    ": %s", run->len / (uint32_t)CKPT_PAGE, run->addr,
+				    n == -1 ? strerror(errno) : "short write");
+		}
+		off += run->len;
+	}
 	return 0;
 }
 
 /*
  * Step 5: page contents. This thread reads and checks the image; the
- * pipe's thread writes each section into the stub with one
- * process_vm_writev (faulting the fresh memory in is most of the cost).
+ * pipe's thread puts each section into the stub (faulting the fresh
+ * memory in is most of the cost).
  */
 static int
 restore_pages(struct restore *r, char **cause)
 {
 	struct ckpt_pipe	*cp;
 	struct restore_slot	*slot;
+	struct restore_run	*run;
 	struct img_pages	 pg;
-	const struct img_vma	*v;
+	const struct img_vma	*v, *last;
 	uint64_t		 addr;
 	uint32_t		 i, cur = 0;
 	int			 rv, own = 1;
@@ -491,9 +623,9 @@ restore_pages(struct restore *r, char **cause)
 			break;
 		}
 		slot->pid = r->pid;
-		slot->nr = 0;
-		slot->len = (size_t)pg.count * CKPT_PAGE;
-		slot->first = img_page_addr(&pg, 0);
+		slot->uffd = r->uffd;
+		slot->nruns = 0;
+		last = NULL;
 		for (i = 0; i < pg.count; i++) {
 			addr = img_page_addr(&pg, i);
 			v = find_vma(&r->img, addr, &cur);
@@ -503,24 +635,28 @@ restore_pages(struct restore *r, char **cause)
 				    "private mapping of the image", addr);
 				break;
 			}
-			if (slot->nr > 0 &&
-			    (uint64_t)slot->remote[slot->nr - 1].iov_base +
-			    slot->remote[slot->nr - 1].iov_len == addr)
-				slot->remote[slot->nr - 1].iov_len += CKPT_PAGE;
-			else {
-				slot->remote[slot->nr].iov_base = (void *)addr;
-				slot->remote[slot->nr].iov_len = CKPT_PAGE;
-				slot->nr++;
+			run = &slot->runs[slot->nruns - (slot->nruns > 0)];
+			if (slot->nruns > 0 && v == last &&
+			    run->addr + run->len == addr) {
+				run->len += CKPT_PAGE;
+				continue;
 			}
+			run = &slot->runs[slot->nruns++];
+			run->addr = addr;
+			run->len = CKPT_PAGE;
+			run->uffd = r->uffd != -1 && r->uffd_vma[v - r->img.vmas];
+			last = v;
 		}
 		if (rv == -1)
 			break;
-		memcpy(slot->data, pg.data, slot->len);
+		memcpy(slot->data, pg.data, (size_t)pg.count * CKPT_PAGE);
 		ckpt_pipe_put(cp);
 		r->stats->pages += pg.count;
 	}
 	if (ckpt_pipe_finish(cp, rv == -1 && own ? NULL : cause) == -1)
 		rv = -1;
+	if (rv == 0)
+		rv = restore_uffd_close(r, cause);
 	return rv;
 }
 
@@ -912,6 +1048,7 @@ static const struct restore_step {
 	{ "unmapping the stub", restore_unmap },
 	{ "vdso", restore_vdso },
 	{ "mappings", restore_vmas },
+	{ "userfaultfd", restore_uffd_open },
 	{ "pages", restore_pages },
 	{ "protections", restore_prot },
 	{ "rlimits", restore_rlimits },
@@ -941,6 +1078,7 @@ ckpt_restore(pid_t stub, int in_fd, const struct restore_opts *opts,
 	r.flags = opts != NULL ? opts->flags : 0;
 	r.stats = stats;
 	r.vfd = -1;
+	r.uffd = -1;
 	r.rd = img_reader_new(in_fd);
 	if (img_read_meta(r.rd, &r.img, &why) == -1) {
 		cause_set(cause, "%s", why);
@@ -980,6 +1118,9 @@ out:
 	free(why);
 	inject_free(r.in);
 	free(r.mapped_prot);
+	free(r.uffd_vma);
+	if (r.uffd != -1)
+		close(r.uffd);
 	img_free(&r.img);
 	img_reader_free(r.rd);
 	return rv;

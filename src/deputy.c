@@ -384,7 +384,14 @@ prepare(struct deputy *d, const struct sysreq *req, struct deputy_call *c)
 			d->local[i] = arena_get(d, &off, b->len);
 			if (b->dir & SBD_IN)
 				memcpy(d->local[i], b->in, b->len);
-			else
+			else if (b->part == SBP_ARG &&
+			    e->arg[b->arg].back == SB_FULL)
+				/*
+				 * Sent back whole whatever the kernel wrote:
+				 * no stale deputy bytes in it. Other buffers
+				 * go back only as far as the kernel says it
+				 * wrote.
+				 */
 				memset(d->local[i], 0, b->len);
 		}
 		d->stats.bytes_in += b->dir & SBD_IN ? b->len : 0;

@@ -237,13 +237,22 @@ nodemap_find(const struct nodemap *m, uint32_t node)
 	return NULL;
 }
 
+/* Entries while parsing: the map, its capacity, and each entry's line. */
+struct map_build {
+	struct nodemap	*m;
+	size_t		 cap;
+	unsigned	*lines;
+};
+
 /* One line without its newline and comment: "ID ADDRESS [COUNT]". */
 static int
-parse_line(struct nodemap *m, char *line, uint16_t defport, char **cause)
+parse_line(struct map_build *mb, char *line, unsigned lineno,
+    uint16_t defport, char **cause)
 {
 	struct node_addr	 a;
 	char			*f[4], *save = NULL, *tok;
-	uint32_t		 id, count = 1, k, j;
+	struct nodemap		*m = mb->m;
+	uint32_t		 id, count = 1, k;
 	size_t			 nf = 0;
 
 	for (tok = strtok_r(line, " \t\r", &save); tok != NULL;
@@ -269,12 +278,14 @@ parse_line(struct nodemap *m, char *line, uint16_t defport, char **cause)
 	if (count - 1 > UINT32_MAX - id)
 		return cause_set(cause, "ids %u + %u run past 2^32", id, count);
 	for (k = 0; k < count; k++) {
-		for (j = 0; j < m->n; j++) {
-			if (m->ent[j].node == id + k)
-				return cause_set(cause, "node %u given twice",
-				    id + k);
+		if (m->n == mb->cap) {
+			mb->cap = mb->cap == 0 ? 16 : mb->cap * 2;
+			m->ent = xreallocarray(m->ent, mb->cap,
+			    sizeof *m->ent);
+			mb->lines = xreallocarray(mb->lines, mb->cap,
+			    sizeof *mb->lines);
 		}
-		m->ent = xreallocarray(m->ent, m->n + 1, sizeof *m->ent);
+		mb->lines[m->n] = lineno;
 		m->ent[m->n].node = id + k;
 		m->ent[m->n].addr = a;
 		m->n++;
@@ -285,18 +296,62 @@ parse_line(struct nodemap *m, char *line, uint16_t defport, char **cause)
 	return 0;
 }
 
+static const struct map_build	*sort_mb;
+
+static int
+by_node(const void *a, const void *b)
+{
+	uint32_t	x = sort_mb->m->ent[*(const size_t *)a].node;
+	uint32_t	y = sort_mb->m->ent[*(const size_t *)b].node;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A node given twice: sorted, in n log n (a map may hold 65536 nodes).
+ * The cause names the later line.
+ */
+static int
+check_twice(const struct map_build *mb, unsigned *lineno, char **cause)
+{
+	const struct nodemap	*m = mb->m;
+	size_t			*idx, i, a, b;
+	int			 rv = 0;
+
+	if (m->n < 2)
+		return 0;
+	idx = xreallocarray(NULL, m->n, sizeof *idx);
+	for (i = 0; i < m->n; i++)
+		idx[i] = i;
+	sort_mb = mb;
+	qsort(idx, m->n, sizeof *idx, by_node);
+	for (i = 1; i < m->n; i++) {
+		if (m->ent[idx[i]].node != m->ent[idx[i - 1]].node)
+			continue;
+		a = idx[i - 1] < idx[i] ? idx[i - 1] : idx[i];
+		b = idx[i - 1] < idx[i] ? idx[i] : idx[i - 1];
+		*lineno = mb->lines[b];
+		rv = cause_set(cause, "node %u given twice (first on line %u)",
+		    m->ent[b].node, mb->lines[a]);
+		break;
+	}
+	free(idx);
+	return rv;
+}
+
 static int
 parse(struct nodemap *m, const char *name, const char *text, size_t len,
     uint16_t defport, char **cause)
 {
 	const char	*p = text, *end = text + len, *nl;
+	struct map_build mb = { m, 0, NULL };
 	char		 line[MAP_MAX_LINE + 1], *why = NULL, *hash;
 	unsigned	 lineno = 0;
 	size_t		 n;
 
 	m->ent = NULL;
 	m->n = 0;
-	while (p < end) {
+	while (p < end && why == NULL) {
 		lineno++;
 		if ((nl = memchr(p, '\n', end - p)) == NULL)
 			nl = end;
@@ -311,21 +366,22 @@ parse(struct nodemap *m, const char *name, const char *text, size_t len,
 			line[n] = '\0';
 			if ((hash = strchr(line, '#')) != NULL)
 				*hash = '\0';
-			parse_line(m, line, defport, &why);
-		}
-		if (why != NULL) {
-			if (name != NULL)
-				cause_set(cause, "%s:%u: %s", name, lineno,
-				    why);
-			else
-				cause_set(cause, "line %u: %s", lineno, why);
-			free(why);
-			nodemap_free(m);
-			return -1;
+			parse_line(&mb, line, lineno, defport, &why);
 		}
 		p = nl + 1;
 	}
-	return 0;
+	if (why == NULL)
+		check_twice(&mb, &lineno, &why);
+	free(mb.lines);
+	if (why == NULL)
+		return 0;
+	if (name != NULL)
+		cause_set(cause, "%s:%u: %s", name, lineno, why);
+	else
+		cause_set(cause, "line %u: %s", lineno, why);
+	free(why);
+	nodemap_free(m);
+	return -1;
 }
 
 int

@@ -68,7 +68,7 @@ try:
 except Exception:
     sys.exit(1)
 n = {x["id"]: x for x in d["nodes"]}
-v = eval(sys.argv[1])
+v = eval("(" + sys.argv[1].strip() + ")")
 sys.exit(0 if v else 1)' "$2"
 }
 
@@ -81,7 +81,7 @@ try:
 except Exception:
     sys.exit(1)
 l = {x["node"]: x for x in s["links"]}
-v = eval(sys.argv[1])
+v = eval("(" + sys.argv[1].strip() + ")")
 sys.exit(0 if v else 1)' "$2"
 }
 

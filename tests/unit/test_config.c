@@ -101,7 +101,90 @@ static const struct {
 	{ "key twice", "log = syslog\nlog = stderr\n", "line 2: log given twice" },
 	{ "key with a space", "state dir = /x\n", "unknown key 'state dir'" },
 	{ "prefix of a key", "sock = /x\n", "unknown key 'sock'" },
+	{ "node_id 0", "node_id = 0\n", "line 1: node_id must be 1 to" },
+	{ "node_name bad", "node_name = -x\n", "node_name '-x' is not" },
+	{ "listen a name", "listen = node1:7077\n",
+	    "line 1: listen: 'node1' is not an IP address" },
+	{ "listen port 0", "listen = 1.2.3.4:0\n", "listen: port '0'" },
+	{ "ca relative", "ca = ca.crt\n", "'ca.crt' is not an absolute path" },
+	{ "discovery maybe", "discovery = maybe\n",
+	    "discovery must be on or off, not 'maybe'" },
+	{ "mcast_group unicast", "listen = *\nmcast_group = 10.0.0.1\n",
+	    "line 2: mcast_group '10.0.0.1' is not a multicast address" },
+	{ "mcast_if too long", "mcast_if = abcdefghijklmnopq\n",
+	    "is not an interface name" },
+	{ "gossip interval reversed", "gossip_interval_ms = 900-300\n",
+	    "900-300: the first is larger" },
+	{ "gossip interval tiny", "gossip_interval_ms = 5\n",
+	    "gossip_interval_ms must be 10 to 60000" },
+	{ "window too big", "window = 65\n", "window must be 2 to 64" },
+	{ "speed 0", "speed = 0\n", "speed must be 1 to 1000000" },
+	{ "map without listen", "map = /etc/omm/omm.map\n",
+	    "'map' needs 'listen'" },
+	{ "discovery without listen", "discovery = on\n",
+	    "'discovery' needs 'listen'" },
+	{ "dead_after within the interval",
+	    "gossip_interval_ms = 1000-2000\ndead_after_ms = 1500\n",
+	    "dead_after_ms 1500 must exceed the gossip interval" },
 };
+
+static void
+test_fabric_keys(void **state)
+{
+	static const char	text[] =
+	    "node_id = 42\n"
+	    "node_name = node42\n"
+	    "listen = 198.18.0.11\n"
+	    "ca = /e/ca.crt\ncert = /e/n.crt\nkey = /e/n.key\ncrl = /e/ca.crl\n"
+	    "map = /e/omm.map\n"
+	    "discovery = on\n"
+	    "mcast_group = 239.1.2.3:9999\n"
+	    "mcast_if = eth0\n"
+	    "gossip_interval_ms = 300-600\n"
+	    "dead_after_ms = 3000\n"
+	    "window = 8\n"
+	    "speed = 20000\n"
+	    "load_cgroup = /sys/fs/cgroup/x\n";
+	struct omm_config	c;
+	char			*cause = NULL;
+
+	config_defaults(&c);
+	assert_int_equal(c.fabric, 0);
+	assert_int_equal(c.gossip_min_ms, 500);
+	assert_int_equal(c.gossip_max_ms, 1000);
+	assert_int_equal(c.dead_after_ms, 5000);
+	assert_int_equal(c.window, 20);
+	assert_string_equal(c.cert, "/etc/omm/node.crt");
+	assert_int_equal(c.mcast_group.port, OMM_MCAST_PORT);
+	if (config_parse(&c, text, strlen(text), &cause) != 0)
+		fail_msg("%s", cause);
+	assert_int_equal(c.fabric, 1);
+	assert_int_equal(c.node_id, 42);
+	assert_string_equal(c.node_name, "node42");
+	assert_int_equal(c.listen.family, NODE_AF_INET);
+	assert_int_equal(c.listen.port, OMM_LISTEN_PORT);
+	assert_string_equal(c.key, "/e/n.key");
+	assert_string_equal(c.map_path, "/e/omm.map");
+	assert_int_equal(c.discovery, 1);
+	assert_int_equal(c.mcast_group.port, 9999);
+	assert_string_equal(c.mcast_if, "eth0");
+	assert_int_equal(c.gossip_min_ms, 300);
+	assert_int_equal(c.gossip_max_ms, 600);
+	assert_int_equal(c.dead_after_ms, 3000);
+	assert_int_equal(c.window, 8);
+	assert_int_equal(c.speed, 20000);
+	assert_string_equal(c.load_cgroup, "/sys/fs/cgroup/x");
+	config_free(&c);
+	assert_null(c.map_path);
+
+	/* one interval: N..N */
+	config_defaults(&c);
+	assert_int_equal(config_parse(&c, "gossip_interval_ms = 700\n", 25,
+	    &cause), 0);
+	assert_int_equal(c.gossip_min_ms, 700);
+	assert_int_equal(c.gossip_max_ms, 700);
+	config_free(&c);
+}
 
 static void
 test_parse_rejects(void **state)
@@ -214,6 +297,7 @@ main(void)
 		cmocka_unit_test(test_parse_length),
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_parse_binary),
+		cmocka_unit_test(test_fabric_keys),
 		cmocka_unit_test(test_load),
 	};
 

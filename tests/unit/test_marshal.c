@@ -35,6 +35,8 @@
 #include "omm/sysent.h"
 
 #define FLOOR	900
+#define REP_HDR	(8 + 8 + 1 + 4)		/* seq ret sig nbuf */
+#define ENT_HDR	(1 + 1 + 2 + 4)		/* arg part elem len */
 #define U(p)	((uint64_t)(uintptr_t)(p))
 
 static struct deputy	*dep;
@@ -697,6 +699,26 @@ test_reply_refused(void **state)
 	}
 	buf_free(&b);
 	sysreq_free(&req);
+
+	/* A returned msghdr carrying pointers (the deputy's) is refused. */
+	{
+		static char	 d8[8];
+		struct iovec	 iov = { d8, sizeof d8 };
+		struct msghdr	 m = { .msg_iov = &iov, .msg_iovlen = 1 };
+		uint32_t	 lens[2] = { MSGHDR_LEN, 3 };
+
+		encode(&b, &req, SYS_recvmsg, 3, U(&m), 0, 0);
+		reply(&r, &req, req.seq, 3, 0, 2, lens);
+		assert_false(rep_ok(&req, &r));
+		/* The same with the pointers zeroed passes. */
+		memset(r.data + REP_HDR + ENT_HDR + MSGHDR_NAME, 0, 8);
+		memset(r.data + REP_HDR + ENT_HDR + MSGHDR_IOV, 0, 8);
+		memset(r.data + REP_HDR + ENT_HDR + MSGHDR_CONTROL, 0, 8);
+		assert_true(rep_ok(&req, &r));
+		buf_free(&r);
+		buf_free(&b);
+		sysreq_free(&req);
+	}
 }
 
 static void
