@@ -684,6 +684,12 @@ link_cause(struct link *l, short what)
 	while ((e = bufferevent_get_openssl_error(l->bev)) != 0) {
 		if (ERR_GET_LIB(e) == 0)
 			continue;
+		/* the peer died or closed without close_notify: plain EOF */
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			what |= BEV_EVENT_EOF;
+			continue;
+		}
 		ERR_error_string_n(e, buf, sizeof buf);
 		if (tls == NULL)
 			tls = xstrdup(buf);

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "omm/ckpt.h"
@@ -29,15 +28,6 @@
 #include "omm/xmalloc.h"
 
 #include "ckpt-int.h"
-
-double
-ckpt_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Kernel-provided mappings, named in brackets by maps. */
 static const struct {

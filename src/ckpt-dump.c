@@ -24,11 +24,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <linux/kcmp.h>
 
 #include "omm/ckpt.h"
 #include "omm/image.h"
@@ -42,7 +45,7 @@
 #define DUMP_BATCH	IMG_PAGES_PER_SECTION	/* pages read and written at once */
 #define DUMP_PM_CHUNK	8192			/* pagemap entries per pread */
 #define DUMP_SLOTS	3			/* sections in flight to the writer */
-#define PROBE_LEN	64			/* bytes of a page read to see it is not zero */
+#define PROBE_LEN	64			/* bytes read to see a page is not zero */
 
 /* Offsets in the injection scratch pages. */
 #define SCR_SIGACT	0		/* 64 kernel sigactions of 32 bytes */
@@ -65,9 +68,7 @@ struct dump {
 	int			 pmfd;		/* /proc/PID/pagemap */
 	uint64_t		*addrs;		/* pages to store, ascending */
 	size_t			 naddrs, caddrs;
-	uint8_t			*buf;		/* DUMP_BATCH pages */
-	uint8_t			*probe;		/* DUMP_BATCH * PROBE_LEN */
-	double			 read_secs;	/* in read_pages, for -v */
+	double			 read_secs;	/* reading pages to write, for -v */
 };
 
 static int
@@ -103,10 +104,11 @@ ckpt_interrupt(pid_t pid, siginfo_t **caught, size_t *ncaught,
 		if (ev == PTRACE_EVENT_STOP) {
 			if (sig == SIGTRAP)
 				return 0;
-			/* Interrupting a group-stopped tracee reports the stop signal. */
+			/* A group-stopped tracee reports its stop signal. */
 			ptrace(PTRACE_LISTEN, pid, 0, 0);
-			return cause_set(cause, "stopped by signal %s (group-stop)",
-			    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+			return cause_set(cause, "stopped by signal SIG%s "
+			    "(group-stop)", sigabbrev_np(sig) != NULL ?
+			    sigabbrev_np(sig) : "?");
 		}
 		if (ev == 0 && sig != (SIGTRAP | 0x80)) {
 			if (ptrace(PTRACE_GETSIGINFO, pid, 0, &si) == -1)
@@ -437,6 +439,41 @@ dump_proc(struct dump *d, char **cause)
 	return 0;
 }
 
+/*
+ * fds that share one open file description (dup(), "cmd >out 2>&1") share
+ * one offset: two reopened files would overwrite each other's output.
+ * kcmp tells; each such fd names the lowest one it shares with.
+ */
+static void
+dump_fd_sharing(struct dump *d)
+{
+	struct img_fd	*f, *g;
+	uint32_t	 i, j;
+	long		 r;
+
+	for (i = 0; i < d->img.nfds; i++) {
+		f = &d->img.fds[i];
+		if (f->kind != IMG_FD_FILE && f->kind != IMG_FD_DEV)
+			continue;
+		for (j = 0; j < i; j++) {
+			g = &d->img.fds[j];
+			if (g->kind != f->kind || g->dev != f->dev || g->ino != f->ino ||
+			    g->shared_with != 0)
+				continue;
+			r = syscall(SYS_kcmp, d->pid, d->pid, KCMP_FILE, g->fd, f->fd);
+			if (r == -1) {
+				log_debug("pid %ld: kcmp: %s", (long)d->pid,
+				    strerror(errno));
+				return;
+			}
+			if (r == 0) {
+				f->shared_with = (uint32_t)g->fd + 1;
+				break;
+			}
+		}
+	}
+}
+
 static int
 dump_fds(struct dump *d, char **cause)
 {
@@ -495,6 +532,7 @@ dump_fds(struct dump *d, char **cause)
 	}
 	if (nends > 0 && ckpt_pipes_check(d->pid, ends, nends, cause) == -1)
 		goto fail;
+	dump_fd_sharing(d);
 	free(ends);
 	free(fds);
 	return 0;
@@ -546,12 +584,9 @@ read_pages(struct dump *d, const uint64_t *addrs, size_t n, uint8_t *buf,
 		}
 	}
 	if (readable) {
-		double	t = ckpt_now();
-
 		local.iov_base = buf;
 		local.iov_len = n * CKPT_PAGE;
 		got = process_vm_readv(d->pid, &local, 1, remote, nr, 0);
-		d->read_secs += ckpt_now() - t;
 		if (got == (ssize_t)(n * CKPT_PAGE))
 			return 0;
 	}
@@ -599,55 +634,152 @@ add_addr(struct dump *d, uint64_t a)
 }
 
 /*
- * Keep the non-zero ones of cand[0..n). A zero check needs the data, but
- * reading every page twice (here and when writing) costs more than the
- * check saves; so first only the start of each page is read (one iovec of
- * PROBE_LEN per page, far cheaper than whole pages) and only pages that
- * start with zeros are read whole.
+ * Which of cand[0..n) are not all zeros, into keep[]. A zero check needs
+ * the data, and reading every page twice (here and when writing) costs
+ * about as much as writing it; so first only the start of each page is
+ * read (one iovec of PROBE_LEN per page) and only pages that start with
+ * zeros are read whole. probe and buf are the caller's (one per thread).
  */
 static int
-filter_zero(struct dump *d, struct img_vma *v, const uint64_t *cand, size_t n,
-    char **cause)
+filter_zero(struct dump *d, const uint64_t *cand, size_t n, int readable,
+    uint8_t *probe, uint8_t *buf, uint8_t *keep, char **cause)
 {
 	struct iovec	 local, remote[DUMP_BATCH];
 	uint64_t	 zc[DUMP_BATCH];
-	uint8_t		 keep[DUMP_BATCH];
 	size_t		 i, j, nz = 0;
 	ssize_t		 got = -1;
 
-	if (n == 0)
-		return 0;
-	if (v->prot & PROT_READ) {
+	if (readable) {
 		for (i = 0; i < n; i++) {
 			remote[i].iov_base = (void *)cand[i];
 			remote[i].iov_len = PROBE_LEN;
 		}
-		local.iov_base = d->probe;
+		local.iov_base = probe;
 		local.iov_len = n * PROBE_LEN;
 		got = process_vm_readv(d->pid, &local, 1, remote, n, 0);
 	}
 	for (i = 0; i < n; i++) {
-		const uint64_t	*w = (const uint64_t *)(d->probe + i * PROBE_LEN);
+		const uint64_t	*w = (const uint64_t *)(probe + i * PROBE_LEN);
 
 		keep[i] = got == (ssize_t)(n * PROBE_LEN) &&
 		    (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0;
 		if (!keep[i])
 			zc[nz++] = cand[i];
 	}
-	if (nz > 0 && read_pages(d, zc, nz, d->buf, (v->prot & PROT_READ) != 0,
-	    cause) == -1)
+	if (nz > 0 && read_pages(d, zc, nz, buf, readable, cause) == -1)
 		return -1;
 	for (i = 0, j = 0; i < n; i++) {
-		if (!keep[i]) {
-			keep[i] = !page_is_zero(d->buf + j * CKPT_PAGE);
-			j++;
-		}
-		if (keep[i]) {
-			add_addr(d, cand[i]);
-			v->npages++;
-		} else
-			d->stats->zero_pages++;
+		if (!keep[i])
+			keep[i] = !page_is_zero(buf + j++ * CKPT_PAGE);
 	}
+	return 0;
+}
+
+/* The zero check over all candidates, shared by two threads. */
+struct zscan {
+	struct dump	*d;
+	struct zjob {
+		size_t	first, n;
+		int	readable;
+	}		*jobs;
+	size_t		 njobs;
+	size_t		 next;		/* next job, taken atomically */
+	uint8_t		*keep;		/* per candidate of d->addrs */
+	pthread_mutex_t	 lock;
+	int		 failed;
+	char		*cause;
+};
+
+static void *
+zscan_run(void *p)
+{
+	struct zscan	*z = p;
+	struct zjob	*job;
+	uint8_t		*probe, *buf;
+	char		*why = NULL;
+	size_t		 j;
+
+	probe = xmalloc(DUMP_BATCH * PROBE_LEN);
+	buf = xmalloc(DUMP_BATCH * CKPT_PAGE);
+	while ((j = __atomic_fetch_add(&z->next, 1, __ATOMIC_RELAXED)) <
+	    z->njobs) {
+		job = &z->jobs[j];
+		if (filter_zero(z->d, &z->d->addrs[job->first], job->n,
+		    job->readable, probe, buf, z->keep + job->first, &why) == 0)
+			continue;
+		pthread_mutex_lock(&z->lock);
+		if (!z->failed) {
+			z->failed = 1;
+			z->cause = why;
+		} else
+			free(why);
+		pthread_mutex_unlock(&z->lock);
+		__atomic_store_n(&z->next, z->njobs, __ATOMIC_RELAXED);
+		break;
+	}
+	free(probe);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Keep the candidates (d->addrs, first[i] and count[i] for vma i) that
+ * are not zero, counting pages per vma. The probes cost about a
+ * microsecond a page (a page-table walk each), so a second thread halves
+ * the freeze for big processes.
+ */
+static int
+dump_filter(struct dump *d, const size_t *first, const size_t *count,
+    char **cause)
+{
+	struct zscan	 z;
+	pthread_t	 t;
+	struct img_vma	*v;
+	size_t		 i, c, w = 0, off;
+	int		 threaded;
+
+	memset(&z, 0, sizeof z);
+	z.d = d;
+	z.keep = xmalloc(d->naddrs ? d->naddrs : 1);
+	pthread_mutex_init(&z.lock, NULL);
+	for (i = 0; i < d->img.nvmas; i++) {
+		for (off = 0; off < count[i]; off += DUMP_BATCH) {
+			z.jobs = xreallocarray(z.jobs, z.njobs + 1, sizeof *z.jobs);
+			z.jobs[z.njobs].first = first[i] + off;
+			z.jobs[z.njobs].n = count[i] - off < DUMP_BATCH ?
+			    count[i] - off : DUMP_BATCH;
+			z.jobs[z.njobs].readable =
+			    (d->img.vmas[i].prot & PROT_READ) != 0;
+			z.njobs++;
+		}
+	}
+	threaded = z.njobs > 1 && pthread_create(&t, NULL, zscan_run, &z) == 0;
+	zscan_run(&z);
+	if (threaded)
+		pthread_join(t, NULL);
+	pthread_mutex_destroy(&z.lock);
+	free(z.jobs);
+	if (z.failed) {
+		free(z.keep);
+		if (cause != NULL)
+			*cause = z.cause;
+		else
+			free(z.cause);
+		return -1;
+	}
+	/* Compact in place: the kept ones never move up. */
+	for (i = 0; i < d->img.nvmas; i++) {
+		v = &d->img.vmas[i];
+		for (c = first[i]; c < first[i] + count[i]; c++) {
+			if (z.keep[c]) {
+				d->addrs[w++] = d->addrs[c];
+				v->npages++;
+			} else
+				d->stats->zero_pages++;
+		}
+	}
+	d->naddrs = w;
+	free(z.keep);
 	return 0;
 }
 
@@ -682,23 +814,20 @@ zero_pfn(void)
 	return pfn;
 }
 
-/* Find the pages of one mapping to store: present or swapped, not zero. */
+/* The pages of one mapping that may hold content: present or swapped. */
 static int
-scan_vma(struct dump *d, struct img_vma *v, char **cause)
+scan_vma(struct dump *d, struct img_vma *v, uint64_t *pm, char **cause)
 {
-	uint64_t	*pm, cand[DUMP_BATCH];
 	uint64_t	 npg, off, cnt, i;
-	size_t		 ncand = 0;
 	uint64_t	 zpfn = zero_pfn();
-	int		 full = (d->flags & CKPT_FULL_FILES) != 0, rv = -1;
+	int		 full = (d->flags & CKPT_FULL_FILES) != 0;
 
-	pm = xmalloc(DUMP_PM_CHUNK * sizeof *pm);
 	npg = (v->end - v->start) / CKPT_PAGE;
 	for (off = 0; off < npg; off += cnt) {
 		cnt = npg - off < DUMP_PM_CHUNK ? npg - off : DUMP_PM_CHUNK;
 		if (procfs_pagemap(d->pmfd, v->start + off * CKPT_PAGE, cnt, pm,
 		    cause) == -1)
-			goto out;
+			return -1;
 		for (i = 0; i < cnt; i++) {
 			if (!page_wanted(v, pm[i], full))
 				continue;
@@ -707,18 +836,10 @@ scan_vma(struct dump *d, struct img_vma *v, char **cause)
 				d->stats->zero_pages++;
 				continue;
 			}
-			cand[ncand++] = v->start + (off + i) * CKPT_PAGE;
-			if (ncand == DUMP_BATCH) {
-				if (filter_zero(d, v, cand, ncand, cause) == -1)
-					goto out;
-				ncand = 0;
-			}
+			add_addr(d, v->start + (off + i) * CKPT_PAGE);
 		}
 	}
-	rv = filter_zero(d, v, cand, ncand, cause);
-out:
-	free(pm);
-	return rv;
+	return 0;
 }
 
 /* smaps VmFlags a restore re-applies with madvise. */
@@ -739,17 +860,21 @@ dump_vmas(struct dump *d, char **cause)
 	struct procfs_vma	*pv;
 	struct img_vma		*v;
 	struct stat		 st;
-	size_t			 n, i, k;
+	size_t			 n, i, k, *first = NULL, *count = NULL;
+	uint64_t		*pm;
 	uint32_t		 flags;
 	int			 rv = -1;
 
 	if (procfs_maps(d->pid, 1, &pv, &n, cause) == -1)
 		return -1;
+	pm = xmalloc(DUMP_PM_CHUNK * sizeof *pm);
 	if (n > IMG_MAX_VMAS) {
 		cause_set(cause, "%zu mappings, more than %d", n, IMG_MAX_VMAS);
 		goto out;
 	}
 	d->img.vmas = n == 0 ? NULL : xcalloc(n, sizeof *d->img.vmas);
+	first = xcalloc(n + 1, sizeof *first);
+	count = xcalloc(n + 1, sizeof *count);
 	for (i = 0; i < n; i++) {
 		if (ckpt_vma_kind(&pv[i], &flags, &st, cause) == -1)
 			goto out;
@@ -776,15 +901,20 @@ dump_vmas(struct dump *d, char **cause)
 				flags |= IMG_VMA_FILE_PAGES;
 		}
 		v->flags = flags;
-		if (flags & (IMG_VMA_SHARED | IMG_VMA_VDSO | IMG_VMA_VVAR |
-		    IMG_VMA_VSYSCALL))
-			continue;
-		if (scan_vma(d, v, cause) == -1)
+		first[i] = d->naddrs;
+		if (!(flags & (IMG_VMA_SHARED | IMG_VMA_VDSO | IMG_VMA_VVAR |
+		    IMG_VMA_VSYSCALL)) && scan_vma(d, v, pm, cause) == -1)
 			goto out;
+		count[i] = d->naddrs - first[i];
 	}
+	if (dump_filter(d, first, count, cause) == -1)
+		goto out;
 	d->stats->vmas = d->img.nvmas;
 	rv = 0;
 out:
+	free(first);
+	free(count);
+	free(pm);
 	procfs_vmas_free(pv, n);
 	return rv;
 }
@@ -820,6 +950,7 @@ dump_pages(struct dump *d, struct img_writer *w, char **cause)
 	size_t			 next = 0, take, end;
 	uint32_t		 i;
 	int			 rv = -1, own = 0;
+	double			 t;
 
 	cp = ckpt_pipe_new(DUMP_SLOTS, sizeof *slot, dump_slot_write, w);
 	for (i = 0; i < d->img.nvmas; i++) {
@@ -828,18 +959,20 @@ dump_pages(struct dump *d, struct img_writer *w, char **cause)
 		while (next < end) {
 			if (slot == NULL) {
 				if ((slot = ckpt_pipe_get(cp)) == NULL)
-					goto out;	/* the writer failed: its cause */
+					goto out;	/* the writer's cause */
 				slot->count = 0;
 			}
 			take = end - next;
 			if (take > DUMP_BATCH - slot->count)
 				take = DUMP_BATCH - slot->count;
+			t = ckpt_now();
 			if (read_pages(d, &d->addrs[next], take, slot->data +
 			    slot->count * CKPT_PAGE, (v->prot & PROT_READ) != 0,
 			    cause) == -1) {
 				own = 1;
 				goto out;
 			}
+			d->read_secs += ckpt_now() - t;
 			memcpy(&slot->addrs[slot->count], &d->addrs[next],
 			    take * sizeof *d->addrs);
 			next += take;
@@ -980,8 +1113,6 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	}
 	d.stopped = 1;
 	tstop = ckpt_now();
-	d.buf = xmalloc(DUMP_BATCH * CKPT_PAGE);
-	d.probe = xmalloc(DUMP_BATCH * PROBE_LEN);
 	for (i = 0; i < sizeof dump_steps / sizeof dump_steps[0]; i++) {
 		double	ts = ckpt_now();
 
@@ -1003,8 +1134,6 @@ out:
 		stats->freeze_secs = ckpt_now() - tstop;
 	stats->secs = ckpt_now() - t0;
 	free(why);
-	free(d.buf);
-	free(d.probe);
 	free(d.addrs);
 	free(d.caught);
 	if (d.memfd != -1)

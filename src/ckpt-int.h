@@ -8,9 +8,9 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "omm/ckpt.h"
-
 #include "omm/image.h"
 #include "omm/procfs.h"
 
@@ -27,38 +27,38 @@ struct ckpt_rseq_conf {
 };
 #define CKPT_RSEQ_FLAG_UNREGISTER	1
 
-/* arch_prctl(ARCH_MAP_VDSO_64, addr): map the vDSO (vvar pages first) at addr. */
+/* arch_prctl(ARCH_MAP_VDSO_64, addr): the vDSO (vvar pages first) at addr. */
 #define CKPT_ARCH_MAP_VDSO_64	0x2003
 
 /*
- * Kernel's syscall-restart return values (include/linux/errno.h): a tracee
- * stopped inside an interrupted call shows one of these in rax.
+ * Two of the kernel's syscall-restart codes (include/linux/errno.h): a
+ * tracee stopped inside an interrupted call shows -ERESTART* in rax.
  */
-#define CKPT_ERESTARTSYS		512
-#define CKPT_ERESTARTNOINTR		513
 #define CKPT_ERESTARTNOHAND		514
 #define CKPT_ERESTART_RESTARTBLOCK	516
 
 /*
- * Kind of a mapping from its maps line: IMG_VMA_* flags (HEAP, STACK, VDSO,
- * VVAR, VSYSCALL, FILE, SHARED), or -1 with *why when it cannot move. For a
- * file mapping *st is the file's stat (it was checked to be the mapped one).
+ * (cantmove.c) Kind of a mapping from its maps line: IMG_VMA_* flags (HEAP,
+ * STACK, VDSO, VVAR, VSYSCALL, FILE, SHARED), or -1 with *why when it cannot
+ * move. For a file mapping *st is the file's stat (checked to be the mapped
+ * one).
  */
 int	ckpt_vma_kind(const struct procfs_vma *, uint32_t *flags,
 	    struct stat *st, char **why);
 
 /*
- * Kind of fd of pid from its link target and stat (following the link), or
- * -1 with *why ("fd 5: socket").
+ * (cantmove.c) Kind of an fd from its link target and stat (following the
+ * link), or -1 with *why ("fd 5: socket"). A pipe above fd 2 is
+ * IMG_FD_PIPE only if ckpt_pipes_check agrees.
  */
 int	ckpt_fd_kind(int fd, const char *link, const struct stat *,
 	    enum img_fd_kind *, char **why);
 
 /*
- * PTRACE_INTERRUPT pid and wait for the PTRACE_EVENT_STOP. Signals dequeued
- * on the way are suppressed and appended to *caught (when not NULL); other
- * stops are resumed past. A group-stopped tracee is refused (and left
- * listening); an exit sets stats->exited.
+ * (ckpt-dump.c) PTRACE_INTERRUPT pid and wait for the PTRACE_EVENT_STOP.
+ * Signals dequeued on the way are suppressed and appended to *caught (when
+ * not NULL); other stops are resumed past. A group-stopped tracee is
+ * refused (and left listening); an exit sets stats->exited.
  */
 int	ckpt_interrupt(pid_t, siginfo_t **caught, size_t *ncaught,
 	    struct ckpt_stats *, char **cause);
@@ -71,8 +71,9 @@ struct ckpt_pipe_end {
 };
 
 /*
- * Pipes at fd >= 3 move only as self-pipes: both ends held by pid and by
- * no other process, nothing buffered. -1 with *why naming the fd otherwise.
+ * (cantmove.c) Pipes at fd >= 3 move only as self-pipes: both ends held by
+ * pid and by no other process, nothing buffered. -1 with *why naming the
+ * fd otherwise.
  */
 int	ckpt_pipes_check(pid_t, const struct ckpt_pipe_end *, size_t,
 	    char **why);
@@ -91,6 +92,13 @@ void		 ckpt_pipe_put(struct ckpt_pipe *);
 int		 ckpt_pipe_finish(struct ckpt_pipe *, char **cause);
 
 /* Monotonic seconds. */
-double	ckpt_now(void);
+static inline double
+ckpt_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 #endif

@@ -109,7 +109,7 @@ put_str(struct restore *r, const char *s, char **cause)
 	return inject_write(r->in, SCR_STR, s, len, cause);
 }
 
-/* Step 0: refuse an image this machine cannot restore, stub untouched. */
+/* Refuse an image this machine cannot restore, stub untouched. */
 static int
 restore_check(struct restore *r, char **cause)
 {
@@ -197,7 +197,7 @@ pick_area(struct restore *r, uint64_t *area, char **cause)
 	    "image for the injection area");
 }
 
-/* Step 1: stop the stub, check its xstate size, take it over. */
+/* Stop the stub, check its xstate size, take it over. */
 static int
 restore_takeover(struct restore *r, char **cause)
 {
@@ -239,7 +239,7 @@ restore_takeover(struct restore *r, char **cause)
 	return 0;
 }
 
-/* Step 2: drop the stub's address space but for the injection area. */
+/* Drop the stub's address space but for the injection area. */
 static int
 restore_unmap(struct restore *r, char **cause)
 {
@@ -257,7 +257,7 @@ restore_unmap(struct restore *r, char **cause)
 }
 
 /*
- * Step 3: the vDSO where the image had it. ARCH_MAP_VDSO_64 maps the vvar
+ * The vDSO where the image had it. ARCH_MAP_VDSO_64 maps the vvar
  * pages then the vDSO text at the address given; with the same kernel the
  * layout is the image's, which the maps check confirms.
  */
@@ -303,14 +303,20 @@ restore_vdso(struct restore *r, char **cause)
 	return 0;
 }
 
-/* The tracee fd of path, opening it (and closing the last one) as needed. */
+/*
+ * The tracee fd to map v from, opening it (and closing the last one) as
+ * needed: consecutive private mappings of one file (a library's text, data
+ * and relro) share one open.
+ */
 static int
 vma_file(struct restore *r, const struct img_vma *v, char **cause)
 {
 	long	ret;
-	int	wr = (v->flags & IMG_VMA_SHARED) && (v->prot & PROT_WRITE);
+	int	shared = (v->flags & IMG_VMA_SHARED) != 0;
+	int	wr = shared && (v->prot & PROT_WRITE);
 
-	if (r->vfd != -1 && strcmp(r->vpath, v->path) == 0 && !wr)
+	if (r->vfd != -1 && !shared && r->vpath != NULL &&
+	    strcmp(r->vpath, v->path) == 0)
 		return r->vfd;
 	if (r->vfd != -1) {
 		if (CALL(r, &ret, cause, SYS_close, r->vfd) == -1)
@@ -320,7 +326,7 @@ vma_file(struct restore *r, const struct img_vma *v, char **cause)
 	if (put_str(r, v->path, cause) == -1)
 		return -1;
 	/* A shared mapping may be made writable later: keep O_RDWR if we can. */
-	if (v->flags & IMG_VMA_SHARED) {
+	if (shared) {
 		if (CALL(r, &ret, cause, SYS_open, inject_scratch(r->in) + SCR_STR,
 		    O_RDWR | O_CLOEXEC) == -1)
 			return -1;
@@ -335,7 +341,7 @@ done:
 	    v->start, v->end, v->path) == -1)
 		return -1;
 	r->vfd = (int)ret;
-	r->vpath = v->path;
+	r->vpath = shared ? NULL : v->path;
 	return r->vfd;
 }
 
@@ -352,7 +358,7 @@ static const struct {
 };
 
 /*
- * Step 4: the image's mappings. One that gets pages is mapped writable
+ * The image's mappings. One that gets pages is mapped writable
  * first (process_vm_writev needs that) and given its own protection after.
  */
 static int
@@ -595,7 +601,7 @@ restore_slot_write(void *arg, void *p, char **cause)
 }
 
 /*
- * Step 5: page contents. This thread reads and checks the image; the
+ * Page contents. This thread reads and checks the image; the
  * pipe's thread puts each section into the stub (faulting the fresh
  * memory in is most of the cost).
  */
@@ -635,11 +641,12 @@ restore_pages(struct restore *r, char **cause)
 				    "private mapping of the image", addr);
 				break;
 			}
-			run = &slot->runs[slot->nruns - (slot->nruns > 0)];
-			if (slot->nruns > 0 && v == last &&
-			    run->addr + run->len == addr) {
-				run->len += CKPT_PAGE;
-				continue;
+			if (slot->nruns > 0 && v == last) {
+				run = &slot->runs[slot->nruns - 1];
+				if (run->addr + run->len == addr) {
+					run->len += CKPT_PAGE;
+					continue;
+				}
 			}
 			run = &slot->runs[slot->nruns++];
 			run->addr = addr;
@@ -660,7 +667,7 @@ restore_pages(struct restore *r, char **cause)
 	return rv;
 }
 
-/* Step 6: each mapping's own protection. */
+/* Each mapping's own protection. */
 static int
 restore_prot(struct restore *r, char **cause)
 {
@@ -681,28 +688,66 @@ restore_prot(struct restore *r, char **cause)
 	return 0;
 }
 
+/* prlimit64 by the stub on itself: it gets what its own privileges allow. */
+static int
+set_rlimit(struct restore *r, int res, uint64_t cur, uint64_t max, long *ret,
+    char **cause)
+{
+	uint64_t	rl[2] = { cur, max };
+
+	if (inject_write(r->in, SCR_MISC, rl, sizeof rl, cause) == -1)
+		return -1;
+	return CALL(r, ret, cause, SYS_prlimit64, 0, res,
+	    inject_scratch(r->in) + SCR_MISC, 0);
+}
+
 /*
- * Step 7: rlimits, set from here. Lowering is always allowed; raising a
- * hard limit needs privilege the restorer may not have, which is no reason
- * to fail the restore.
+ * Rlimits, set by the stub itself rather than by us: a restorer
+ * with privilege must not lend it to an image (raising a hard limit). What
+ * the stub may not do is skipped, which is no reason to fail the restore.
+ * Runs after the fds: a process may have lowered RLIMIT_NOFILE below fds
+ * it already had open.
  */
 static int
 restore_rlimits(struct restore *r, char **cause)
 {
-	struct rlimit	rl;
-	int		i;
+	long	ret;
+	int	i;
 
 	for (i = 0; i < IMG_NRLIMITS && i < RLIM_NLIMITS; i++) {
-		rl.rlim_cur = r->img.proc.rlim[i].cur;
-		rl.rlim_max = r->img.proc.rlim[i].max;
-		if (prlimit(r->pid, i, &rl, NULL) == -1) {
-			if (errno != EPERM && errno != EINVAL)
-				return cause_set(cause, "prlimit(%d): %s", i,
-				    strerror(errno));
+		if (set_rlimit(r, i, r->img.proc.rlim[i].cur,
+		    r->img.proc.rlim[i].max, &ret, cause) == -1)
+			return -1;
+		if (ret != 0)
 			log_debug("pid %ld: prlimit(%d): %s", (long)r->pid, i,
-			    strerror(errno));
-		}
+			    strerror(-ret));
 	}
+	return 0;
+}
+
+/* Before the fds: room for the highest fd of the image, if the stub has less. */
+static int
+restore_nofile(struct restore *r, char **cause)
+{
+	uint64_t	rl[2];
+	uint32_t	k;
+	long		ret;
+	int		maxfd = 2;
+
+	for (k = 0; k < r->img.nfds; k++) {
+		if (r->img.fds[k].fd > maxfd)
+			maxfd = r->img.fds[k].fd;
+	}
+	if (CALL(r, &ret, cause, SYS_prlimit64, 0, RLIMIT_NOFILE, 0,
+	    inject_scratch(r->in) + SCR_MISC) == -1 ||
+	    call_ok(ret, cause, "getting RLIMIT_NOFILE") == -1 ||
+	    inject_read(r->in, SCR_MISC, rl, sizeof rl, cause) == -1)
+		return -1;
+	if ((uint64_t)maxfd < rl[0])
+		return 0;
+	if (set_rlimit(r, RLIMIT_NOFILE, (uint64_t)maxfd + 1 > rl[1] ? rl[1] :
+	    (uint64_t)maxfd + 1, rl[1], &ret, cause) == -1)
+		return -1;
 	return 0;
 }
 
@@ -718,11 +763,11 @@ image_fd(const struct img *img, int fd)
 	return NULL;
 }
 
-/* Step 8: fds. The stub's 0-2 stand in for the image's terminals and pipes. */
+/* Fds. The stub's 0-2 stand in for the image's terminals and pipes. */
 static int
 restore_fds(struct restore *r, char **cause)
 {
-	const struct img_fd	*f;
+	const struct img_fd	*f, *g;
 	int			*fds;
 	size_t			 n, i;
 	uint32_t		 k;
@@ -752,6 +797,20 @@ restore_fds(struct restore *r, char **cause)
 			if (ret == -EBADF)
 				log_debug("pid %ld: fd %d: the restorer has no fd %d",
 				    (long)r->pid, f->fd, f->fd);
+			continue;
+		}
+		if (f->shared_with != 0) {
+			/* One open file description, one offset: dup the first. */
+			g = image_fd(&r->img, (int)f->shared_with - 1);
+			if (g == NULL || g->fd >= f->fd || (g->kind != IMG_FD_FILE &&
+			    g->kind != IMG_FD_DEV))
+				return cause_set(cause, "fd %d: shares with fd %u, "
+				    "which is no file before it", f->fd,
+				    f->shared_with - 1);
+			if (CALL(r, &ret, cause, SYS_dup3, g->fd, f->fd,
+			    f->cloexec ? O_CLOEXEC : 0) == -1 ||
+			    call_ok(ret, cause, "fd %d: dup3", f->fd) == -1)
+				return -1;
 			continue;
 		}
 		oflags = f->flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY |
@@ -899,7 +958,7 @@ restore_mm(struct restore *r, char **cause)
 	return 0;
 }
 
-/* Step 9: cwd, umask, personality, comm, signal handlers and the rest. */
+/* Cwd, umask, personality, comm, signal handlers and the rest. */
 static int
 restore_task(struct restore *r, char **cause)
 {
@@ -970,7 +1029,7 @@ restore_task(struct restore *r, char **cause)
 }
 
 /*
- * Step 10: pending signals, queued by the stub to itself (any si_code is
+ * Pending signals, queued by the stub to itself (any si_code is
  * allowed then). They stay pending while injection blocks them.
  */
 static int
@@ -1005,7 +1064,7 @@ restore_pending(struct restore *r, char **cause)
 	return 0;
 }
 
-/* Step 11: the area goes, the image's registers and mask come. */
+/* The area goes, the image's registers and mask come. */
 static int
 restore_finish(struct restore *r, char **cause)
 {
@@ -1051,9 +1110,10 @@ static const struct restore_step {
 	{ "userfaultfd", restore_uffd_open },
 	{ "pages", restore_pages },
 	{ "protections", restore_prot },
-	{ "rlimits", restore_rlimits },
+	{ "fd limit", restore_nofile },
 	{ "fds", restore_fds },
 	{ "pipes", restore_pipes },
+	{ "rlimits", restore_rlimits },
 	{ "task state", restore_task },
 	{ "pending signals", restore_pending },
 	{ "registers", restore_finish },

@@ -48,8 +48,6 @@ static const uint8_t	inject_code[] = { 0x0f, 0x05, 0xcc };	/* syscall; int3 */
 static void
 add_stray(struct inject *in, const siginfo_t *si)
 {
-	if (in == NULL)
-		return;
 	in->strays = xreallocarray(in->strays, in->nstrays + 1,
 	    sizeof *in->strays);
 	in->strays[in->nstrays++] = *si;
@@ -75,8 +73,9 @@ wait_stop(struct inject *in, pid_t pid, enum inj_stop want, uint64_t trap_rip,
 	struct user_regs_struct	 regs;
 	siginfo_t		 si;
 	int			 st, sig;
-	long			 op = want == STOP_SYSCALL ? PTRACE_SYSCALL : PTRACE_CONT;
+	long			 op;
 
+	op = want == STOP_SYSCALL ? PTRACE_SYSCALL : PTRACE_CONT;
 	if (ptrace(op, pid, 0, 0) == -1)
 		return cause_set(cause, "resume: %s", strerror(errno));
 	for (;;) {
@@ -86,10 +85,8 @@ wait_stop(struct inject *in, pid_t pid, enum inj_stop want, uint64_t trap_rip,
 			return cause_set(cause, "waitpid: %s", strerror(errno));
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			if (in != NULL) {
-				in->exited = 1;
-				in->wstatus = st;
-			}
+			in->exited = 1;
+			in->wstatus = st;
 			return cause_set(cause, "process exited during an injected "
 			    "system call");
 		}
@@ -104,7 +101,7 @@ wait_stop(struct inject *in, pid_t pid, enum inj_stop want, uint64_t trap_rip,
 			return cause_set(cause, "PTRACE_GETSIGINFO: %s",
 			    strerror(errno));
 		if (sig == SIGTRAP) {
-			/* Without PTRACE_O_TRACESYSGOOD a syscall stop has si_code SIGTRAP. */
+			/* Without PTRACE_O_TRACESYSGOOD: si_code SIGTRAP. */
 			if (want == STOP_SYSCALL && si.si_code == SIGTRAP)
 				return 0;
 			if (want == STOP_TRAP && si.si_code == SI_KERNEL) {
@@ -140,6 +137,10 @@ set_args(struct user_regs_struct *r, long nr, const uint64_t a[6])
 	r->r9 = a[5];
 }
 
+/*
+ * One system call through the instruction at insn, stopping at its entry
+ * and exit: needs no area. Leaves the registers as the call left them.
+ */
 static int
 syscall_at(struct inject *in, pid_t pid, uint64_t insn, long *ret, long nr,
     const uint64_t args[6], char **cause)
@@ -160,13 +161,6 @@ syscall_at(struct inject *in, pid_t pid, uint64_t insn, long *ret, long nr,
 		return cause_set(cause, "PTRACE_GETREGS: %s", strerror(errno));
 	*ret = (long)regs.rax;
 	return 0;
-}
-
-int
-inject_syscall_at(pid_t pid, uint64_t insn, long *ret, long nr,
-    const uint64_t args[6], char **cause)
-{
-	return syscall_at(NULL, pid, insn, ret, nr, args, cause);
 }
 
 /* Search one mapping's bytes for "0f 05". */
@@ -196,8 +190,13 @@ scan_vma(pid_t pid, const struct procfs_vma *v, uint64_t *insn)
 	return -1;
 }
 
-int
-inject_find_syscall(pid_t pid, uint64_t skip, uint64_t skiplen, uint64_t *insn,
+/*
+ * Address of a "syscall" instruction in pid, its vDSO's first, outside
+ * [skip, skip + skiplen): the first mmap of the area and its final munmap
+ * run there, with syscall-entry and -exit stops.
+ */
+static int
+find_syscall(pid_t pid, uint64_t skip, uint64_t skiplen, uint64_t *insn,
     char **cause)
 {
 	struct procfs_vma	*vmas;
@@ -334,7 +333,7 @@ inject_init(pid_t pid, uint64_t hint, char **cause)
 	}
 	if (hint == 0 && pick_area(pid, &hint, cause) == -1)
 		goto fail_mask;
-	if (inject_find_syscall(pid, 0, 0, &insn, cause) == -1)
+	if (find_syscall(pid, 0, 0, &insn, cause) == -1)
 		goto fail_mask;
 	if (area_call(in, insn, &ret, SYS_mmap, (const uint64_t[6]){ hint,
 	    INJECT_AREA_SIZE, PROT_READ | PROT_WRITE,
@@ -415,12 +414,6 @@ inject_read(struct inject *in, size_t off, void *p, size_t len, char **cause)
 	return scratch_io(in, off, p, len, 0, cause);
 }
 
-const void *
-inject_saved_regs(const struct inject *in)
-{
-	return &in->saved;
-}
-
 uint64_t
 inject_saved_mask(const struct inject *in)
 {
@@ -450,7 +443,7 @@ inject_fini(struct inject *in, int restore, char **cause)
 	char		*why = NULL;
 	int		 rv = -1;
 
-	if (inject_find_syscall(in->pid, in->area, INJECT_AREA_SIZE, &insn,
+	if (find_syscall(in->pid, in->area, INJECT_AREA_SIZE, &insn,
 	    cause) == -1)
 		goto out;
 	if (syscall_at(in, in->pid, insn, &ret, SYS_munmap, (const uint64_t[6]){

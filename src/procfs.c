@@ -176,7 +176,8 @@ procfs_maps_parse(const char *text, struct procfs_vma **vmas, size_t *n,
 			(*vmas)[(*n)++] = v;
 		} else if (strncmp(line, "VmFlags:", 8) == 0) {
 			if (*n == 0)
-				return cause_set(cause, "smaps: VmFlags before any mapping");
+				return cause_set(cause,
+				    "smaps: VmFlags before any mapping");
 			(*vmas)[*n - 1].vmflags = procfs_vmflags(line + 8);
 		}
 		line = next;

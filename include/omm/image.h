@@ -138,6 +138,12 @@ struct img_fd {
 	uint32_t	mode;		/* st_mode at dump */
 	uint64_t	dev, ino, size;	/* identity at dump, informational */
 	char		*path;		/* NULL for IMG_FD_STDIO and IMG_FD_PIPE */
+	/*
+	 * 1 + the lowest fd sharing this fd's open file description (dup(),
+	 * "2>&1": one offset for both), restored by dup; 0: none. Counted
+	 * from 1 so that a zeroed entry means "none".
+	 */
+	uint32_t	shared_with;
 };
 
 /* img_vma.flags */

@@ -56,8 +56,7 @@ int	inject_write(struct inject *, size_t off, const void *, size_t,
 int	inject_read(struct inject *, size_t off, void *, size_t,
 	    char **cause) __attribute__((warn_unused_result));
 
-/* Registers and signal mask saved by inject_init. */
-const void	*inject_saved_regs(const struct inject *);	/* struct user_regs_struct */
+/* The signal mask inject_init found (injection runs with its own). */
 uint64_t	 inject_saved_mask(const struct inject *);
 
 /* Signals dequeued while injecting. */
@@ -86,16 +85,5 @@ int	inject_settle(pid_t, int *exited, int *wstatus, char **cause)
 /* Free; never touches the tracee. */
 void	inject_free(struct inject *);
 
-/*
- * A system call through the "syscall" instruction at insn, with
- * syscall-entry and exit stops: no injection area needed. Leaves the
- * registers as the call left them.
- */
-int	inject_syscall_at(pid_t, uint64_t insn, long *ret, long nr,
-	    const uint64_t args[6], char **cause)
-	    __attribute__((warn_unused_result));
-/* Address of a "syscall" instruction in pid (its vDSO first), skipping [skip, skip+len). */
-int	inject_find_syscall(pid_t, uint64_t skip, uint64_t len, uint64_t *insn,
-	    char **cause) __attribute__((warn_unused_result));
 
 #endif

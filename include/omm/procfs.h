@@ -78,7 +78,8 @@ struct procfs_fdinfo {
 #define PM_FILE		(1ULL << 61)	/* file page or shared anonymous */
 #define PM_EXCLUSIVE	(1ULL << 56)
 #define PM_GUARD	(1ULL << 58)	/* MADV_GUARD_INSTALL marker (6.15+) */
-#define PM_PFN_MASK	((1ULL << 55) - 1)	/* frame number; 0 without CAP_SYS_ADMIN */
+/* frame number bits; 0 without CAP_SYS_ADMIN */
+#define PM_PFN_MASK	((1ULL << 55) - 1)
 
 /* Parsers. */
 int	procfs_maps_line(const char *line, struct procfs_vma *, char **cause)

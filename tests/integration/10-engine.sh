@@ -22,7 +22,7 @@ with open(sys.argv[1], "w") as f:
     for i in range(400000):
         f.write(" ".join(r.choice(words) for _ in range(8)) + "\n")
 EOF
-head -c 3000000 "$W/text" >"$W/text.small"
+head -c 5000000 "$W/text" >"$W/text.small"
 head -c 300M /dev/urandom >"$W/random"
 cat >"$W/count.sh" <<'EOF'
 i=0
@@ -86,7 +86,59 @@ run_case "bc -l pi to 1500 digits" workload bc 500 0 bc -l "$W/pi.bc"
 run_case "python3 loop" workload py 700 0 "$PYTHON" "$W/py.py"
 run_case "gzip -9" workload gzip 600 0 gzip -9 -c "$W/text"
 run_case "sha256sum 300 MB" workload sha 300 0 sha256sum "$W/random"
-run_case "xz -6 (a self-pipe)" workload xz 1500 0 xz -6 -c "$W/text.small"
+run_case "xz -6 (a self-pipe)" workload xz 1000 0 xz -6 -c "$W/text.small"
+
+# stdout and stderr on one open file ("2>&1"): one offset, shared after a
+# restore too, or the two streams overwrite each other.
+two_streams() {
+	local rc=0
+	cat >"$D/two.sh" <<'EOF'
+for i in $(seq 30); do echo "out $i"; echo "err $i" >&2; sleep 0.03; done
+EOF
+	sh "$D/two.sh" >"$D/ref" 2>&1
+	"$CKPTDRV" dump --kill --delay-ms 400 -o "$D/img" -- \
+	    sh -c 'exec sh "$1" >"$2" 2>&1' sh "$D/two.sh" "$D/out" \
+	    </dev/null 2>"$D/dump.err" || rc=$?
+	[ $rc -eq 0 ] || { cat "$D/dump.err" >&2; fail "dump exited $rc"; }
+	"$CKPTDRV" restore "$D/img" </dev/null 2>"$D/restore.err" || rc=$?
+	[ $rc -eq 0 ] || { cat "$D/restore.err" >&2; fail "restore exited $rc"; }
+	cmp "$D/out" "$D/ref" ||
+	    fail "output differs (the image must carry img_fd.shared_with)"
+}
+run_case "stdout and stderr sharing one file (2>&1)" two_streams
+
+# A signal racing the dump, while the process sits in read() with a
+# handler installed without SA_RESTART: after the restore the handler must
+# run and the read fail with EINTR (here: the handler's exception ends the
+# read), not be restarted and block. Both when the dump caught the signal
+# on its way in and when it found it queued.
+racing_signal() {
+	local rc=0 pid drv n=200
+	cat >"$D/rd.py" <<'EOF'
+import os, signal
+class Hit(Exception): pass
+def handler(sig, frame): raise Hit()
+signal.signal(signal.SIGUSR1, handler)
+signal.siginterrupt(signal.SIGUSR1, True)
+try:
+    os.read(0, 100)
+    print("read returned")
+except Hit:
+    print("interrupted")
+EOF
+	mkfifo "$D/in"
+	exec 7<>"$D/in"
+	"$CKPTDRV" dump --kill --kick USR1 --delay-ms 500 -o "$D/img" -- \
+	    "$PYTHON" "$D/rd.py" <"$D/in" >"$D/out" 2>"$D/dump.err" 7>&- || rc=$?
+	[ $rc -eq 0 ] || { cat "$D/dump.err" >&2; fail "dump exited $rc"; }
+	[ ! -s "$D/out" ] || fail "the original printed: $(cat "$D/out")"
+	spawn "$CKPTDRV" restore "$D/img" <"$D/in" >/dev/null \
+	    2>"$D/restore.err" 7>&-
+	drv=$SPAWNED
+	expect_exit "$drv" 0 20 "restored reader"
+	expect_grep '^interrupted$' "$D/out" "the restored reader"
+}
+run_case "signal racing the dump: EINTR, not a restart" racing_signal
 
 # prog NAME ARGS...: a tests/progs program, dumped once READY, restored,
 # triggered (SIGUSR1, or a line on stdin for blockread); PASS expected.

@@ -49,15 +49,6 @@ case_no_ommd() {
 	[ ! -s "$D/out" ] || fail "the command ran without ommd"
 }
 
-# All pids below $1, itself included.
-tree() {
-	local c
-	echo "$1"
-	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		tree "$c"
-	done
-}
-
 # A pipeline in a shell: every process of it is managed, in one job, and
 # the result is right.
 case_pipeline() {
@@ -67,13 +58,13 @@ case_pipeline() {
 	local omrun=$SPAWNED job pids n=0 p
 	job=$(pidfile_pid "$D/pid")
 	# Wait for the shell to have forked both sides of the first pipe.
-	until [ "$(tree "$job" | wc -l)" -ge 3 ]; do
+	until [ "$(pid_tree "$job" | wc -l)" -ge 3 ]; do
 		n=$((n + 1))
 		[ $n -lt 40 ] || fail "the pipeline never had 3 processes"
 		sleep 0.05
 	done
 	sleep 0.2
-	pids=$(tree "$job")
+	pids=$(pid_tree "$job")
 	"$OMCTL" ps --json >"$D/ps.json"
 	"$OMCTL" ps >"$D/ps.txt"
 	for p in $pids; do

@@ -24,12 +24,17 @@ make_user() {
 	USERS_MADE+=("$1")
 }
 remove_users() {
-	local u
+	local u n
 	for u in "${USERS_MADE[@]}"; do
-		userdel "$u" 2>/dev/null || true
+		# userdel refuses while the user has processes, and killed
+		# ones may take a moment to be reaped by their tracer.
+		for n in $(seq 50); do
+			userdel "$u" 2>/dev/null && break
+			sleep 0.1
+		done
 	done
 }
-trap 'remove_users; cleanup' EXIT
+trap 'cleanup; remove_users' EXIT	# users' processes die first
 
 # A managed mem run, checkpointed with --kill: the image every damage case
 # starts from. Its stdout is a pipe, so a restore writes to omrun's stdout.

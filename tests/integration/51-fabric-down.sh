@@ -72,8 +72,8 @@ if within 5 all_see_up "1 2 3 4" 1 2 3 4; then
 else
 	bad "node 3 is back up everywhere within 5 s"
 fi
-check "node 1 knows node 3's new incarnation" \
-    nodes_q 1 'n[3]["incarnation"] > 0 and n[3]["link"] == "up"'
+check "node 1 has a link to node 3 again, and knows its new incarnation" \
+    within 10 nodes_q 1 'n[3]["incarnation"] > 0 and n[3]["link"] == "up"'
 
 for i in 1 2 4; do
 	eval "b=\$before_$i"

@@ -76,12 +76,21 @@ pipe_to() {
 	spawn cat "$1.fifo" >"$1"
 }
 
-# Kill what was spawned (listed in file $1), children of omrun included.
+# A pid and all its descendants (runuser's omrun and job, omrun's job).
+pid_tree() {
+	local c
+	echo "$1"
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		pid_tree "$c"
+	done
+}
+
+# Kill what was spawned (listed in file $1), with everything below it.
 kill_listed() {
 	local f=$1 p
 	[ -f "$f" ] || return 0
 	while read -r p; do
-		kill -KILL "$p" 2>/dev/null || true
+		kill -KILL $(pid_tree "$p") 2>/dev/null || true
 	done <"$f"
 	while read -r p; do
 		wait "$p" 2>/dev/null || true
@@ -89,8 +98,8 @@ kill_listed() {
 	rm -f "$f"
 }
 
+# At exit (the script's status stays what it was).
 cleanup() {
-	local rc=$?
 	kill_listed "$T/.pids"
 	stop_ommd
 	# Jobs restored or started through ommd that outlived their omrun.
@@ -100,7 +109,6 @@ cleanup() {
 		done <"$T/.jobs"
 	fi
 	rm -rf "$T"
-	return $rc
 }
 trap cleanup EXIT
 

@@ -2,7 +2,7 @@
  * ckptdrv: the engine's test bench, no daemon involved.
  *
  *   ckptdrv dump [--kill|--leave-running] [--delay-ms N | --wait-ready]
- *       [--full-files] [-v] -o FILE -- CMD ARGS...
+ *       [--full-files] [--kick SIG] [-v] -o FILE -- CMD ARGS...
  *   ckptdrv restore [-v] FILE
  *
  * dump runs CMD as a seized tracee, dumps it after N ms (default 1000) or
@@ -12,7 +12,8 @@
  * default. restore forks an idle stub, restores FILE into it, serves as its
  * tracer and exits with its status; 125 on any error of its own. A failed
  * dump kills CMD with --kill; with --leave-running CMD runs on to its end
- * (the engine resumed it) and ckptdrv still exits 125.
+ * (the engine resumed it) and ckptdrv still exits 125. --kick sends SIG
+ * (USR1, or a number) to CMD just before the dump, a signal racing it.
  */
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -129,12 +130,30 @@ serve(pid_t main_pid, double deadline, const char *ready, int *main_status)
 	}
 }
 
+/* "USR1", "SIGUSR1" or "10". */
+static int
+signal_number(const char *s)
+{
+	char	*end;
+	long	 n;
+	int	 sig;
+
+	if (strncmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (sig = 1; sig < 32; sig++) {
+		if (sigabbrev_np(sig) != NULL && strcmp(sigabbrev_np(sig), s) == 0)
+			return sig;
+	}
+	n = strtol(s, &end, 10);
+	return *end == '\0' && n > 0 && n <= 64 ? (int)n : -1;
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: ckptdrv dump [--kill|--leave-running] "
-	    "[--delay-ms N | --wait-ready] [--full-files] [-v] -o FILE -- CMD "
-	    "ARGS...\n       ckptdrv restore [-v] FILE\n");
+	    "[--delay-ms N | --wait-ready] [--full-files] [--kick SIG] [-v] "
+	    "-o FILE -- CMD ARGS...\n       ckptdrv restore [-v] FILE\n");
 	exit(EXIT_OWN);
 }
 
@@ -175,6 +194,7 @@ cmd_dump(int argc, char **argv)
 		{ "delay-ms", required_argument, NULL, 'd' },
 		{ "wait-ready", no_argument, NULL, 'r' },
 		{ "full-files", no_argument, NULL, 'f' },
+		{ "kick", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ckpt_opts	 opts = { CKPT_KILL };
@@ -183,7 +203,7 @@ cmd_dump(int argc, char **argv)
 	char			*cause = NULL, *end;
 	long			 delay = 1000;
 	pid_t			 pid;
-	int			 ch, fd, st = 0, ended;
+	int			 ch, fd, st = 0, ended, kick = 0;
 
 	while ((ch = getopt_long(argc, argv, "+o:v", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -207,6 +227,10 @@ cmd_dump(int argc, char **argv)
 			break;
 		case 'f':
 			opts.flags |= CKPT_FULL_FILES;
+			break;
+		case 'K':
+			if ((kick = signal_number(optarg)) == -1)
+				usage();
 			break;
 		case 'o':
 			out = optarg;
@@ -233,6 +257,8 @@ cmd_dump(int argc, char **argv)
 		    argv[0], exit_code(st));
 		return EXIT_OWN;
 	}
+	if (kick != 0)
+		kill(pid, kick);
 	if (ckpt_dump(pid, fd, &opts, &stats, &cause) == -1) {
 		fprintf(stderr, "ckptdrv: dump: %s\n", cause);
 		free(cause);
