@@ -336,6 +336,40 @@ dump_timers(struct dump *d, char **cause)
 	return 0;
 }
 
+
+/* Rlimits from /proc/PID/limits: one line per resource, in RLIMIT_* order. */
+static int
+dump_limits_proc(pid_t pid, struct img_proc *p, char **cause)
+{
+	char		*text, *line, *save = NULL;
+	int		 i = -1;
+	char		 soft[32], hard[32];
+	const char	*cols;
+
+	if (procfs_slurp(pid, "limits", &text, NULL, cause) == -1)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save), i++) {
+		if (i < 0)
+			continue;	/* header */
+		if (i >= IMG_NRLIMITS)
+			break;
+		if (strlen(line) < 26 ||
+		    sscanf(line + 26, "%31s %31s", soft, hard) != 2)
+			break;
+		cols = soft;
+		p->rlim[i].cur = strcmp(cols, "unlimited") == 0 ?
+		    RLIM_INFINITY : strtoull(cols, NULL, 10);
+		p->rlim[i].max = strcmp(hard, "unlimited") == 0 ?
+		    RLIM_INFINITY : strtoull(hard, NULL, 10);
+	}
+	free(text);
+	if (i < RLIM_NLIMITS)
+		return cause_set(cause, "/proc/%ld/limits: %d limits, expected %d",
+		    (long)pid, i < 0 ? 0 : i, RLIM_NLIMITS);
+	return 0;
+}
+
 static int
 dump_proc(struct dump *d, char **cause)
 {
@@ -393,8 +427,19 @@ dump_proc(struct dump *d, char **cause)
 	}
 	free(text);
 	for (i = 0; i < IMG_NRLIMITS && i < RLIM_NLIMITS; i++) {
-		if (prlimit(d->pid, i, NULL, &rl) == -1)
-			return cause_set(cause, "prlimit(%d): %s", i, strerror(errno));
+		if (prlimit(d->pid, i, NULL, &rl) == -1) {
+			/*
+			 * prlimit on another user's process needs
+			 * CAP_SYS_RESOURCE, which a root without it lacks;
+			 * /proc/PID/limits says the same to any tracer.
+			 */
+			if (errno != EPERM)
+				return cause_set(cause, "prlimit(%d): %s", i,
+				    strerror(errno));
+			if (dump_limits_proc(d->pid, p, cause) == -1)
+				return -1;
+			break;
+		}
 		p->rlim[i].cur = rl.rlim_cur;
 		p->rlim[i].max = rl.rlim_max;
 	}

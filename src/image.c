@@ -40,7 +40,7 @@ static const struct img_sec_type {
 };
 
 /* Smallest FDS / VMAS entry: every fixed field and an empty path. */
-#define IMG_FD_FIXED	(4 * 4 + 8 + 4 + 3 * 8 + 4)
+#define IMG_FD_FIXED	(4 * 4 + 8 + 4 + 3 * 8 + 4 + 4)
 #define IMG_VMA_FIXED	(2 * 8 + 3 * 4 + 4 * 8 + 8 + 4 + 8)
 
 const char *
@@ -498,6 +498,7 @@ img_fds_encode(const struct img_fd *fds, uint32_t n, struct buf *b)
 		buf_add_u64(b, f->ino);
 		buf_add_u64(b, f->size);
 		put_str_max(b, f->path, IMG_MAX_PATH + 1);	/* too long: refused on read */
+		buf_add_u32(b, f->shared_with);
 	}
 }
 
@@ -555,11 +556,12 @@ img_fds_decode(struct img_fd **out, uint32_t *outn, const void *p, size_t len,
 		snprintf(field, sizeof field, "fd %d: path", f->fd);
 		if (rd_str(&r, IMG_MAX_PATH, 1, &f->path, field, cause) != 0)
 			goto fail;
+		f->shared_with = buf_rd_u32(&r);
 		if (f->fd < 0) {
 			cause_set(cause, "entry %u: negative fd %d", i, f->fd);
 			goto fail;
 		}
-		if (f->kind < IMG_FD_FILE || f->kind > IMG_FD_STDIO) {
+		if (f->kind < IMG_FD_FILE || f->kind > IMG_FD_PIPE) {
 			cause_set(cause, "fd %d: unknown kind %u", f->fd, f->kind);
 			goto fail;
 		}
@@ -572,7 +574,8 @@ img_fds_decode(struct img_fd **out, uint32_t *outn, const void *p, size_t len,
 			cause_set(cause, "fd %d: kind stdio above fd 2", f->fd);
 			goto fail;
 		}
-		if (f->kind != IMG_FD_STDIO && (f->path == NULL || f->path[0] != '/')) {
+		if ((f->kind == IMG_FD_FILE || f->kind == IMG_FD_DEV) &&
+		    (f->path == NULL || f->path[0] != '/')) {
 			cause_set(cause, "fd %d: path is not absolute", f->fd);
 			goto fail;
 		}
