@@ -322,14 +322,6 @@ restore(const struct omrun_opts *o)
 		stub_child();
 	job_pid = pid;
 	setup_signals();
-	if (o->pidfile != NULL) {
-		write_pidfile(o->pidfile, pid, &cause);
-		if (cause != NULL) {
-			kill_child(pid);
-			die("pidfile %s", cause);
-		}
-	}
-
 	buf_init(&req);
 	mp.pid = pid;
 	proto_encode_restore(&req, &mp);
@@ -341,6 +333,14 @@ restore(const struct omrun_opts *o)
 	}
 	close(fd);
 	client_close(c);
+	/* Only now is pid the restored process: a pidfile names a live job. */
+	if (o->pidfile != NULL) {
+		write_pidfile(o->pidfile, pid, &cause);
+		if (cause != NULL) {
+			kill_child(pid);
+			die("pidfile %s", cause);
+		}
+	}
 	if (o->stats) {
 		fprintf(stderr, "omrun: restored pid %d from %s: %llu pages, "
 		    "%.1f MiB in %.2f s\n", (int)rep.pid, o->restore,
