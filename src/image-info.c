@@ -85,6 +85,7 @@ static const struct {
 
 static const char *fd_kind_names[] = {
 	[IMG_FD_FILE] = "file", [IMG_FD_DEV] = "device", [IMG_FD_STDIO] = "stdio",
+	[IMG_FD_PIPE] = "pipe",
 };
 
 static const char *

@@ -28,10 +28,6 @@ _cl_err() { echo "cluster: $*" >&2; return 1; }
 _cl_bin() {
 	local b=${OMM_BUILD:-}
 	[ -n "$b" ] || { _cl_err "OMM_BUILD is not set (the build tree)"; return 1; }
-	case $(realpath -m "$b") in
-	/tmp|/tmp/*) _cl_err "OMM_BUILD $b is under /tmp, which nodes do not see"
-	    return 1 ;;
-	esac
 	echo "$b/$1"
 }
 
@@ -247,13 +243,25 @@ node_create() {
 	# The holder: the node's mount and UTS namespaces live as long as it
 	# does. /tmp is bound last because the node's directory is under the
 	# host's /tmp; fd 3 carries its pid out for the same reason.
+	# A build or source tree under the host's /tmp (a CI clone may be
+	# there) is carried into the node's private /tmp at the same path.
+	local carry="" t
+	for t in ${OMM_SRC:-} ${OMM_BUILD:-}; do
+		t=$(realpath -m "$t")
+		case $t in /tmp/*) carry="$carry $t" ;; esac
+	done
+	CL_CARRY=$carry \
 	setsid -f ip netns exec "$ns" unshare --mount --uts --propagation private \
 	    -- /bin/bash -e -c '
 		d=$1
 		mount --bind "$d/lib" /var/lib/omm
 		mount --bind "$d/run" /run/omm
 		mount --bind "$d/etc" /etc/omm
-		mount --bind "$d/tmp" /tmp
+		for t in $CL_CARRY; do
+			mkdir -p "$d/tmp$t"
+			mount --bind "$t" "$d/tmp$t"
+		done
+		mount --rbind "$d/tmp" /tmp
 		# ip netns exec gave us a fresh /sys: mount the cgroup
 		# hierarchy again where the host has it
 		case $3 in

@@ -368,7 +368,7 @@ test_codecs(void **state)
 		}
 		buf_reset(&buf);
 		img_fds_encode(fds, 3, &buf);
-		assert_int_equal(buf.len, 4 + 3 * 56);
+		assert_int_equal(buf.len, 4 + 3 * 60);
 		assert_int_equal(img_fds_decode(&b.fds, &b.nfds, buf.data, buf.len,
 		    &cause), 0);
 		assert_int_equal(b.nfds, 3);
