@@ -258,8 +258,8 @@ node_create() {
 		mount --bind "$d/run" /run/omm
 		mount --bind "$d/etc" /etc/omm
 		for t in $CL_CARRY; do
-			mkdir -p "$d/tmp$t"
-			mount --bind "$t" "$d/tmp$t"
+			mkdir -p "$d/tmp${t#/tmp}"
+			mount --bind "$t" "$d/tmp${t#/tmp}"
 		done
 		mount --rbind "$d/tmp" /tmp
 		# ip netns exec gave us a fresh /sys: mount the cgroup
