@@ -14,6 +14,8 @@
 #include "omm/log.h"
 #include "omm/xmalloc.h"
 
+#include "omm/fdpass.h"
+
 #include "asuser.h"
 #include "procinfo.h"
 
@@ -88,59 +90,16 @@ op_unlink(const struct op *op, int *fd)
 static int
 send_result(int sock, int err, int fd)
 {
-	struct msghdr	 mh;
-	struct iovec	 iov = { .iov_base = &err, .iov_len = sizeof err };
-	struct cmsghdr	*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}		 ctl;
-
-	memset(&mh, 0, sizeof mh);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&ctl, 0, sizeof ctl);
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof ctl.buf;
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == sizeof err ? 0 : -1;
+	return fdpass_send(sock, &err, sizeof err, fd) == sizeof err ? 0 : -1;
 }
 
 static int
 recv_result(int sock, int *err, int *fd)
 {
-	struct msghdr	 mh;
-	struct iovec	 iov = { .iov_base = err, .iov_len = sizeof *err };
-	struct cmsghdr	*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}		 ctl;
-	ssize_t		 n;
+	int	excess, trunc;
 
-	*fd = -1;
-	memset(&mh, 0, sizeof mh);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof ctl.buf;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n == -1 && errno == EINTR);
-	for (cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm != NULL;
-	    cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(cm), sizeof *fd);
-	}
-	if (n != sizeof *err) {
+	if (fdpass_recv(sock, err, sizeof *err, fd, &excess, &trunc) !=
+	    sizeof *err || excess || trunc) {
 		if (*fd != -1)
 			close(*fd);
 		*fd = -1;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "omm/buf.h"
+#include "omm/fdpass.h"
 #include "omm/log.h"
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
@@ -1310,34 +1311,9 @@ valid_set(const struct proto_msg *m, char **cause)
 int
 proto_send(int sock, const struct buf *msg, int fd, char **cause)
 {
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	struct cmsghdr	*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}		 ctl;
-	ssize_t		 n;
+	ssize_t	n;
 
-	memset(&mh, 0, sizeof mh);
-	iov.iov_base = msg->data;
-	iov.iov_len = msg->len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&ctl, 0, sizeof ctl);
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof ctl.buf;
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	}
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	if (n == -1) {
+	if ((n = fdpass_send(sock, msg->data, msg->len, fd)) == -1) {
 		int	saved = errno;
 
 		cause_set(cause, "send: %s", strerror(saved));
@@ -1349,73 +1325,41 @@ proto_send(int sock, const struct buf *msg, int fd, char **cause)
 	return 0;
 }
 
-/* Room for a few descriptors so that extras are seen (and closed), not lost. */
-#define RECV_MAXFDS	8
-
 int
 proto_recv(int sock, uint8_t *buf, size_t size, struct proto_msg *m,
     char **cause)
 {
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	struct cmsghdr	*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(RECV_MAXFDS * sizeof(int))];
-	}		 ctl;
-	int		 fds[RECV_MAXFDS], nfds = 0, i, saved;
-	ssize_t		 n;
+	int	 fd, excess, trunc, saved;
+	ssize_t	 n;
 
 	memset(m, 0, sizeof *m);
 	m->fd = -1;
 	if (size < PROTO_MSG_MAX)
 		fatalx("%s: buffer of %zu bytes", __func__, size);
-	memset(&mh, 0, sizeof mh);
-	iov.iov_base = buf;
-	iov.iov_len = size;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof ctl.buf;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n == -1 && errno == EINTR);
-	if (n == -1) {
+	if ((n = fdpass_recv(sock, buf, size, &fd, &excess, &trunc)) == -1) {
 		saved = errno;
 		cause_set(cause, "receive: %s", strerror(saved));
 		errno = saved;
 		return -1;
 	}
-	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t	k, j;
-
-		if (cm->cmsg_level != SOL_SOCKET ||
-		    cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (j = 0; j < k && nfds < RECV_MAXFDS; j++) {
-			memcpy(&fds[nfds++], CMSG_DATA(cm) + j * sizeof(int),
-			    sizeof(int));
-		}
-	}
-	if (n == 0 && nfds == 0)
+	if (n == 0 && fd == -1 && !excess)
 		return 0;
-	if (mh.msg_flags & MSG_TRUNC) {
+	if (trunc) {
 		cause_set(cause, "message larger than %zu bytes", size);
 		goto fail;
 	}
-	if ((mh.msg_flags & MSG_CTRUNC) || nfds > 1) {
+	if (excess) {
 		cause_set(cause, "message with more than one file descriptor");
 		goto fail;
 	}
 	if (proto_hdr_decode(m, buf, (size_t)n, cause) != 0)
 		goto fail;
-	m->fd = nfds == 1 ? fds[0] : -1;
+	m->fd = fd;
 	return 1;
 
 fail:
-	for (i = 0; i < nfds; i++)
-		close(fds[i]);
+	if (fd != -1)
+		close(fd);
 	m->fd = -1;
 	errno = EBADMSG;
 	return -1;
