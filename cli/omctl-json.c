@@ -73,3 +73,42 @@ omctl_json_string(const char *str)
 	putchar('"');
 }
 
+
+static void
+json_string_or_null(const char *s)
+{
+	if (s == NULL)
+		fputs("null", stdout);
+	else
+		omctl_json_string(s);
+}
+
+/* The keys of docs/json-ps.md, in its order. */
+void
+omctl_json_process(const struct msg_ps_entry *e, const char *user)
+{
+	printf("{\"pid\":%d,\"ppid\":%d,\"uid\":%u", (int)e->pid, (int)e->ppid,
+	    e->uid);
+	if (user != NULL) {
+		fputs(",\"user\":", stdout);
+		omctl_json_string(user);
+	}
+	printf(",\"job\":%u,\"state\":\"%s\",\"threads\":%u,"
+	    "\"start_time\":%lld,\"command\":", e->job,
+	    proto_state_name(e->state), e->threads, (long long)e->start_time);
+	omctl_json_string(e->command);
+	fputs(",\"cantmove\":", stdout);
+	json_string_or_null(e->cantmove);
+	printf(",\"home_node\":%u,\"where\":%u,\"where_name\":", e->home_node,
+	    e->where);
+	json_string_or_null(e->where_name);
+	printf(",\"away\":\"%s\",\"migrations\":%u,\"locked\":%s,"
+	    "\"fwd_calls\":%llu,\"fwd_errors\":%llu,\"fwd_bytes_in\":%llu,"
+	    "\"fwd_bytes_out\":%llu,\"fwd_signals\":%llu}",
+	    proto_away_name(e->away), e->migrations,
+	    e->locked ? "true" : "false", (unsigned long long)e->fwd_calls,
+	    (unsigned long long)e->fwd_errors,
+	    (unsigned long long)e->fwd_bytes_in,
+	    (unsigned long long)e->fwd_bytes_out,
+	    (unsigned long long)e->fwd_signals);
+}

@@ -20,6 +20,7 @@
 struct ps_row {
 	struct msg_ps_entry	e;
 	char			*user;
+	char			 node[PROTO_NODE_MAX + 1];	/* NODE */
 };
 
 /*
@@ -32,8 +33,29 @@ struct ps_output {
 	void	(*tail)(size_t);
 };
 
-static int	w_user, w_state, w_cmd;
+static int	w_user, w_state, w_cmd, w_cantmove, w_node;
 
+/*
+ * NODE: where the process runs, in one word: "home", the host's name (its
+ * id when the name is not known), or "migrating" / "returning" while its
+ * image is on the way.
+ */
+static void
+node_word(const struct msg_ps_entry *e, char *out, size_t size)
+{
+	if (e->away == PROTO_AWAY_REMOTE && e->where_name != NULL)
+		snprintf(out, size, "%s", e->where_name);
+	else if (e->away == PROTO_AWAY_REMOTE)
+		snprintf(out, size, "%u", e->where);
+	else
+		snprintf(out, size, "%s", proto_away_name(e->away));
+}
+
+/*
+ * CANTMOVE is free text, so it is padded to its widest: NODE and MIG came
+ * after the first columns were fixed and go last, where scripts that read
+ * the older columns do not see them.
+ */
 static void
 table_head(const struct ps_row *rows, size_t n)
 {
@@ -42,6 +64,8 @@ table_head(const struct ps_row *rows, size_t n)
 	w_user = 4;
 	w_state = 5;
 	w_cmd = 7;
+	w_cantmove = 8;
+	w_node = 4;
 	for (i = 0; i < n; i++) {
 		if ((len = strlen(rows[i].user)) > (size_t)w_user)
 			w_user = len;
@@ -50,9 +74,15 @@ table_head(const struct ps_row *rows, size_t n)
 			w_state = len;
 		if ((len = strlen(rows[i].e.command)) > (size_t)w_cmd)
 			w_cmd = len > TABLE_CMD_WIDTH ? TABLE_CMD_WIDTH : len;
+		if (rows[i].e.cantmove != NULL &&
+		    (len = strlen(rows[i].e.cantmove)) > (size_t)w_cantmove)
+			w_cantmove = len;
+		if ((len = strlen(rows[i].node)) > (size_t)w_node)
+			w_node = len;
 	}
-	printf("%7s %7s %-*s %5s %-*s %-*s %s\n", "PID", "PPID", w_user,
-	    "USER", "JOB", w_state, "STATE", w_cmd, "COMMAND", "CANTMOVE");
+	printf("%7s %7s %-*s %5s %-*s %-*s %-*s %-*s %s\n", "PID", "PPID",
+	    w_user, "USER", "JOB", w_state, "STATE", w_cmd, "COMMAND",
+	    w_cantmove, "CANTMOVE", w_node, "NODE", "MIG");
 }
 
 static void
@@ -61,17 +91,16 @@ table_row(const struct ps_row *r, size_t index)
 	const char	*cmd = r->e.command;
 	size_t		 len = strlen(cmd);
 
+	printf("%7d %7d %-*s %5u %-*s ", (int)r->e.pid, (int)r->e.ppid,
+	    w_user, r->user, r->e.job, w_state, proto_state_name(r->e.state));
 	/* a cut command ends in "..." so nobody takes it for the whole */
 	if (len > TABLE_CMD_WIDTH)
-		printf("%7d %7d %-*s %5u %-*s %.*s... %s\n", (int)r->e.pid,
-		    (int)r->e.ppid, w_user, r->user, r->e.job, w_state,
-		    proto_state_name(r->e.state), TABLE_CMD_WIDTH - 3, cmd,
-		    r->e.cantmove == NULL ? "-" : r->e.cantmove);
+		printf("%.*s... ", TABLE_CMD_WIDTH - 3, cmd);
 	else
-		printf("%7d %7d %-*s %5u %-*s %-*s %s\n", (int)r->e.pid,
-		    (int)r->e.ppid, w_user, r->user, r->e.job, w_state,
-		    proto_state_name(r->e.state), w_cmd, cmd,
-		    r->e.cantmove == NULL ? "-" : r->e.cantmove);
+		printf("%-*s ", w_cmd, cmd);
+	printf("%-*s %-*s %u\n", w_cantmove,
+	    r->e.cantmove == NULL ? "-" : r->e.cantmove, w_node, r->node,
+	    r->e.migrations);
 }
 
 static void
@@ -88,20 +117,9 @@ json_head(const struct ps_row *rows, size_t n)
 static void
 json_row(const struct ps_row *r, size_t index)
 {
-	printf("%s{\"pid\":%d,\"ppid\":%d,\"uid\":%u,\"user\":",
-	    index == 0 ? "" : ",", (int)r->e.pid, (int)r->e.ppid, r->e.uid);
-	omctl_json_string(r->user);
-	printf(",\"job\":%u,\"state\":\"%s\",\"threads\":%u,"
-	    "\"start_time\":%lld,\"command\":", r->e.job,
-	    proto_state_name(r->e.state), r->e.threads,
-	    (long long)r->e.start_time);
-	omctl_json_string(r->e.command);
-	fputs(",\"cantmove\":", stdout);
-	if (r->e.cantmove == NULL)
-		fputs("null", stdout);
-	else
-		omctl_json_string(r->e.cantmove);
-	putchar('}');
+	if (index != 0)
+		putchar(',');
+	omctl_json_process(&r->e, r->user);
 }
 
 static void
@@ -169,6 +187,7 @@ cmd_ps(const struct omctl_cmd *self, struct omctl_ctx *ctx, int argc,
 		if (proto_decode_ps_entry(&m, &rows[n].e, &cause) != 0)
 			goto fail;
 		rows[n].user = user_name(rows[n].e.uid);
+		node_word(&rows[n].e, rows[n].node, sizeof rows[n].node);
 		n++;
 	}
 	if (proto_decode_ps_end(&m, &end, &cause) != 0)

@@ -1,4 +1,4 @@
-/* omctl-status.c: omctl status [--json]: this node's config, admin, counters, links and processes. */
+/* omctl-status.c: omctl status [--json]: this node's config, admin, counters, migrations, links, processes. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,8 @@
 #define STATUS_FORMAT_VERSION	1	/* docs/json-status.md */
 
 /* The groups of STATUS_INFO's fields, in the order printed. */
-static const char *groups[] = { "node", "config", "admin", "counters" };
+static const char *groups[] = { "node", "config", "admin", "counters",
+    "migration" };
 #define NGROUPS	(sizeof groups / sizeof groups[0])
 
 struct status {
@@ -100,14 +101,16 @@ print_text(const struct status *s)
 		    (unsigned long long)l->frames_out,
 		    l->error != NULL ? l->error : "-");
 	}
-	printf("processes: %zu managed (omctl ps lists them)\n", s->nprocs);
+	printf("processes: %zu managed, %llu away, %llu guests hosted (omctl "
+	    "ps lists them)\n", s->nprocs,
+	    (unsigned long long)s->st.num[ST_AWAY],
+	    (unsigned long long)s->st.num[ST_GUESTS]);
 }
 
 static void
 print_json(const struct status *s)
 {
 	const struct msg_link		*l;
-	const struct msg_ps_entry	*e;
 	const char			*group, *name;
 	char				 addr[NODE_ADDR_STRLEN], flags[64];
 	char				*p, *save = NULL;
@@ -194,19 +197,9 @@ print_json(const struct status *s)
 	}
 	fputs("],\"processes\":[", stdout);
 	for (i = 0; i < s->nprocs; i++) {
-		e = &s->procs[i];
-		printf("%s{\"pid\":%d,\"ppid\":%d,\"uid\":%u,\"job\":%u,"
-		    "\"state\":\"%s\",\"threads\":%u,\"start_time\":%lld,"
-		    "\"command\":", i == 0 ? "" : ",", (int)e->pid,
-		    (int)e->ppid, e->uid, e->job, proto_state_name(e->state),
-		    e->threads, (long long)e->start_time);
-		omctl_json_string(e->command);
-		fputs(",\"cantmove\":", stdout);
-		if (e->cantmove != NULL)
-			omctl_json_string(e->cantmove);
-		else
-			fputs("null", stdout);
-		putchar('}');
+		if (i != 0)
+			putchar(',');
+		omctl_json_process(&s->procs[i], NULL);
 	}
 	printf("]}\n");
 }

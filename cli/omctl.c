@@ -1,6 +1,7 @@
 /* omctl.c: omctl's command table, found by unique prefix as tmux finds its commands. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,10 @@ static const struct omctl_cmd *omctl_table[] = {
 	&cmd_expel_entry,
 	&cmd_leave_entry,
 	&cmd_join_entry,
+	&cmd_migrate_entry,
+	&cmd_bring_entry,
+	&cmd_lock_entry,
+	&cmd_unlock_entry,
 	NULL
 };
 
@@ -33,6 +38,20 @@ usage_all(void)
 	for (c = omctl_table; *c != NULL; c++)
 		fprintf(stderr, "  %s %s\n", (*c)->name, (*c)->usage);
 	return 1;
+}
+
+int
+omctl_parse_pid(const char *s, pid_t *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > INT_MAX)
+		return -1;
+	*out = (pid_t)v;
+	return 0;
 }
 
 int

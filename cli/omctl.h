@@ -2,6 +2,8 @@
 #ifndef OMCTL_H
 #define OMCTL_H
 
+#include <sys/types.h>
+
 #include <stdint.h>
 
 #include "omm/proto.h"
@@ -34,7 +36,19 @@ extern const struct omctl_cmd	cmd_set_entry;
 extern const struct omctl_cmd	cmd_expel_entry;
 extern const struct omctl_cmd	cmd_leave_entry;	/* omctl-leave.c */
 extern const struct omctl_cmd	cmd_join_entry;		/* omctl-leave.c */
+extern const struct omctl_cmd	cmd_migrate_entry;
+extern const struct omctl_cmd	cmd_bring_entry;
+extern const struct omctl_cmd	cmd_lock_entry;		/* omctl-lock.c */
+extern const struct omctl_cmd	cmd_unlock_entry;	/* omctl-lock.c */
 
+/*
+ * Exit status of a usage error in the migration commands (migrate, bring,
+ * lock, unlock); the older commands exit 1 for it.
+ */
+#define OMCTL_EXIT_USAGE	2
+
+/* A pid argument: 1 to INT_MAX in decimal; 0 or -1. */
+int		 omctl_parse_pid(const char *, pid_t *);
 /* Print the command's usage on stderr; returns 1 for "return omctl_usage()". */
 int		 omctl_usage(const struct omctl_cmd *);
 /* "omctl: " + message on stderr; returns 1. */
@@ -52,5 +66,11 @@ int		 omctl_simple(const struct omctl_ctx *, const char *name,
 
 /* A JSON string, with bytes that are not UTF-8 as U+FFFD (omctl-json.c). */
 void		 omctl_json_string(const char *);
+/*
+ * One process of ps and status as a JSON object (docs/json-ps.md); user
+ * NULL leaves the "user" key out, as status does.
+ */
+void		 omctl_json_process(const struct msg_ps_entry *,
+		    const char *user);
 
 #endif

@@ -4,7 +4,9 @@
  * The job is omrun's own child: it keeps omrun's terminal, process group
  * and session, so an interactive program and the shell's job control work
  * as if omrun were not there. omrun asks ommd to take the child over before
- * the command starts, and never runs it unmanaged.
+ * the command starts, and never runs it unmanaged. With --on NODE it also
+ * asks ommd to migrate the job as it execs the command, so the command's
+ * first instruction runs on NODE (openMosix's mosrun).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -44,6 +46,7 @@ struct omrun_opts {
 	const char	*pidfile;
 	const char	*restore;
 	const char	*ckpt_file;
+	const char	*on;		/* --on NODE */
 	unsigned	 ckpt_every;
 	int		 stats;
 };
@@ -52,7 +55,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: omrun [-s SOCKET] [--pidfile FILE] [--stats]\n"
+	    "usage: omrun [-s SOCKET] [--pidfile FILE] [--stats] [--on NODE]\n"
 	    "             [--checkpoint-every SECONDS --checkpoint-file FILE] "
 	    "[--] CMD [ARGS...]\n"
 	    "       omrun [-s SOCKET] [--pidfile FILE] [--stats] "
@@ -225,12 +228,14 @@ static int
 launch(const struct omrun_opts *o, char **argv)
 {
 	static const uint16_t	 want_ok[] = { MSG_OK, 0 };
+	static const uint16_t	 want_mig[] = { MSG_OK, MSG_MIGRATED, 0 };
 	struct client		*c;
 	struct proto_msg	 reply;
 	struct buf		 req;
 	struct msg_pid		 mp;
 	struct msg_periodic	 per;
-	char			*cause = NULL;
+	struct msg_migrate	 mig;
+	char			*cause = NULL, *what;
 	int			 go[2];
 	pid_t			 pid;
 
@@ -260,6 +265,20 @@ launch(const struct omrun_opts *o, char **argv)
 		request(c, &req, -1, want_ok, &reply, CLIENT_TIMEOUT_MS, pid,
 		    "--checkpoint-every");
 		free(per.path);
+	}
+	/*
+	 * Last, so that ommd knows everything else about the job first; the
+	 * move happens at the execve that follows the go-ahead below.
+	 */
+	if (o->on != NULL) {
+		mig.pid = pid;
+		mig.node = (char *)o->on;
+		mig.flags = PROTO_MIG_AFTER_EXEC;
+		xasprintf(&what, "--on %s", o->on);
+		proto_encode_migrate(&req, &mig);
+		request(c, &req, -1, want_mig, &reply, CLIENT_TIMEOUT_MS, pid,
+		    what);
+		free(what);
 	}
 	buf_free(&req);
 	client_close(c);
@@ -361,10 +380,12 @@ main(int argc, char **argv)
 		{ "restore",		required_argument,	NULL, 'r' },
 		{ "checkpoint-every",	required_argument,	NULL, 'e' },
 		{ "checkpoint-file",	required_argument,	NULL, 'f' },
+		{ "on",			required_argument,	NULL, 'o' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct omrun_opts	o;
+	char			*cause = NULL;
 	int			ch;
 
 	memset(&o, 0, sizeof o);
@@ -392,6 +413,11 @@ main(int argc, char **argv)
 		case 'f':
 			o.ckpt_file = optarg;
 			break;
+		case 'o':
+			if (proto_check_node_arg(optarg, &cause) != 0)
+				die("--on: %s", cause);
+			o.on = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -402,7 +428,7 @@ main(int argc, char **argv)
 	if ((o.ckpt_every != 0) != (o.ckpt_file != NULL))
 		die("--checkpoint-every and --checkpoint-file go together");
 	if (o.restore != NULL) {
-		if (argc != 0 || o.ckpt_every != 0)
+		if (argc != 0 || o.ckpt_every != 0 || o.on != NULL)
 			usage();
 		return restore(&o);
 	}

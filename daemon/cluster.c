@@ -27,6 +27,8 @@
 
 #include "cluster.h"
 #include "discovery.h"
+#include "host.h"
+#include "migrate.h"
 #include "peer.h"
 #include "supervise.h"
 
@@ -143,7 +145,7 @@ sample(int64_t now)
 		sample_failed = 0;
 	lv.speed = own_speed();
 	lv.flags = own_flags();
-	lv.guests = 0;		/* no guests before migration (issue 5) */
+	lv.guests = host_guests();
 	lv.stamp = (uint64_t)now;
 	gossip_set_self(g, now, &lv);
 }
@@ -342,6 +344,9 @@ cluster_start(struct event_base *b, const struct omm_config *c, char **cause)
 		ps.listen = conf->listen;
 		if (peer_start(base, ctx, &ps, cause) != 0)
 			goto fail_free;
+		if (host_start(base, ctx, &conf->listen, lv.node, lv.name,
+		    cluster_blocked, cause) != 0)
+			goto fail_free;
 		if (adm.left) {
 			log_info("this node left the cluster (omctl join "
 			    "brings it back)");
@@ -381,6 +386,25 @@ fail:
 	free(why);
 	free(name);
 	return -1;
+}
+
+SSL_CTX *
+cluster_ctx(void)
+{
+	return ctx;
+}
+
+uint64_t
+cluster_incarnation(void)
+{
+	return lv.incarnation;
+}
+
+/* Arrivals refused now: block on, or the node left. */
+int
+cluster_blocked(void)
+{
+	return (own_flags() & LV_BLOCK) != 0;
 }
 
 void
@@ -477,7 +501,13 @@ cluster_status(struct msg_status *st)
 	num[ST_LOAD] = lv.load;
 	num[ST_MEM_TOTAL] = lv.mem_total;
 	num[ST_MEM_FREE] = lv.mem_free;
-	num[ST_GUESTS] = lv.guests;
+	num[ST_GUESTS] = host_guests();
+	num[ST_AWAY] = migrate_away_count();
+	num[ST_CNT_MIG_OUT] = migrate_counters()->out;
+	num[ST_CNT_MIG_IN] = host_counters()->arrived;
+	num[ST_CNT_MIG_BROUGHT] = migrate_counters()->brought;
+	num[ST_CNT_MIG_REFUSED] = migrate_counters()->refused;
+	num[ST_CNT_MIG_LOST] = migrate_counters()->lost;
 	for (t = supervise_first_process(); t != NULL;
 	    t = supervise_next_process(t))
 		num[ST_PROCESSES]++;
@@ -576,12 +606,12 @@ cluster_expel(uint32_t *guests, char **cause)
 {
 	struct admin	na = adm;
 
-	/* sending guests home is migration's (issue 5): there are none yet */
 	na.flags |= LV_BLOCK;
 	if (admin_commit(&na, cause) != 0)
 		return -1;
-	*guests = 0;
-	log_info("admin: expel: 0 guests sent home, arrivals blocked");
+	*guests = host_expel();
+	log_info("admin: expel: %u guests sent home, arrivals blocked",
+	    *guests);
 	return 0;
 }
 

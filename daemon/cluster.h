@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 #include "omm/proto.h"
 #include "omm/wire.h"
 
@@ -34,6 +36,11 @@ void	cluster_free(void);
 /* Monotonic milliseconds, the clock of gossip and links. */
 int64_t	cluster_now(void);
 uint32_t cluster_self(void);
+uint64_t cluster_incarnation(void);
+/* The TLS context of node links and migration connections; NULL alone. */
+SSL_CTX	*cluster_ctx(void);
+/* Guests refused now (block on, or left). */
+int	cluster_blocked(void);
 
 /* From peer.c: what arrived from a verified peer. */
 void	cluster_on_hello(uint32_t node, uint64_t incarnation);

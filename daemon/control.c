@@ -34,6 +34,7 @@ struct outmsg {
 
 struct ctl_conn {
 	int			 fd;
+	uint64_t		 id;		/* for replies that come later */
 	struct ctl_peer		 peer;
 	struct event		*rev;
 	struct event		*wev;
@@ -46,6 +47,7 @@ struct ctl_conn {
 
 static TAILQ_HEAD(, ctl_conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static int			 nconns;
+static uint64_t			 next_id = 1;
 static struct event_base	*base;
 static struct event		*listen_ev;
 static int			 listen_fd = -1;
@@ -354,6 +356,7 @@ control_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
+	c->id = next_id++;
 	c->peer.pid = cred.pid;
 	c->peer.uid = cred.uid;
 	c->peer.gid = cred.gid;
@@ -366,6 +369,25 @@ control_accept(evutil_socket_t lfd, short what, void *arg)
 	nconns++;
 	log_debug("control: connection from pid %d uid %u", (int)cred.pid,
 	    (unsigned)cred.uid);
+}
+
+uint64_t
+control_id(const struct ctl_conn *c)
+{
+	return c->id;
+}
+
+/* A request answered later finds its connection, if it is still there. */
+struct ctl_conn *
+control_lookup(uint64_t id)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (c->id == id)
+			return c;
+	}
+	return NULL;
 }
 
 void

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <stdint.h>
+
 struct buf;
 struct event_base;
 
@@ -34,5 +36,8 @@ const struct ctl_peer *control_peer(const struct ctl_conn *);
 /* Queue one encoded message for the peer; the buf is emptied. */
 void	control_send(struct ctl_conn *, struct buf *);
 void	control_send_error(struct ctl_conn *, const char *cause);
+/* A connection's id, and the connection of an id (NULL: closed since). */
+uint64_t	 control_id(const struct ctl_conn *);
+struct ctl_conn	*control_lookup(uint64_t id);
 
 #endif

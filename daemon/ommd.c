@@ -18,8 +18,14 @@
 
 #include "cluster.h"
 #include "control.h"
+#include "deputyd.h"
+#include "host.h"
+#include "migrate.h"
 #include "periodic.h"
 #include "supervise.h"
+
+#define SHUTDOWN_GUESTS_MS	10000	/* guests hosted here going home */
+#define SHUTDOWN_BRING_TICKS	150	/* ours coming home: 100 ms each */
 
 static struct event_base	*base;
 static struct omm_config	 conf;
@@ -58,10 +64,35 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
  * stops; a second signal stops at once.
  */
 static void
+finish_shutdown(void)
+{
+	struct timeval	tv = { 0, 300 * 1000 };
+
+	cluster_shutdown();
+	event_base_loopexit(base, &tv);
+}
+
+/* Our processes away come home before the links go. */
+static void
+shutdown_wait(evutil_socket_t fd, short what, void *arg)
+{
+	static int	ticks;
+	struct timeval	tv = { 0, 100 * 1000 };
+
+	if (migrate_away_count() == 0 || ++ticks > SHUTDOWN_BRING_TICKS) {
+		if (migrate_away_count() != 0)
+			log_warnx("%u processes still away: they are lost",
+			    migrate_away_count());
+		finish_shutdown();
+		return;
+	}
+	event_base_once(base, -1, EV_TIMEOUT, shutdown_wait, NULL, &tv);
+}
+
+static void
 on_sigterm(evutil_socket_t sig, short what, void *arg)
 {
 	static int		stopping;
-	struct timeval		tv = { 0, 300 * 1000 };
 
 	if (stopping) {
 		event_base_loopbreak(base);
@@ -69,8 +100,15 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 	}
 	stopping = 1;
 	log_info("%s: shutting down", strsignal((int)sig));
-	cluster_shutdown();
-	event_base_loopexit(base, &tv);
+	/* guests go home first, then ours come home */
+	host_stop(SHUTDOWN_GUESTS_MS);
+	if (migrate_away_count() > 0) {
+		log_info("bringing %u processes home", migrate_away_count());
+		migrate_bring_all(0, 0);
+		shutdown_wait(-1, 0, NULL);
+		return;
+	}
+	finish_shutdown();
 }
 
 /* SIGHUP: re-read the config; only verbose takes effect without a restart. */
@@ -124,6 +162,9 @@ main(int argc, char **argv)
 	char		*cause = NULL;
 	int		 ch, foreground = 0, fd;
 
+	/* what a deputy becomes when its process comes home: deputyd.h */
+	if (argc >= 2 && strcmp(argv[1], "--hold") == 0)
+		return deputyd_holder_main(argc, argv);
 	while ((ch = getopt_long(argc, argv, "fc:s:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -186,6 +227,7 @@ main(int argc, char **argv)
 	add_signal(SIGINT, on_sigterm);
 	add_signal(SIGHUP, on_sighup);
 	periodic_init(base);
+	migrate_init(base);
 	control_start(base, fd, conf.socket_path);
 	log_info("listening on %s", conf.socket_path);
 	if (cluster_start(base, &conf, &cause) != 0) {

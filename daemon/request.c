@@ -16,6 +16,7 @@
 #include "peer.h"
 #include "control.h"
 #include "periodic.h"
+#include "migrate.h"
 #include "procinfo.h"
 #include "request.h"
 #include "supervise.h"
@@ -34,6 +35,10 @@ static int	req_set(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_expel(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_leave(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_join(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_migrate(struct ctl_conn *, const struct proto_msg *,
+		    char **);
+static int	req_bring(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_lock(struct ctl_conn *, const struct proto_msg *, char **);
 
 /*
  * The requests ommd serves. fn queues its replies and returns 0, or
@@ -57,6 +62,9 @@ static const struct request {
 	{ MSG_EXPEL,		req_expel },
 	{ MSG_LEAVE,		req_leave },
 	{ MSG_JOIN,		req_join },
+	{ MSG_MIGRATE,		req_migrate },
+	{ MSG_BRING,		req_bring },
+	{ MSG_LOCK,		req_lock },
 };
 
 int
@@ -270,9 +278,11 @@ req_ps(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		e.threads = supervise_nthreads(t->tgid);
 		e.start_time = t->start;
 		e.command = t->command;
-		e.cantmove = ckpt_cantmove(t->tgid);
+		e.cantmove = t->away != NULL ? NULL : ckpt_cantmigrate(t->tgid);
+		migrate_ps(t, &e);
 		proto_encode_ps_entry(&b, &e);
 		free(e.cantmove);
+		free(e.where_name);
 		control_send(c, &b);
 		end.count++;
 	}
@@ -430,6 +440,118 @@ req_join(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		return -1;
 	if (cluster_join(cause) != 0)
 		return -1;
+	reply_ok(c);
+	return 0;
+}
+
+/* A process the peer may act on: its own (real or saved uid), or root. */
+static struct task *
+find_own(const struct ctl_peer *peer, pid_t pid, char **cause)
+{
+	struct pstatus	 ps;
+	struct task	*t;
+
+	if ((t = find_managed(pid, cause)) == NULL)
+		return NULL;
+	if (procinfo_status(pid, &ps, cause) != 0)
+		return NULL;
+	if (peer->uid != 0 && peer->uid != ps.ruid && peer->uid != ps.suid &&
+	    peer->uid != t->owner) {
+		cause_set(cause, "permission denied: process %d belongs to uid "
+		    "%u", (int)pid, (unsigned)ps.ruid);
+		return NULL;
+	}
+	return t;
+}
+
+/* "home", a node id or a node name: 0 for home. */
+static int
+resolve_node(const char *arg, uint32_t *node, char **cause)
+{
+	struct msg_node	*nodes;
+	size_t		 n, i;
+	char		*end;
+	unsigned long	 v;
+
+	if (strcmp(arg, "home") == 0) {
+		*node = 0;
+		return 0;
+	}
+	n = cluster_nodes(&nodes);
+	v = strtoul(arg, &end, 10);
+	for (i = 0; i < n; i++) {
+		if ((*end == '\0' && nodes[i].node == v) ||
+		    strcmp(nodes[i].name, arg) == 0) {
+			*node = nodes[i].node;
+			free(nodes);
+			return 0;
+		}
+	}
+	free(nodes);
+	return cause_set(cause, "unknown node %s", arg);
+}
+
+static int
+req_migrate(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_migrate	 req;
+	struct task		*t;
+	uint32_t		 node = 0;
+	int			 rv = -1;
+
+	if (proto_decode_migrate(m, &req, cause) != 0)
+		return -1;
+	if ((t = find_own(control_peer(c), req.pid, cause)) == NULL ||
+	    resolve_node(req.node, &node, cause) != 0)
+		goto out;
+	if (req.flags & PROTO_MIG_AFTER_EXEC) {
+		if (node == 0 || node == cluster_self()) {
+			cause_set(cause, "--on needs another node");
+			goto out;
+		}
+		t->migrate_on_exec = node;
+		reply_ok(c);
+		rv = 0;
+		goto out;
+	}
+	rv = migrate_start(t, node, control_id(c), cause);
+out:
+	proto_free_migrate(&req);
+	return rv;
+}
+
+static int
+req_bring(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	const struct ctl_peer	*peer = control_peer(c);
+	struct msg_bring	 req;
+	struct task		*t;
+
+	if (proto_decode_bring(m, &req, cause) != 0)
+		return -1;
+	if (req.flags & PROTO_BRING_ALL) {
+		migrate_bring_all(peer->uid, control_id(c));
+		return 0;
+	}
+	if ((t = find_own(peer, req.pid, cause)) == NULL)
+		return -1;
+	return migrate_bring(t, control_id(c), 1, cause) == -1 ? -1 :
+	    (migrate_bring_waiter(control_id(c)), 0);
+}
+
+static int
+req_lock(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_lock	 req;
+	struct task	*t;
+
+	if (proto_decode_lock(m, &req, cause) != 0)
+		return -1;
+	if ((t = find_own(control_peer(c), req.pid, cause)) == NULL)
+		return -1;
+	t->locked = req.on != 0;
+	log_info("process %d %s", (int)req.pid, t->locked ? "locked at home" :
+	    "unlocked");
 	reply_ok(c);
 	return 0;
 }

@@ -15,6 +15,8 @@
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
 
+#include "host.h"
+#include "migrate.h"
 #include "periodic.h"
 #include "procinfo.h"
 #include "supervise.h"
@@ -269,6 +271,8 @@ on_exec(struct task *t, int sig)
 	if ((t = supervise_find(tgid)) != NULL)
 		log_debug("process %d exec: %s", (int)tgid, t->command);
 	resume(tgid, 0);
+	if (t != NULL)
+		migrate_on_exec(t);
 }
 
 static int
@@ -303,6 +307,9 @@ on_signal(struct task *t, int sig)
 	/* a system-call stop cannot happen (no PTRACE_SYSCALL); never inject it */
 	if (sig == (SIGTRAP | 0x80))
 		sig = 0;
+	/* away: the signal is the guest's, passed on by the deputy */
+	if (sig != 0 && migrate_on_signal(t, sig))
+		return;
 	resume(t->tid, sig);
 }
 
@@ -316,8 +323,11 @@ handle_status(pid_t tid, int status)
 
 	t = supervise_find(tid);
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
-		if (t != NULL)
+		if (t != NULL) {
+			migrate_task_gone(t);
 			task_remove(t);
+		} else if (!migrate_child_exited(tid, status))
+			host_child_exited(tid, status);
 		return;
 	}
 	if (!WIFSTOPPED(status))

@@ -17,6 +17,8 @@
 
 #include "omm/proto.h"
 
+struct away;
+
 struct task {
 	pid_t		 tid;
 	pid_t		 tgid;
@@ -26,6 +28,10 @@ struct task {
 	uint32_t	 state;		/* enum proto_state */
 	time_t		 start;
 	char		*command;
+	struct away	*away;		/* migrate.c: NULL at home */
+	uint32_t	 migrations;
+	int		 locked;	/* omctl lock: stays home */
+	uint32_t	 migrate_on_exec; /* omrun --on: node, at the next exec */
 	TAILQ_ENTRY(task) entry;	/* table order */
 	LIST_ENTRY(task) hash;		/* by tid */
 };

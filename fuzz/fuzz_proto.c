@@ -44,7 +44,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct msg_checkpointed	 ckd = { .pid = 1234, .comm = "gzip" };
 	struct msg_ps_entry	 pe = { .pid = 5, .ppid = 1, .uid = 1000,
 				    .job = 2, .state = 1, .threads = 4,
-				    .command = "sh -c x", .cantmove = "fd 3: socket" };
+				    .command = "sh -c x", .cantmove = "fd 3: socket",
+				    .home_node = 1, .where = 2, .where_name = "node2",
+				    .migrations = 1, .away = PROTO_AWAY_REMOTE,
+				    .fwd_calls = 9, .fwd_errors = 1 };
+	struct msg_migrate	 mig = { .pid = 5, .node = "node2",
+				    .flags = PROTO_MIG_AFTER_EXEC };
+	struct msg_migrated	 migd = { .pid = 5, .node = 2,
+				    .node_name = "node2", .comm = "xz",
+				    .freeze_secs = 0.4, .bytes = 1 << 20,
+				    .secs = 0.5 };
+	struct msg_bring	 bring = { .pid = 0, .flags = PROTO_BRING_ALL };
+	struct msg_lock		 lock = { .pid = 5, .on = 1 };
 	struct msg_ps_end	 pend = { .count = 3 };
 	struct msg_periodic	 per = { .pid = 5, .seconds = 60,
 				    .path = "/home/u/x.img" };
@@ -109,6 +120,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	seed(dir, "set", 0, &b);
 	proto_encode_empty(&b, MSG_NODES);
 	seed(dir, "nodes", 0, &b);
+	proto_encode_migrate(&b, &mig);
+	seed(dir, "migrate", 0, &b);
+	proto_encode_migrated(&b, &migd);
+	seed(dir, "migrated", 0, &b);
+	proto_encode_bring(&b, &bring);
+	seed(dir, "bring", 0, &b);
+	proto_encode_count(&b, MSG_BROUGHT, &cnt);
+	seed(dir, "brought", 0, &b);
+	proto_encode_lock(&b, &lock);
+	seed(dir, "lock", 0, &b);
 	buf_free(&b);
 	return 0;
 }

@@ -8,6 +8,7 @@
  * restore into something subtly different.
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -50,6 +51,75 @@ ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* Shared anonymous memory is backed by an unlinked shmem file. */
+static int
+is_shared_anon(const struct procfs_vma *v)
+{
+	const char	*path = v->path;
+
+	return v->shared && (path[0] == '\0' ||
+	    strcmp(path, "/dev/zero (deleted)") == 0 ||
+	    strncmp(path, "[anon_shmem:", 12) == 0);
+}
+
+/* The pid of another process mapping the same object as v, or 0. */
+static pid_t
+mapped_elsewhere(pid_t pid, const struct procfs_vma *v)
+{
+	struct procfs_vma	*vmas;
+	struct dirent		*de;
+	DIR			*proc;
+	char			*end;
+	size_t			 n, i;
+	long			 p;
+	pid_t			 found = 0;
+
+	if ((proc = opendir("/proc")) == NULL)
+		return 0;
+	while (found == 0 && (de = readdir(proc)) != NULL) {
+		p = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || p <= 0 || p == pid)
+			continue;
+		if (procfs_maps((pid_t)p, 0, &vmas, &n, NULL) == -1)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (vmas[i].shared && vmas[i].ino == v->ino &&
+			    vmas[i].dev_major == v->dev_major &&
+			    vmas[i].dev_minor == v->dev_minor) {
+				found = (pid_t)p;
+				break;
+			}
+		}
+		procfs_vmas_free(vmas, n);
+	}
+	closedir(proc);
+	return found;
+}
+
+int
+ckpt_vma_kind_migrate(pid_t pid, const struct procfs_vma *v, uint32_t *flags,
+    struct stat *st, char **why)
+{
+	pid_t	other;
+
+	if (is_shared_anon(v) && strncmp(v->path, "/SYSV", 5) != 0) {
+		if ((other = mapped_elsewhere(pid, v)) != 0)
+			return cause_set(why, "shared anonymous mapping %#" PRIx64
+			    "-%#" PRIx64 " also mapped by process %ld", v->start,
+			    v->end, (long)other);
+		*flags = IMG_VMA_SHARED;
+		return 0;
+	}
+	if (ckpt_vma_kind(v, flags, st, why) == -1)
+		return -1;
+	if ((*flags & IMG_VMA_SHARED) && (*flags & IMG_VMA_FILE) &&
+	    (v->prot & PROT_WRITE))
+		return cause_set(why, "writable shared mapping %#" PRIx64 "-%#"
+		    PRIx64 " of %s (its writes must reach the file at home)",
+		    v->start, v->end, v->path);
+	return 0;
+}
+
 int
 ckpt_vma_kind(const struct procfs_vma *v, uint32_t *flags, struct stat *st,
     char **why)
@@ -77,9 +147,7 @@ ckpt_vma_kind(const struct procfs_vma *v, uint32_t *flags, struct stat *st,
 	if (strncmp(path, "/SYSV", 5) == 0 && ends_with(path, " (deleted)"))
 		return cause_set(why, "SysV shared memory segment at %#" PRIx64,
 		    v->start);
-	/* Shared anonymous memory is backed by an unlinked shmem file. */
-	if (v->shared && (path[0] == '\0' || strcmp(path, "/dev/zero (deleted)") == 0 ||
-	    strncmp(path, "[anon_shmem:", 12) == 0))
+	if (is_shared_anon(v))
 		return cause_set(why, "shared anonymous mapping %#" PRIx64 "-%#"
 		    PRIx64, v->start, v->end);
 	if (path[0] == '\0' || strncmp(path, "[anon:", 6) == 0)
@@ -322,8 +390,9 @@ cantmove_fds(pid_t pid)
 	return why;
 }
 
-char *
-ckpt_cantmove(pid_t pid)
+/* The task-wide reasons and the mappings; fds are the caller's. */
+static char *
+cantmove_task(pid_t pid, int migrate)
 {
 	struct procfs_status	 s;
 	struct procfs_vma	*vmas;
@@ -358,10 +427,29 @@ ckpt_cantmove(pid_t pid)
 	}
 	if (procfs_maps(pid, 0, &vmas, &n, &why) == -1)
 		return why;
-	for (i = 0; i < n && why == NULL; i++)
-		(void)ckpt_vma_kind(&vmas[i], &flags, &st, &why);
+	for (i = 0; i < n && why == NULL; i++) {
+		if (migrate)
+			(void)ckpt_vma_kind_migrate(pid, &vmas[i], &flags, &st,
+			    &why);
+		else
+			(void)ckpt_vma_kind(&vmas[i], &flags, &st, &why);
+	}
 	procfs_vmas_free(vmas, n);
-	if (why != NULL)
+	return why;
+}
+
+char *
+ckpt_cantmove(pid_t pid)
+{
+	char	*why;
+
+	if ((why = cantmove_task(pid, 0)) != NULL)
 		return why;
 	return cantmove_fds(pid);
+}
+
+char *
+ckpt_cantmigrate(pid_t pid)
+{
+	return cantmove_task(pid, 1);
 }

@@ -143,6 +143,24 @@ dump_requeue(struct dump *d, const siginfo_t *si, char **cause)
 	return 0;
 }
 
+/* A signal for the image's pending list only: the process dies after. */
+static void
+dump_add_pending(struct dump *d, const siginfo_t *si)
+{
+	struct img_signals	*s = &d->img.sig;
+
+	if (s->npending >= IMG_MAX_PENDING) {
+		log_warnx("pid %ld: signal %d dropped: more than %d pending",
+		    (long)d->pid, si->si_signo, IMG_MAX_PENDING);
+		return;
+	}
+	s->pending = xreallocarray(s->pending, s->npending + 1,
+	    sizeof *s->pending);
+	s->pending[s->npending].shared = 0;
+	memcpy(s->pending[s->npending].raw, si, 128);
+	s->npending++;
+}
+
 static int
 dump_inject_begin(struct dump *d, char **cause)
 {
@@ -150,6 +168,13 @@ dump_inject_begin(struct dump *d, char **cause)
 
 	if ((d->in = inject_init(d->pid, 0, cause)) == NULL)
 		return -1;
+	/*
+	 * A process killed after the dump takes them in the image only
+	 * (dump_signals): queueing them again is a call a guest's seccomp
+	 * filter would hold for the very supervisor that is dumping it.
+	 */
+	if (d->flags & CKPT_KILL)
+		return 0;
 	/* Back into the queue: they are then pending like any other signal. */
 	for (i = 0; i < d->ncaught; i++) {
 		if (dump_requeue(d, &d->caught[i], cause) == -1)
@@ -168,7 +193,9 @@ dump_inject_end(struct dump *d, char **cause)
 
 	strays = inject_strays(d->in, &n);
 	for (i = 0; i < n; i++) {
-		if (dump_requeue(d, &strays[i], cause) == -1)
+		if (d->flags & CKPT_KILL)
+			dump_add_pending(d, &strays[i]);
+		else if (dump_requeue(d, &strays[i], cause) == -1)
 			return -1;
 	}
 	rv = inject_fini(d->in, 1, cause);
@@ -258,6 +285,7 @@ dump_signals(struct dump *d, char **cause)
 {
 	struct img_signals	*s = &d->img.sig;
 	uint8_t			 raw[SCR_ALTSTACK + 24];
+	size_t			 i;
 	long			 ret;
 	int			 sig;
 
@@ -265,6 +293,10 @@ dump_signals(struct dump *d, char **cause)
 	if (dump_peek_pending(d, 0, cause) == -1 ||
 	    dump_peek_pending(d, 1, cause) == -1)
 		return -1;
+	if (d->flags & CKPT_KILL) {
+		for (i = 0; i < d->ncaught; i++)
+			dump_add_pending(d, &d->caught[i]);
+	}
 	for (sig = 1; sig <= 64; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
@@ -531,6 +563,9 @@ dump_fds(struct dump *d, char **cause)
 	int			*fds;
 	size_t			 n, i, nends = 0;
 
+	/* A migrating process keeps its descriptors home. */
+	if (d->flags & CKPT_MIGRATE)
+		return 0;
 	if (procfs_fds(d->pid, &fds, &n, cause) == -1)
 		return -1;
 	if (n > IMG_MAX_FDS) {
@@ -874,6 +909,16 @@ scan_vma(struct dump *d, struct img_vma *v, uint64_t *pm, char **cause)
 		    cause) == -1)
 			return -1;
 		for (i = 0; i < cnt; i++) {
+			/*
+			 * Shared anonymous memory (CKPT_MIGRATE): a page may be
+			 * in the shmem file and in no page table of ours;
+			 * every page is a candidate, the zero check sorts them.
+			 */
+			if ((v->flags & IMG_VMA_SHARED) &&
+			    !(v->flags & IMG_VMA_FILE)) {
+				add_addr(d, v->start + (off + i) * CKPT_PAGE);
+				continue;
+			}
 			if (!page_wanted(v, pm[i], full))
 				continue;
 			if (zpfn != 0 && (pm[i] & PM_PRESENT) &&
@@ -921,7 +966,9 @@ dump_vmas(struct dump *d, char **cause)
 	first = xcalloc(n + 1, sizeof *first);
 	count = xcalloc(n + 1, sizeof *count);
 	for (i = 0; i < n; i++) {
-		if (ckpt_vma_kind(&pv[i], &flags, &st, cause) == -1)
+		if ((d->flags & CKPT_MIGRATE) ? ckpt_vma_kind_migrate(d->pid,
+		    &pv[i], &flags, &st, cause) == -1 :
+		    ckpt_vma_kind(&pv[i], &flags, &st, cause) == -1)
 			goto out;
 		v = &d->img.vmas[d->img.nvmas++];
 		v->start = pv[i].start;
@@ -947,8 +994,9 @@ dump_vmas(struct dump *d, char **cause)
 		}
 		v->flags = flags;
 		first[i] = d->naddrs;
-		if (!(flags & (IMG_VMA_SHARED | IMG_VMA_VDSO | IMG_VMA_VVAR |
-		    IMG_VMA_VSYSCALL)) && scan_vma(d, v, pm, cause) == -1)
+		if (!(flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL)) &&
+		    (!(flags & IMG_VMA_SHARED) || !(flags & IMG_VMA_FILE)) &&
+		    scan_vma(d, v, pm, cause) == -1)
 			goto out;
 		count[i] = d->naddrs - first[i];
 	}
@@ -1093,11 +1141,15 @@ static const struct dump_step {
 	{ "memory", dump_vmas },
 };
 
-/* Leave the tracee as it was: running, or killed if asked. */
+/*
+ * Leave the tracee as it was: running, or killed or left stopped as asked
+ * (how is CKPT_KILL or CKPT_LEAVE_STOPPED after a complete dump, else 0).
+ */
 static void
-dump_release(struct dump *d, int kill_it)
+dump_release(struct dump *d, int how)
 {
 	char	*why = NULL;
+	size_t	 i;
 
 	if (d->in != NULL && inject_exited(d->in, &d->stats->wstatus))
 		d->stats->exited = 1;
@@ -1106,11 +1158,24 @@ dump_release(struct dump *d, int kill_it)
 		d->in = NULL;
 		return;
 	}
-	if (kill_it) {
+	if (how == CKPT_KILL) {
 		kill(d->pid, SIGKILL);
 		return;
 	}
+	if (how == CKPT_LEAVE_STOPPED)
+		return;		/* in its interrupt stop since the injection ended */
 	if (d->in != NULL) {
+		/* A failed CKPT_KILL dump kept them: back into the queue. */
+		for (i = 0; i < d->ncaught; i++) {
+			if (dump_requeue(d, &d->caught[i], &why) == -1) {
+				log_warnx("pid %ld: %s", (long)d->pid, why);
+				free(why);
+				why = NULL;
+				break;
+			}
+		}
+		if (i == d->ncaught)
+			d->ncaught = 0;
 		if (inject_fini(d->in, 1, &why) == -1 ||
 		    inject_settle(d->pid, &d->stats->exited, &d->stats->wstatus,
 		    &why) == -1) {
@@ -1144,10 +1209,13 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	d.flags = opts->flags;
 	d.stats = stats;
 	d.memfd = d.pmfd = -1;
-	if (!(d.flags & CKPT_LEAVE_RUNNING) == !(d.flags & CKPT_KILL))
-		return cause_set(cause, "dump: exactly one of leave-running and "
-		    "kill");
-	if ((msg = ckpt_cantmove(pid)) != NULL) {
+	if (((d.flags & CKPT_LEAVE_RUNNING) != 0) + ((d.flags & CKPT_KILL) != 0) +
+	    ((d.flags & CKPT_LEAVE_STOPPED) != 0) != 1)
+		return cause_set(cause, "dump: exactly one of leave-running, kill "
+		    "and leave-stopped");
+	msg = (d.flags & CKPT_MIGRATE) ? ckpt_cantmigrate(pid) :
+	    ckpt_cantmove(pid);
+	if (msg != NULL) {
 		cause_set(cause, "%s", msg);
 		free(msg);
 		return -1;
@@ -1174,7 +1242,7 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	}
 	rv = 0;
 out:
-	dump_release(&d, rv == 0 && (d.flags & CKPT_KILL));
+	dump_release(&d, rv == 0 ? d.flags & (CKPT_KILL | CKPT_LEAVE_STOPPED) : 0);
 	if (tstop != 0)
 		stats->freeze_secs = ckpt_now() - tstop;
 	stats->secs = ckpt_now() - t0;
@@ -1187,4 +1255,14 @@ out:
 		close(d.pmfd);
 	img_free(&d.img);
 	return rv;
+}
+
+int
+ckpt_resume(pid_t pid, char **cause)
+{
+	/* Its signals were queued again by the dump: nothing to deliver. */
+	if (ptrace(PTRACE_CONT, pid, 0, 0) == -1)
+		return cause_set(cause, "resuming %ld: %s", (long)pid,
+		    strerror(errno));
+	return 0;
 }

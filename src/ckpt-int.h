@@ -45,6 +45,13 @@ struct ckpt_rseq_conf {
  */
 int	ckpt_vma_kind(const struct procfs_vma *, uint32_t *flags,
 	    struct stat *st, char **why);
+/*
+ * (cantmove.c) The same for an image that migrates (CKPT_MIGRATE) of
+ * process pid: shared anonymous memory no other process maps is fine (it
+ * is carried like private memory), a writable shared file mapping is not.
+ */
+int	ckpt_vma_kind_migrate(pid_t pid, const struct procfs_vma *,
+	    uint32_t *flags, struct stat *st, char **why);
 
 /*
  * (cantmove.c) Kind of an fd from its link target and stat (following the

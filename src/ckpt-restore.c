@@ -34,7 +34,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
 #include <linux/prctl.h>
+#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 
 #include "omm/ckpt.h"
@@ -59,9 +61,19 @@
 #define SCR_MISC	12288		/* stack_t, prctl_mm_map, siginfo, ... */
 #define SCR_AUXV	13312		/* auxv words */
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV	(1UL << 5)
+#endif
+
+/* The target keeps its own fds, cwd and umask. */
+#define RESTORE_KEEP_FILES	(RESTORE_GUEST | RESTORE_ORIGINAL)
+
 struct restore {
 	pid_t			 pid;
 	int			 flags;
+	const struct sock_fprog	*filter;	/* RESTORE_GUEST */
+	int			 listener;	/* the guest's, or -1 */
+	int			 killable;
 	struct ckpt_stats	*stats;
 	struct img		 img;
 	struct img_reader	*rd;
@@ -124,12 +136,17 @@ restore_check(struct restore *r, char **cause)
 		v = &r->img.vmas[i];
 		if (v->flags & IMG_VMA_VDSO)
 			vdso++;
-		if (!(v->flags & IMG_VMA_FILE_PAGES))
+		/* A guest maps its node's copy of every file: check them all. */
+		if (!(v->flags & IMG_VMA_FILE_PAGES) && (!(r->flags &
+		    RESTORE_GUEST) || !(v->flags & IMG_VMA_FILE)))
 			continue;
 		if (stat(v->path, &st) == -1)
 			return cause_set(cause, "mapping %#" PRIx64 "-%#" PRIx64
 			    " of %s: %s", v->start, v->end, v->path, strerror(errno));
-		if ((uint64_t)st.st_dev != v->dev || (uint64_t)st.st_ino != v->ino ||
+		/* Another node's copy of a file has its own dev and ino. */
+		if (((r->flags & (RESTORE_GUEST | RESTORE_ORIGINAL)) == 0 &&
+		    ((uint64_t)st.st_dev != v->dev ||
+		    (uint64_t)st.st_ino != v->ino)) ||
 		    (uint64_t)st.st_size != v->size ||
 		    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec !=
 		    v->mtime_ns)
@@ -202,13 +219,18 @@ static int
 restore_takeover(struct restore *r, char **cause)
 {
 	struct ckpt_rseq_conf	 rseq;
+	struct procfs_stat	 ps;
 	struct iovec		 iov;
 	uint8_t			*xs;
 	uint64_t		 area = 0;
 	long			 ret;
 
-	if (ckpt_interrupt(r->pid, NULL, NULL, r->stats, cause) == -1)
-		return -1;
+	/* The original may be in a ptrace stop of ours already ('t'). */
+	if (!(r->flags & RESTORE_ORIGINAL) ||
+	    procfs_stat(r->pid, &ps, NULL) == -1 || ps.state != 't') {
+		if (ckpt_interrupt(r->pid, NULL, NULL, r->stats, cause) == -1)
+			return -1;
+	}
 	xs = xmalloc(IMG_MAX_XSTATE);
 	iov.iov_base = xs;
 	iov.iov_len = IMG_MAX_XSTATE;
@@ -325,8 +347,11 @@ vma_file(struct restore *r, const struct img_vma *v, char **cause)
 	}
 	if (put_str(r, v->path, cause) == -1)
 		return -1;
-	/* A shared mapping may be made writable later: keep O_RDWR if we can. */
-	if (shared) {
+	/*
+	 * A shared mapping may be made writable later: keep O_RDWR if we can.
+	 * Not a guest's: its writes would stay on this node.
+	 */
+	if (shared && !(r->flags & RESTORE_GUEST)) {
 		if (CALL(r, &ret, cause, SYS_open, inject_scratch(r->in) + SCR_STR,
 		    O_RDWR | O_CLOEXEC) == -1)
 			return -1;
@@ -383,6 +408,9 @@ restore_vmas(struct restore *r, char **cause)
 			prot |= PROT_READ | PROT_WRITE;
 		flags = MAP_FIXED | ((v->flags & IMG_VMA_SHARED) ? MAP_SHARED :
 		    MAP_PRIVATE);
+		/* Shared anonymous memory only it mapped: private on a guest. */
+		if ((r->flags & RESTORE_GUEST) && !(v->flags & IMG_VMA_FILE))
+			flags = MAP_FIXED | MAP_PRIVATE;
 		if (v->flags & IMG_VMA_GROWSDOWN)
 			flags |= MAP_GROWSDOWN;
 		if (v->flags & IMG_VMA_FILE) {
@@ -635,8 +663,9 @@ restore_pages(struct restore *r, char **cause)
 		for (i = 0; i < pg.count; i++) {
 			addr = img_page_addr(&pg, i);
 			v = find_vma(&r->img, addr, &cur);
-			if (v == NULL || v->npages == 0 || (v->flags & (IMG_VMA_SHARED |
-			    IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL))) {
+			if (v == NULL || v->npages == 0 || (v->flags & (IMG_VMA_VDSO |
+			    IMG_VMA_VVAR | IMG_VMA_VSYSCALL)) ||
+			    ((v->flags & IMG_VMA_SHARED) && (v->flags & IMG_VMA_FILE))) {
 				rv = cause_set(cause, "page %#" PRIx64 " is not in a "
 				    "private mapping of the image", addr);
 				break;
@@ -711,12 +740,30 @@ set_rlimit(struct restore *r, int res, uint64_t cur, uint64_t max, long *ret,
 static int
 restore_rlimits(struct restore *r, char **cause)
 {
-	long	ret;
-	int	i;
+	uint64_t	cur, max, now[2];
+	long		ret;
+	int		i;
 
 	for (i = 0; i < IMG_NRLIMITS && i < RLIM_NLIMITS; i++) {
-		if (set_rlimit(r, i, r->img.proc.rlim[i].cur,
-		    r->img.proc.rlim[i].max, &ret, cause) == -1)
+		cur = r->img.proc.rlim[i].cur;
+		max = r->img.proc.rlim[i].max;
+		/* A guest only lowers its limits: the host's bind it too. */
+		if (r->flags & RESTORE_GUEST) {
+			if (CALL(r, &ret, cause, SYS_prlimit64, 0, i, 0,
+			    inject_scratch(r->in) + SCR_MISC) == -1 ||
+			    inject_read(r->in, SCR_MISC, now, sizeof now,
+			    cause) == -1)
+				return -1;
+			if (ret != 0)
+				continue;
+			if (max > now[1])
+				max = now[1];
+			if (cur > max)
+				cur = max;
+			if (cur == now[0] && max == now[1])
+				continue;
+		}
+		if (set_rlimit(r, i, cur, max, &ret, cause) == -1)
 			return -1;
 		if (ret != 0)
 			log_debug("pid %ld: prlimit(%d): %s", (long)r->pid, i,
@@ -734,6 +781,8 @@ restore_nofile(struct restore *r, char **cause)
 	long		ret;
 	int		maxfd = 2;
 
+	if (r->flags & RESTORE_KEEP_FILES)
+		return 0;
 	for (k = 0; k < r->img.nfds; k++) {
 		if (r->img.fds[k].fd > maxfd)
 			maxfd = r->img.fds[k].fd;
@@ -774,6 +823,8 @@ restore_fds(struct restore *r, char **cause)
 	long			 ret, fd;
 	int			 oflags;
 
+	if (r->flags & RESTORE_KEEP_FILES)
+		return 0;
 	if (procfs_fds(r->pid, &fds, &n, cause) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -855,6 +906,8 @@ restore_pipes(struct restore *r, char **cause)
 	uint32_t		 k, j;
 	int			 maxfd = 0, e;
 
+	if (r->flags & RESTORE_KEEP_FILES)
+		return 0;
 	for (k = 0; k < r->img.nfds; k++) {
 		if (r->img.fds[k].fd > maxfd)
 			maxfd = r->img.fds[k].fd;
@@ -931,7 +984,9 @@ restore_mm(struct restore *r, char **cause)
 	mm.auxv_size = p->auxv_n * 8;
 	if (inject_write(r->in, SCR_AUXV, p->auxv, mm.auxv_size, cause) == -1)
 		return -1;
-	if (p->exe != NULL && p->exe[0] == '/') {
+	/* The original's exe is the image's already: it never exec'd away. */
+	if (p->exe != NULL && p->exe[0] == '/' &&
+	    !(r->flags & RESTORE_ORIGINAL)) {
 		if (put_str(r, p->exe, cause) == -1 ||
 		    CALL(r, &exefd, cause, SYS_open, scr + SCR_STR,
 		    O_RDONLY | O_CLOEXEC) == -1)
@@ -942,7 +997,8 @@ restore_mm(struct restore *r, char **cause)
 	    CALL(r, &ret, cause, SYS_prctl, PR_SET_MM, PR_SET_MM_MAP,
 	    scr + SCR_MISC, sizeof mm) == -1)
 		return -1;
-	if (ret == -EPERM && exefd >= 0) {
+	/* EBUSY: the old exe is mapped again (the kernel forbids a change). */
+	if ((ret == -EPERM || ret == -EBUSY) && exefd >= 0) {
 		log_debug("pid %ld: PR_SET_MM_MAP with exe: %s", (long)r->pid,
 		    strerror(-ret));
 		mm.exe_fd = (uint32_t)-1;
@@ -970,12 +1026,15 @@ restore_task(struct restore *r, char **cause)
 	long				 ret;
 	int				 sig;
 
-	if (put_str(r, p->cwd, cause) == -1 ||
-	    CALL(r, &ret, cause, SYS_chdir, scr + SCR_STR) == -1 ||
-	    call_ok(ret, cause, "chdir %s", p->cwd) == -1)
-		return -1;
-	if (CALL(r, &ret, cause, SYS_umask, p->umask & 0777) == -1 ||
-	    CALL(r, &ret, cause, SYS_personality, p->personality) == -1 ||
+	if (!(r->flags & RESTORE_KEEP_FILES)) {
+		if (put_str(r, p->cwd, cause) == -1 ||
+		    CALL(r, &ret, cause, SYS_chdir, scr + SCR_STR) == -1 ||
+		    call_ok(ret, cause, "chdir %s", p->cwd) == -1)
+			return -1;
+		if (CALL(r, &ret, cause, SYS_umask, p->umask & 0777) == -1)
+			return -1;
+	}
+	if (CALL(r, &ret, cause, SYS_personality, p->personality) == -1 ||
 	    call_ok(ret, cause, "personality %#x", p->personality) == -1)
 		return -1;
 	if (inject_write(r->in, SCR_STR, p->comm, sizeof p->comm, cause) == -1 ||
@@ -1064,6 +1123,68 @@ restore_pending(struct restore *r, char **cause)
 	return 0;
 }
 
+/*
+ * A guest's seccomp filter, loaded by the guest itself after everything
+ * else it must do natively, before the image's first instruction: the
+ * program goes into a temporary mapping (the scratch pages are too small
+ * for a big one), which munmap, a call the filter lets through, removes.
+ */
+static int
+restore_seccomp(struct restore *r, char **cause)
+{
+	const struct sock_fprog	*f = r->filter;
+	struct iovec		 lv, rv;
+	uint64_t		 prog[2], len, flags;
+	uint64_t		 scr = inject_scratch(r->in);
+	long			 map, ret;
+
+	if (!(r->flags & RESTORE_GUEST))
+		return 0;
+	if (f == NULL || f->len == 0 || f->filter == NULL)
+		return cause_set(cause, "no seccomp filter for the guest");
+	len = ((uint64_t)f->len * sizeof *f->filter + CKPT_PAGE - 1) &
+	    ~(CKPT_PAGE - 1);
+	if (CALL(r, &map, cause, SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0) == -1 ||
+	    call_ok(map, cause, "mapping the filter program") == -1)
+		return -1;
+	lv.iov_base = f->filter;
+	lv.iov_len = (size_t)f->len * sizeof *f->filter;
+	rv.iov_base = (void *)map;
+	rv.iov_len = lv.iov_len;
+	if (process_vm_writev(r->pid, &lv, 1, &rv, 1, 0) != (ssize_t)lv.iov_len)
+		return cause_set(cause, "writing the filter program: %s",
+		    strerror(errno));
+	/* struct sock_fprog: unsigned short len (padded to 8), filter pointer */
+	prog[0] = f->len;
+	prog[1] = (uint64_t)map;
+	if (inject_write(r->in, SCR_MISC, prog, sizeof prog, cause) == -1)
+		return -1;
+	if (CALL(r, &ret, cause, SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    call_ok(ret, cause, "PR_SET_NO_NEW_PRIVS") == -1)
+		return -1;
+	flags = SECCOMP_FILTER_FLAG_NEW_LISTENER |
+	    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	if (CALL(r, &ret, cause, SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags,
+	    scr + SCR_MISC) == -1)
+		return -1;
+	if (ret == -EINVAL) {
+		/* Before 5.19: a signal may then restart a forwarded call. */
+		flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+		if (CALL(r, &ret, cause, SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		    flags, scr + SCR_MISC) == -1)
+			return -1;
+	}
+	if (call_ok(ret, cause, "loading the seccomp filter") == -1)
+		return -1;
+	r->listener = (int)ret;
+	r->killable = (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) != 0;
+	if (CALL(r, &ret, cause, SYS_munmap, map, len) == -1 ||
+	    call_ok(ret, cause, "unmapping the filter program") == -1)
+		return -1;
+	return 0;
+}
+
 /* The area goes, the image's registers and mask come. */
 static int
 restore_finish(struct restore *r, char **cause)
@@ -1116,11 +1237,12 @@ static const struct restore_step {
 	{ "rlimits", restore_rlimits },
 	{ "task state", restore_task },
 	{ "pending signals", restore_pending },
+	{ "seccomp filter", restore_seccomp },
 	{ "registers", restore_finish },
 };
 
 int
-ckpt_restore(pid_t stub, int in_fd, const struct restore_opts *opts,
+ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
     struct ckpt_stats *stats, char **cause)
 {
 	struct restore		 r;
@@ -1136,7 +1258,11 @@ ckpt_restore(pid_t stub, int in_fd, const struct restore_opts *opts,
 	memset(&r, 0, sizeof r);
 	r.pid = stub;
 	r.flags = opts != NULL ? opts->flags : 0;
+	r.filter = opts != NULL ? opts->filter : NULL;
+	r.listener = -1;
 	r.stats = stats;
+	if ((r.flags & RESTORE_GUEST) && (r.flags & RESTORE_ORIGINAL))
+		return cause_set(cause, "restore: guest and original at once");
 	r.vfd = -1;
 	r.uffd = -1;
 	r.rd = img_reader_new(in_fd);
@@ -1167,6 +1293,10 @@ ckpt_restore(pid_t stub, int in_fd, const struct restore_opts *opts,
 		goto out_kill;
 	}
 	stats->freeze_secs = ckpt_now() - tstop;
+	if (opts != NULL && (r.flags & RESTORE_GUEST)) {
+		opts->listener = r.listener;
+		opts->killable = r.killable;
+	}
 	rv = 0;
 	goto out;
 

@@ -15,7 +15,9 @@
 #include "omm/xmalloc.h"
 
 #define STATS_LEN	56	/* 6 x u64 + 2 x u32, see proto_add_stats */
-#define COMM_MAX	255	/* comm is 15 bytes today; room for a longer name */
+/* comm is 15 bytes today; PROTO_COMM_MAX leaves room for a longer name */
+#define COMM_MAX	PROTO_COMM_MAX
+#define MIGRATED_LEN_MIN 40	/* pid, node, two empty strings, 3 x u64 */
 
 static int	valid_empty(const struct proto_msg *, char **);
 static int	valid_error(const struct proto_msg *, char **);
@@ -26,6 +28,10 @@ static int	valid_checkpointed(const struct proto_msg *, char **);
 static int	valid_ps_entry(const struct proto_msg *, char **);
 static int	valid_ps_end(const struct proto_msg *, char **);
 static int	valid_periodic(const struct proto_msg *, char **);
+static int	valid_migrate(const struct proto_msg *, char **);
+static int	valid_migrated(const struct proto_msg *, char **);
+static int	valid_bring(const struct proto_msg *, char **);
+static int	valid_lock(const struct proto_msg *, char **);
 static int	valid_node(const struct proto_msg *, char **);
 static int	valid_count(const struct proto_msg *, char **);
 static int	valid_status(const struct proto_msg *, char **);
@@ -54,6 +60,11 @@ static const struct proto_type_ent {
 	{ MSG_PS_ENTRY,		"PS_ENTRY",	0, valid_ps_entry },
 	{ MSG_PS_END,		"PS_END",	0, valid_ps_end },
 	{ MSG_PERIODIC,		"PERIODIC",	0, valid_periodic },
+	{ MSG_MIGRATE,		"MIGRATE",	0, valid_migrate },
+	{ MSG_MIGRATED,		"MIGRATED",	0, valid_migrated },
+	{ MSG_BRING,		"BRING",	0, valid_bring },
+	{ MSG_BROUGHT,		"BROUGHT",	0, valid_count },
+	{ MSG_LOCK,		"LOCK",		0, valid_lock },
 	{ MSG_NODES,		"NODES",	0, valid_empty },
 	{ MSG_NODE,		"NODE",		0, valid_node },
 	{ MSG_NODES_END,	"NODES_END",	0, valid_count },
@@ -73,6 +84,13 @@ static const char *proto_states[PROTO_NSTATES] = {
 	[PROTO_STATE_RUNNING] = "running",
 	[PROTO_STATE_STOPPED] = "stopped",
 	[PROTO_STATE_CHECKPOINTING] = "checkpointing",
+};
+
+static const char *proto_aways[PROTO_AWAY_NSTATES] = {
+	[PROTO_AWAY_HOME] = "home",
+	[PROTO_AWAY_MIGRATING] = "migrating",
+	[PROTO_AWAY_REMOTE] = "remote",
+	[PROTO_AWAY_RETURNING] = "returning",
 };
 
 static const char *proto_node_states[PROTO_NODE_NSTATES] = {
@@ -151,6 +169,12 @@ static const struct proto_field proto_st_nums[PROTO_ST_NNUM] = {
 	[ST_CNT_ANNOUNCE_SENT] =	{ "counters", "announce_sent" },
 	[ST_CNT_ANNOUNCE_RECEIVED] =	{ "counters", "announce_received" },
 	[ST_CNT_ANNOUNCE_BAD] =		{ "counters", "announce_bad" },
+	[ST_AWAY] =			{ "node", "away" },
+	[ST_CNT_MIG_OUT] =		{ "migration", "out" },
+	[ST_CNT_MIG_IN] =		{ "migration", "in" },
+	[ST_CNT_MIG_BROUGHT] =		{ "migration", "brought" },
+	[ST_CNT_MIG_REFUSED] =		{ "migration", "refused" },
+	[ST_CNT_MIG_LOST] =		{ "migration", "lost" },
 };
 
 static const struct proto_field proto_st_strs[PROTO_ST_NSTR] = {
@@ -197,6 +221,39 @@ proto_state_name(uint32_t state)
 	if (state >= PROTO_NSTATES)
 		return "unknown";
 	return proto_states[state];
+}
+
+const char *
+proto_away_name(uint32_t away)
+{
+	if (away >= PROTO_AWAY_NSTATES)
+		return "invalid";
+	return proto_aways[away];
+}
+
+/*
+ * The node argument is echoed in replies and logs and matched against the
+ * names in certificates: anything that could not be a node's name (as
+ * ca_valid_name has them, which covers ids and "home") is refused here,
+ * before it can garble a message, and never echoed.
+ */
+int
+proto_check_node_arg(const char *s, char **cause)
+{
+	size_t	n = strnlen(s, PROTO_NODE_MAX + 1), i;
+
+	if (n == 0)
+		return cause_set(cause, "empty node name");
+	if (n > PROTO_NODE_MAX)
+		return cause_set(cause, "node name longer than %d bytes",
+		    PROTO_NODE_MAX);
+	for (i = 0; i < n; i++) {
+		if ((s[i] < 'a' || s[i] > 'z') && (s[i] < 'A' || s[i] > 'Z') &&
+		    (s[i] < '0' || s[i] > '9') && s[i] != '-')
+			return cause_set(cause, "invalid node name: a node is "
+			    "a name (letters, digits, '-'), an id or home");
+	}
+	return 0;
 }
 
 const char *
@@ -442,6 +499,19 @@ proto_encode_ps_entry(struct buf *b, const struct msg_ps_entry *m)
 	buf_add_u8(b, m->cantmove != NULL);
 	if (m->cantmove != NULL)
 		add_str_capped(b, m->cantmove, PROTO_CAUSE_MAX);
+	buf_add_u32(b, m->home_node);
+	buf_add_u32(b, m->where);
+	buf_add_u8(b, m->where_name != NULL);
+	if (m->where_name != NULL)
+		add_str_capped(b, m->where_name, PROTO_NODE_MAX);
+	buf_add_u32(b, m->migrations);
+	buf_add_u8(b, m->locked);
+	buf_add_u8(b, m->away);
+	buf_add_u64(b, m->fwd_calls);
+	buf_add_u64(b, m->fwd_errors);
+	buf_add_u64(b, m->fwd_bytes_in);
+	buf_add_u64(b, m->fwd_bytes_out);
+	buf_add_u64(b, m->fwd_signals);
 	msg_end(b);
 }
 
@@ -460,6 +530,48 @@ proto_encode_periodic(struct buf *b, const struct msg_periodic *m)
 	buf_add_u32(b, (uint32_t)m->pid);
 	buf_add_u32(b, m->seconds);
 	add_str_capped(b, m->path, PROTO_PATH_MAX);
+	msg_end(b);
+}
+
+void
+proto_encode_migrate(struct buf *b, const struct msg_migrate *m)
+{
+	msg_begin(b, MSG_MIGRATE);
+	buf_add_u32(b, (uint32_t)m->pid);
+	add_str_capped(b, m->node, PROTO_NODE_MAX);
+	buf_add_u32(b, m->flags);
+	msg_end(b);
+}
+
+void
+proto_encode_migrated(struct buf *b, const struct msg_migrated *m)
+{
+	msg_begin(b, MSG_MIGRATED);
+	buf_add_u32(b, (uint32_t)m->pid);
+	buf_add_u32(b, m->node);
+	add_str_capped(b, m->node_name, PROTO_NODE_MAX);
+	add_str_capped(b, m->comm, COMM_MAX);
+	buf_add_u64(b, secs_to_ns(m->freeze_secs));
+	buf_add_u64(b, m->bytes);
+	buf_add_u64(b, secs_to_ns(m->secs));
+	msg_end(b);
+}
+
+void
+proto_encode_bring(struct buf *b, const struct msg_bring *m)
+{
+	msg_begin(b, MSG_BRING);
+	buf_add_u32(b, (uint32_t)m->pid);
+	buf_add_u32(b, m->flags);
+	msg_end(b);
+}
+
+void
+proto_encode_lock(struct buf *b, const struct msg_lock *m)
+{
+	msg_begin(b, MSG_LOCK);
+	buf_add_u32(b, (uint32_t)m->pid);
+	buf_add_u32(b, m->on);
 	msg_end(b);
 }
 
@@ -521,7 +633,7 @@ void
 proto_encode_count(struct buf *b, uint16_t type, const struct msg_count *m)
 {
 	if (type != MSG_NODES_END && type != MSG_STATUS_END &&
-	    type != MSG_EXPELLED)
+	    type != MSG_EXPELLED && type != MSG_BROUGHT)
 		fatalx("%s: %s", __func__, proto_type_name(type));
 	msg_begin(b, type);
 	buf_add_u32(b, m->count);
@@ -769,6 +881,59 @@ proto_decode_checkpointed(const struct proto_msg *m,
 	return 0;
 }
 
+/*
+ * PS_ENTRY's migration fields. A process at home runs on its home node
+ * and one away on another: where and away must agree, or omctl would
+ * print a place the process is not.
+ */
+static int
+rd_ps_migration(struct buf_rd *r, struct msg_ps_entry *out, char **cause)
+{
+	uint8_t	has_name;
+
+	out->home_node = buf_rd_u32(r);
+	out->where = buf_rd_u32(r);
+	has_name = buf_rd_u8(r);
+	if (r->err)
+		return rd_end(r, MSG_PS_ENTRY, cause);
+	if (has_name > 1)
+		return cause_set(cause, "PS_ENTRY: bad node name marker %u",
+		    has_name);
+	if (has_name) {
+		out->where_name = rd_str(r, MSG_PS_ENTRY, "node name",
+		    PROTO_NODE_MAX, 0, cause);
+		if (out->where_name == NULL)
+			return -1;
+	}
+	out->migrations = buf_rd_u32(r);
+	out->locked = buf_rd_u8(r);
+	out->away = buf_rd_u8(r);
+	out->fwd_calls = buf_rd_u64(r);
+	out->fwd_errors = buf_rd_u64(r);
+	out->fwd_bytes_in = buf_rd_u64(r);
+	out->fwd_bytes_out = buf_rd_u64(r);
+	out->fwd_signals = buf_rd_u64(r);
+	if (r->err)
+		return rd_end(r, MSG_PS_ENTRY, cause);
+	if (out->locked > 1)
+		return cause_set(cause, "PS_ENTRY: bad lock marker %u",
+		    out->locked);
+	if (out->away >= PROTO_AWAY_NSTATES)
+		return cause_set(cause, "PS_ENTRY: unknown away state %u",
+		    out->away);
+	if (out->away == PROTO_AWAY_HOME && out->where != out->home_node)
+		return cause_set(cause, "PS_ENTRY: at home on node %u but "
+		    "runs on node %u", out->home_node, out->where);
+	if (out->away == PROTO_AWAY_REMOTE && out->where == out->home_node)
+		return cause_set(cause, "PS_ENTRY: away but runs on its home "
+		    "node %u", out->where);
+	if (out->fwd_errors > out->fwd_calls)
+		return cause_set(cause, "PS_ENTRY: %llu forwarded calls "
+		    "failed of %llu", (unsigned long long)out->fwd_errors,
+		    (unsigned long long)out->fwd_calls);
+	return 0;
+}
+
 int
 proto_decode_ps_entry(const struct proto_msg *m, struct msg_ps_entry *out,
     char **cause)
@@ -818,6 +983,8 @@ proto_decode_ps_entry(const struct proto_msg *m, struct msg_ps_entry *out,
 		if (out->cantmove == NULL)
 			goto fail;
 	}
+	if (rd_ps_migration(&r, out, cause) != 0)
+		goto fail;
 	if (rd_end(&r, MSG_PS_ENTRY, cause) != 0)
 		goto fail;
 	return 0;
@@ -872,6 +1039,133 @@ proto_decode_periodic(const struct proto_msg *m, struct msg_periodic *out,
 fail:
 	proto_free_periodic(out);
 	return -1;
+}
+
+int
+proto_decode_migrate(const struct proto_msg *m, struct msg_migrate *out,
+    char **cause)
+{
+	struct buf_rd	r;
+	uint32_t	pid;
+
+	memset(out, 0, sizeof *out);
+	if (rd_begin(&r, m, MSG_MIGRATE, cause) != 0)
+		return -1;
+	pid = buf_rd_u32(&r);
+	if (r.err)
+		return rd_end(&r, MSG_MIGRATE, cause);
+	if (check_pid(pid, MSG_MIGRATE, "pid", &out->pid, cause) != 0)
+		return -1;
+	out->node = rd_str(&r, MSG_MIGRATE, "node", PROTO_NODE_MAX, 0, cause);
+	if (out->node == NULL)
+		return -1;
+	if (proto_check_node_arg(out->node, cause) != 0)
+		goto fail;
+	out->flags = buf_rd_u32(&r);
+	if (rd_end(&r, MSG_MIGRATE, cause) != 0)
+		goto fail;
+	if (out->flags & ~PROTO_MIG_FLAGS) {
+		cause_set(cause, "MIGRATE: unknown flags %#x",
+		    out->flags & ~PROTO_MIG_FLAGS);
+		goto fail;
+	}
+	return 0;
+
+fail:
+	proto_free_migrate(out);
+	return -1;
+}
+
+/* An optional string: empty on the wire is NULL. */
+static int
+rd_str_opt(struct buf_rd *r, uint16_t type, const char *what, size_t max,
+    char **out, char **cause)
+{
+	if ((*out = rd_str(r, type, what, max, 1, cause)) == NULL)
+		return -1;
+	if (**out == '\0') {
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
+
+int
+proto_decode_migrated(const struct proto_msg *m, struct msg_migrated *out,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	memset(out, 0, sizeof *out);
+	if (rd_begin(&r, m, MSG_MIGRATED, cause) != 0)
+		return -1;
+	if (m->hdr.len < MIGRATED_LEN_MIN)
+		return cause_set(cause, "MIGRATED: payload of %u bytes, at "
+		    "least %d", m->hdr.len, MIGRATED_LEN_MIN);
+	if (check_pid(buf_rd_u32(&r), MSG_MIGRATED, "pid", &out->pid,
+	    cause) != 0)
+		return -1;
+	out->node = buf_rd_u32(&r);
+	if (out->node == 0)
+		return cause_set(cause, "MIGRATED: node id 0");
+	if (rd_str_opt(&r, MSG_MIGRATED, "node name", PROTO_NODE_MAX,
+	    &out->node_name, cause) != 0 ||
+	    rd_str_opt(&r, MSG_MIGRATED, "comm", COMM_MAX, &out->comm,
+	    cause) != 0)
+		goto fail;
+	out->freeze_secs = buf_rd_u64(&r) / 1e9;
+	out->bytes = buf_rd_u64(&r);
+	out->secs = buf_rd_u64(&r) / 1e9;
+	if (rd_end(&r, MSG_MIGRATED, cause) != 0)
+		goto fail;
+	if (out->node_name != NULL &&
+	    proto_check_node_arg(out->node_name, cause) != 0)
+		goto fail;
+	return 0;
+
+fail:
+	proto_free_migrated(out);
+	return -1;
+}
+
+int
+proto_decode_bring(const struct proto_msg *m, struct msg_bring *out,
+    char **cause)
+{
+	struct buf_rd	r;
+	uint32_t	pid;
+
+	if (rd_begin_fixed(&r, m, MSG_BRING, 8, cause) != 0)
+		return -1;
+	pid = buf_rd_u32(&r);
+	out->flags = buf_rd_u32(&r);
+	if (out->flags & ~PROTO_BRING_FLAGS)
+		return cause_set(cause, "BRING: unknown flags %#x",
+		    out->flags & ~PROTO_BRING_FLAGS);
+	/* one process, or all of them: never a pid that would be ignored */
+	if (out->flags & PROTO_BRING_ALL) {
+		if (pid != 0)
+			return cause_set(cause, "BRING: pid %u with all", pid);
+		out->pid = 0;
+		return 0;
+	}
+	return check_pid(pid, MSG_BRING, "pid", &out->pid, cause);
+}
+
+int
+proto_decode_lock(const struct proto_msg *m, struct msg_lock *out,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	if (rd_begin_fixed(&r, m, MSG_LOCK, 8, cause) != 0)
+		return -1;
+	if (check_pid(buf_rd_u32(&r), MSG_LOCK, "pid", &out->pid, cause) != 0)
+		return -1;
+	out->on = buf_rd_u32(&r);
+	if (out->on > 1)
+		return cause_set(cause, "LOCK: bad lock value %u", out->on);
+	return 0;
 }
 
 /* A string into a fixed array (at most size - 1 bytes, maybe empty). */
@@ -1007,7 +1301,7 @@ proto_decode_count(const struct proto_msg *m, struct msg_count *out,
 	uint16_t	type = m->hdr.type;
 
 	if (type != MSG_NODES_END && type != MSG_STATUS_END &&
-	    type != MSG_EXPELLED)
+	    type != MSG_EXPELLED && type != MSG_BROUGHT)
 		return cause_set(cause, "count decoder given a %s message",
 		    proto_type_name(type));
 	if (rd_begin_fixed(&r, m, type, 4, cause) != 0)
@@ -1170,7 +1464,8 @@ proto_free_ps_entry(struct msg_ps_entry *m)
 {
 	free(m->command);
 	free(m->cantmove);
-	m->command = m->cantmove = NULL;
+	free(m->where_name);
+	m->command = m->cantmove = m->where_name = NULL;
 }
 
 void
@@ -1178,6 +1473,21 @@ proto_free_periodic(struct msg_periodic *m)
 {
 	free(m->path);
 	m->path = NULL;
+}
+
+void
+proto_free_migrate(struct msg_migrate *m)
+{
+	free(m->node);
+	m->node = NULL;
+}
+
+void
+proto_free_migrated(struct msg_migrated *m)
+{
+	free(m->node_name);
+	free(m->comm);
+	m->node_name = m->comm = NULL;
 }
 
 static int
@@ -1260,6 +1570,44 @@ valid_periodic(const struct proto_msg *m, char **cause)
 		return -1;
 	proto_free_periodic(&p);
 	return 0;
+}
+
+static int
+valid_migrate(const struct proto_msg *m, char **cause)
+{
+	struct msg_migrate	mg;
+
+	if (proto_decode_migrate(m, &mg, cause) != 0)
+		return -1;
+	proto_free_migrate(&mg);
+	return 0;
+}
+
+static int
+valid_migrated(const struct proto_msg *m, char **cause)
+{
+	struct msg_migrated	mg;
+
+	if (proto_decode_migrated(m, &mg, cause) != 0)
+		return -1;
+	proto_free_migrated(&mg);
+	return 0;
+}
+
+static int
+valid_bring(const struct proto_msg *m, char **cause)
+{
+	struct msg_bring	b;
+
+	return proto_decode_bring(m, &b, cause);
+}
+
+static int
+valid_lock(const struct proto_msg *m, char **cause)
+{
+	struct msg_lock	l;
+
+	return proto_decode_lock(m, &l, cause);
 }
 
 static int

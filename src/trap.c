@@ -141,17 +141,10 @@ filter_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog, char **cause)
 }
 
 int
-trap_filter_install(int *tflags, char **cause)
+trap_filter_build(struct sock_fprog *prog, char **cause)
 {
 	struct rules		r = { .cause = cause };
-	struct sock_fprog	prog;
-	unsigned long		flags;
-	int			fd;
 
-	if (trap_probe(cause) == -1)
-		return -1;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		return cause_set(cause, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	if ((r.ctx = seccomp_init(SCMP_ACT_NOTIFY)) == NULL)
 		return cause_set(cause, "seccomp_init failed");
 	/* The i386 and x32 ABIs of a 64-bit guest are not in the table. */
@@ -161,11 +154,27 @@ trap_filter_install(int *tflags, char **cause)
 		return cause_set(cause, "seccomp: cannot set the bad-arch action");
 	}
 	sysent_foreach(add_rule, &r);
-	if (r.rc != 0 || filter_bpf(r.ctx, &prog, cause) == -1) {
+	if (r.rc != 0 || filter_bpf(r.ctx, prog, cause) == -1) {
 		seccomp_release(r.ctx);
 		return -1;
 	}
 	seccomp_release(r.ctx);
+	return 0;
+}
+
+int
+trap_filter_install(int *tflags, char **cause)
+{
+	struct sock_fprog	prog;
+	unsigned long		flags;
+	int			fd;
+
+	if (trap_probe(cause) == -1)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return cause_set(cause, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	if (trap_filter_build(&prog, cause) == -1)
+		return -1;
 
 	flags = SECCOMP_FILTER_FLAG_NEW_LISTENER |
 	    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;

@@ -17,3 +17,7 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing
 fi
+# The unprivileged user guests from other nodes run as (docs/migration.md).
+getent passwd omm-guest >/dev/null ||
+    useradd --system --no-create-home --home-dir /nonexistent \
+	--shell /usr/sbin/nologin omm-guest

@@ -18,6 +18,20 @@
 #define CKPT_LEAVE_RUNNING	0x01	/* resume the process after the dump */
 #define CKPT_KILL		0x02	/* SIGKILL it after a complete dump */
 #define CKPT_FULL_FILES		0x04	/* store file-backed pages too (image for another node) */
+/*
+ * After the dump leave it in its ptrace interrupt stop (PTRACE_EVENT_STOP),
+ * injection area gone, no signal of ours pending: signals dequeued while
+ * interrupting are in the image and queued to it again. ckpt_resume or
+ * ckpt_park take it from there.
+ */
+#define CKPT_LEAVE_STOPPED	0x08
+/*
+ * An image for a guest elsewhere: descriptors stay home, so the FDS section
+ * is empty and no kind of fd is refused; ckpt_cantmigrate is the check. A
+ * shared anonymous mapping only this process maps is stored like private
+ * memory (a RESTORE_GUEST restore maps it private).
+ */
+#define CKPT_MIGRATE		0x10
 
 struct ckpt_opts {
 	int	flags;
@@ -43,18 +57,56 @@ struct ckpt_stats {
 char	*ckpt_cantmove(pid_t pid);
 
 /*
+ * Why the process cannot migrate (CKPT_MIGRATE), or NULL: ckpt_cantmove
+ * without the fd reasons. A shared mapping another process also maps
+ * (shared anonymous memory, a MAP_SHARED file mapping) or any writable
+ * MAP_SHARED file mapping (its writes must reach the file at home) is one.
+ */
+char	*ckpt_cantmigrate(pid_t pid);
+
+/*
  * Dump the process into out_fd as an image stream (image.h). Exactly one of
- * CKPT_LEAVE_RUNNING or CKPT_KILL. On failure the process is resumed as it
- * was (unless it exited: stats->exited) and *cause says why.
+ * CKPT_LEAVE_RUNNING, CKPT_KILL or CKPT_LEAVE_STOPPED. On failure the
+ * process is resumed as it was (unless it exited: stats->exited) and *cause
+ * says why.
+ *
+ * With CKPT_KILL, signals dequeued on the way go into the image's pending
+ * list rather than back to the process: a dump for bringing a guest home
+ * then runs no call its seccomp filter would hold (see ckpt_bring_prepare).
  */
 int	ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *,
 	    struct ckpt_stats *, char **cause) __attribute__((warn_unused_result));
 
+/* Continue a process left by CKPT_LEAVE_STOPPED, as LEAVE_RUNNING would have. */
+int	ckpt_resume(pid_t pid, char **cause) __attribute__((warn_unused_result));
+
 /* restore_opts.flags */
 #define RESTORE_LEAVE_STOPPED	0x01	/* leave the restored process in a ptrace stop */
+/*
+ * The stub is an unprivileged guest: no fd limit, fds, pipes, cwd or umask
+ * from the image; rlimits only lowered; a private file mapping needs a local
+ * file of the same path, size and mtime (dev and ino may differ) that the
+ * stub itself can open; shared anonymous memory becomes private. Last,
+ * before the registers, the stub sets no_new_privs and loads filter with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER (and WAIT_KILLABLE_RECV where the kernel
+ * has it): its listener's fd number in the stub goes to listener (the
+ * caller takes it with pidfd_getfd), killable says whether the wait is
+ * killable (TRAP_KILLABLE for trap_open).
+ */
+#define RESTORE_GUEST		0x02
+/*
+ * The target is the original process itself (parked, see ckpt_park; any
+ * stopped or running tracee of ours): its fds, cwd, umask and credentials
+ * stay as they are; everything else comes from the image.
+ */
+#define RESTORE_ORIGINAL	0x04
 
+struct sock_fprog;
 struct restore_opts {
-	int	flags;
+	int			 flags;
+	const struct sock_fprog	*filter;	/* RESTORE_GUEST */
+	int			 listener;	/* out, RESTORE_GUEST */
+	int			 killable;	/* out, RESTORE_GUEST */
 };
 
 /*
@@ -63,9 +115,55 @@ struct restore_opts {
  * it. The stub keeps its pid and its fds 0-2 (IMG_FD_STDIO are rebound to
  * them); everything else comes from the image. The image's header, CPU
  * features and metadata are checked before the stub is touched. On failure
- * the stub is killed (SIGKILL, not reaped) and *cause says why.
+ * the stub is killed (SIGKILL, not reaped) and *cause says why; so is the
+ * original of a RESTORE_ORIGINAL restore. A RESTORE_GUEST restore writes
+ * opts->listener and opts->killable.
  */
-int	ckpt_restore(pid_t stub, int in_fd, const struct restore_opts *,
+int	ckpt_restore(pid_t stub, int in_fd, struct restore_opts *,
 	    struct ckpt_stats *, char **cause) __attribute__((warn_unused_result));
+
+/*
+ * Park a process left by a CKPT_LEAVE_STOPPED dump while its image runs
+ * elsewhere: one page of code is mapped in it ("pause; jmp back") and it
+ * loops there with an empty signal mask, so every signal sent to it stops
+ * it for its tracer, who forwards it. Its pending signals are dropped (they
+ * are in the image). Then it is resumed. Its memory and registers are
+ * forfeit: it comes back only by a RESTORE_ORIGINAL restore. On failure it
+ * is left stopped as it was (ckpt_resume still works).
+ */
+int	ckpt_park(pid_t pid, char **cause) __attribute__((warn_unused_result));
+
+/*
+ * Give pid (a stopped tracee of ours, e.g. after a RESTORE_ORIGINAL restore
+ * with RESTORE_LEAVE_STOPPED) the descriptor table, cwd and umask of from
+ * (the same owner as pid, dumpable): by injection into pid, pidfd_open(from)
+ * then for every fd of from pidfd_getfd and dup3 to the same number (its
+ * close-on-exec flag as from has it); every fd of pid that from lacks is
+ * closed; chdir to from's cwd; from's umask. Leaves pid stopped.
+ */
+int	ckpt_adopt_fds(pid_t pid, pid_t from, char **cause)
+	    __attribute__((warn_unused_result));
+
+/*
+ * A guest stopped in a notification that needs it home (TRAP_BRINGHOME):
+ * called with the guest's pid before answering that notification with
+ * -ERESTARTNOINTR (CKPT_ERESTARTNOINTR). The guest then stops on its way
+ * out of the call with the call to be restarted, and a dump (CKPT_MIGRATE |
+ * CKPT_KILL) carries it so that the process re-issues the call once
+ * restored. (A guest whose notification was received waits killably: it
+ * cannot be interrupted before the answer.)
+ */
+int	ckpt_bring_prepare(pid_t guest, char **cause)
+	    __attribute__((warn_unused_result));
+#define CKPT_ERESTARTNOINTR	513
+
+/*
+ * End pid (a tracee of ours, parked or stopped) the way wait status wstatus
+ * says: exit_group with its code, or its signal with the default action (no
+ * core file). *final is the wait status seen. The engine waits for pid, so
+ * it reaps it when it is our child.
+ */
+int	ckpt_exit_as(pid_t pid, int wstatus, int *final, char **cause)
+	    __attribute__((warn_unused_result));
 
 #endif

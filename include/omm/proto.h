@@ -12,7 +12,8 @@
  *
  * Types come in blocks so that later ones (migration) do not mix with
  * these: 1-9 generic replies, 10-49 process control, 50-79 the cluster
- * (nodes, status, admin settings).
+ * (nodes, status, admin settings). Migration requests (MIGRATE, BRING,
+ * LOCK) are process control and follow PERIODIC.
  */
 #ifndef OMM_PROTO_H
 #define OMM_PROTO_H
@@ -34,6 +35,8 @@
 #define PROTO_CMD_MAX		4096		/* command line in PS_ENTRY and CHECKPOINTED */
 #define PROTO_PATH_MAX		4096		/* PERIODIC target path */
 #define PROTO_PERIOD_MAX	(7 * 24 * 3600)	/* seconds between periodic checkpoints */
+#define PROTO_NODE_MAX		63		/* MIGRATE's node argument, node names */
+#define PROTO_COMM_MAX		255		/* comm in CHECKPOINTED, MIGRATED */
 
 enum proto_type {
 	/* 1-9: generic */
@@ -50,6 +53,11 @@ enum proto_type {
 	MSG_PS_ENTRY = 16,	/* one process of the list */
 	MSG_PS_END = 17,	/* end of the list */
 	MSG_PERIODIC = 18,	/* omrun: checkpoint my job every N seconds */
+	MSG_MIGRATE = 19,	/* omctl migrate, omrun --on: move a process */
+	MSG_MIGRATED = 20,	/* reply to MIGRATE */
+	MSG_BRING = 21,		/* omctl bring: bring processes home */
+	MSG_BROUGHT = 22,	/* reply to BRING: count */
+	MSG_LOCK = 23,		/* omctl lock/unlock: pin a process home */
 
 	/* 50-79: the cluster */
 	MSG_NODES = 50,		/* list the nodes this node knows */
@@ -87,6 +95,23 @@ enum proto_link_state {
 /* MSG_CHECKPOINT flags on the wire: exactly one of the first two. */
 #define PROTO_CKPT_LEAVE_RUNNING	0x01
 #define PROTO_CKPT_KILL			0x02
+
+/* MSG_MIGRATE flags. */
+#define PROTO_MIG_AFTER_EXEC	0x01	/* at the next execve; reply OK at once */
+#define PROTO_MIG_FLAGS		PROTO_MIG_AFTER_EXEC
+
+/* MSG_BRING flags. */
+#define PROTO_BRING_ALL		0x01	/* all the caller may act on; pid 0 */
+#define PROTO_BRING_FLAGS	PROTO_BRING_ALL
+
+/* Where a process is, in PS_ENTRY (away). */
+enum proto_away {
+	PROTO_AWAY_HOME = 0,		/* runs at home */
+	PROTO_AWAY_MIGRATING = 1,	/* its image is on its way out */
+	PROTO_AWAY_REMOTE = 2,		/* runs on node where */
+	PROTO_AWAY_RETURNING = 3,	/* its image is on its way home */
+	PROTO_AWAY_NSTATES
+};
 
 /* Process states in PS_ENTRY. */
 enum proto_state {
@@ -143,7 +168,25 @@ struct msg_ps_entry {
 	uint32_t	threads;
 	int64_t		start_time;	/* seconds since the epoch */
 	char		*command;
-	char		*cantmove;	/* NULL: can be checkpointed */
+	char		*cantmove;	/* NULL: can be checkpointed and moved */
+	/*
+	 * Migration. where == home_node exactly when away is HOME; a REMOTE
+	 * process runs elsewhere. where_name: where's name, NULL unknown.
+	 * The fwd_* counters: system calls forwarded home (and those that
+	 * failed), bytes copied into and out of the guest for them, signals
+	 * passed on to the guest; over every migration of the process.
+	 */
+	uint32_t	home_node;
+	uint32_t	where;
+	char		*where_name;
+	uint32_t	migrations;	/* times it left home or moved on */
+	uint8_t		locked;		/* 1: omctl lock, it stays home */
+	uint8_t		away;		/* enum proto_away */
+	uint64_t	fwd_calls;
+	uint64_t	fwd_errors;
+	uint64_t	fwd_bytes_in;
+	uint64_t	fwd_bytes_out;
+	uint64_t	fwd_signals;
 };
 
 struct msg_ps_end {
@@ -154,6 +197,37 @@ struct msg_periodic {
 	pid_t		pid;
 	uint32_t	seconds;
 	char		*path;		/* absolute */
+};
+
+/*
+ * MIGRATE: node is a node name, a decimal node id or "home"
+ * (proto_check_node_arg).
+ */
+struct msg_migrate {
+	pid_t		pid;
+	char		*node;
+	uint32_t	flags;		/* PROTO_MIG_* */
+};
+
+/* MIGRATED: where it went, and what the move cost. */
+struct msg_migrated {
+	pid_t		pid;
+	uint32_t	node;		/* node id it runs on now */
+	char		*node_name;	/* NULL: not known */
+	char		*comm;		/* short name; NULL: not known */
+	double		freeze_secs;	/* stopped at home to running there */
+	uint64_t	bytes;		/* image bytes sent */
+	double		secs;		/* the whole request */
+};
+
+struct msg_bring {
+	pid_t		pid;		/* 0 with PROTO_BRING_ALL */
+	uint32_t	flags;		/* PROTO_BRING_* */
+};
+
+struct msg_lock {
+	pid_t		pid;
+	uint32_t	on;		/* 1 lock, 0 unlock */
 };
 
 struct msg_node {
@@ -175,12 +249,12 @@ struct msg_node {
 };
 
 struct msg_count {
-	uint32_t	count;		/* NODES_END, STATUS_END, EXPELLED */
+	uint32_t	count;		/* NODES_END, STATUS_END, EXPELLED, BROUGHT */
 };
 
 /*
  * STATUS_INFO: named numbers and strings, in groups ("node", "config",
- * "admin", "counters"); proto_status_num_name and proto_status_str_name
+ * "admin", "counters", "migration"); proto_status_num_name and proto_status_str_name
  * give each index its group and name, which omctl prints and
  * docs/json-status.md documents. New fields go at the end of a table.
  */
@@ -200,6 +274,14 @@ enum proto_status_num {
 	ST_CNT_DIALS_FAILED, ST_CNT_FRAMES_IN, ST_CNT_FRAMES_OUT,
 	ST_CNT_FRAMES_BAD, ST_CNT_BYTES_IN, ST_CNT_BYTES_OUT,
 	ST_CNT_ANNOUNCE_SENT, ST_CNT_ANNOUNCE_RECEIVED, ST_CNT_ANNOUNCE_BAD,
+	/*
+	 * Migration: ST_AWAY our processes away now (ST_GUESTS above: guests
+	 * hosted now); counters since ommd started: processes that left
+	 * (and moved on), guests that arrived, processes brought home,
+	 * offers this node refused, processes lost with their host.
+	 */
+	ST_AWAY, ST_CNT_MIG_OUT, ST_CNT_MIG_IN, ST_CNT_MIG_BROUGHT,
+	ST_CNT_MIG_REFUSED, ST_CNT_MIG_LOST,
 	PROTO_ST_NNUM
 };
 
@@ -248,11 +330,19 @@ struct msg_set {
 const char	*proto_type_name(uint16_t type);
 /* "running", "stopped", "checkpointing"; "unknown" if out of range. */
 const char	*proto_state_name(uint32_t state);
+/* "home", "migrating", "remote", "returning"; "invalid" out of range. */
+const char	*proto_away_name(uint32_t away);
+/*
+ * A node as a user names it for MIGRATE: a name, a decimal id or "home",
+ * 1 to PROTO_NODE_MAX bytes, no control characters or spaces.
+ */
+int		 proto_check_node_arg(const char *, char **cause)
+		    __attribute__((warn_unused_result));
 /* "unknown", "up", "leaving", "down"; "invalid" out of range. */
 const char	*proto_node_state_name(uint32_t state);
 /* "none", "wait", "connecting", "up"; "invalid" out of range. */
 const char	*proto_link_state_name(uint32_t state);
-/* Group ("node", "config", "admin", "counters") and name of a STATUS field. */
+/* Group ("node", ..., "migration") and name of a STATUS field. */
 const char	*proto_status_num_name(size_t, const char **group);
 const char	*proto_status_str_name(size_t, const char **group);
 
@@ -291,10 +381,14 @@ void	proto_encode_ps(struct buf *);
 void	proto_encode_ps_entry(struct buf *, const struct msg_ps_entry *);
 void	proto_encode_ps_end(struct buf *, const struct msg_ps_end *);
 void	proto_encode_periodic(struct buf *, const struct msg_periodic *);
+void	proto_encode_migrate(struct buf *, const struct msg_migrate *);
+void	proto_encode_migrated(struct buf *, const struct msg_migrated *);
+void	proto_encode_bring(struct buf *, const struct msg_bring *);
+void	proto_encode_lock(struct buf *, const struct msg_lock *);
 /* NODES, STATUS, EXPEL, LEAVE, JOIN: requests without a payload. */
 void	proto_encode_empty(struct buf *, uint16_t type);
 void	proto_encode_node(struct buf *, const struct msg_node *);
-/* NODES_END, STATUS_END, EXPELLED. */
+/* NODES_END, STATUS_END, EXPELLED, BROUGHT. */
 void	proto_encode_count(struct buf *, uint16_t type, const struct msg_count *);
 void	proto_encode_status(struct buf *, const struct msg_status *);
 void	proto_encode_link(struct buf *, const struct msg_link *);
@@ -320,6 +414,14 @@ int	proto_decode_ps_end(const struct proto_msg *, struct msg_ps_end *,
 	    char **cause) __attribute__((warn_unused_result));
 int	proto_decode_periodic(const struct proto_msg *, struct msg_periodic *,
 	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_migrate(const struct proto_msg *, struct msg_migrate *,
+	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_migrated(const struct proto_msg *, struct msg_migrated *,
+	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_bring(const struct proto_msg *, struct msg_bring *,
+	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_lock(const struct proto_msg *, struct msg_lock *,
+	    char **cause) __attribute__((warn_unused_result));
 
 int	proto_decode_node(const struct proto_msg *, struct msg_node *,
 	    char **cause) __attribute__((warn_unused_result));
@@ -338,6 +440,8 @@ void	proto_free_link(struct msg_link *);
 void	proto_free_checkpointed(struct msg_checkpointed *);
 void	proto_free_ps_entry(struct msg_ps_entry *);
 void	proto_free_periodic(struct msg_periodic *);
+void	proto_free_migrate(struct msg_migrate *);
+void	proto_free_migrated(struct msg_migrated *);
 
 /*
  * Check version, type and payload of any message by decoding it into a

@@ -94,6 +94,14 @@ int	trap_filter_install(int *flags, char **cause)
 	    __attribute__((warn_unused_result));
 
 /*
+ * The program trap_filter_install loads, for a guest restored by ptrace
+ * (RESTORE_GUEST loads it from outside). The caller frees out->filter.
+ */
+struct sock_fprog;
+int	trap_filter_build(struct sock_fprog *out, char **cause)
+	    __attribute__((warn_unused_result));
+
+/*
  * The supervisor's end: the notification descriptor of guest pid (taken
  * over), flags TRAP_*.
  */

@@ -40,8 +40,30 @@ enum wire_type {
 	WIRE_HELLO_ACK = 101,	/* answer to HELLO: who I am */
 	WIRE_LOADWIN = 102,	/* my window of load vectors, with ages */
 	WIRE_BYE = 103,		/* last frame: why I close */
-	/* 200-299: migration (reserved). */
-	/* 300-399: system calls (reserved). */
+
+	/*
+	 * 200-299: migration, on a migration connection (migwire.h has the
+	 * payloads, docs/migration.md the conversation).
+	 */
+	WIRE_MIG_OFFER = 200,	/* home -> host: take this process? */
+	WIRE_MIG_ACCEPT = 201,	/* host -> home: yes, stream the image */
+	WIRE_MIG_REFUSE = 202,	/* host -> home: no, and why */
+	WIRE_MIG_IMAGE = 203,	/* raw bytes of the image stream */
+	WIRE_MIG_IMAGE_END = 204, /* the image is complete: its length */
+	WIRE_MIG_READY = 205,	/* host -> home: the guest is restored */
+	WIRE_MIG_FAIL = 206,	/* the image could not be restored */
+	WIRE_GUEST_SIGNAL = 207, /* home -> host: deliver a signal */
+	WIRE_GUEST_EXIT = 208,	/* host -> home: the guest ended */
+	WIRE_GUEST_BRING = 209,	/* home -> host: send it home */
+	WIRE_GUEST_LEAVING = 210, /* host -> home: an image follows */
+	WIRE_GUEST_STOPPED = 211, /* host -> home: the guest group-stopped */
+	WIRE_PING = 212,	/* either way when idle; empty */
+
+	/*
+	 * 300-399: forwarded system calls (marshal.h: MARSHAL_SYSCALL_REQ
+	 * = 300 .. MARSHAL_FDDATA_REP = 305). Their payloads may exceed
+	 * WIRE_MAX_PAYLOAD, up to MARSHAL_MSG_MAX.
+	 */
 };
 
 /* Why a BYE was sent. */
@@ -119,7 +141,12 @@ const char	*wire_bye_name(uint16_t reason);
  */
 int	wire_frame_peek(const uint8_t *p, size_t n, struct wire_hdr *,
 	    size_t *frame_len, char **cause) __attribute__((warn_unused_result));
-/* The same with a cap on payloads other than WIRE_MAX_PAYLOAD. */
+/*
+ * The same with a cap on payloads other than WIRE_MAX_PAYLOAD. The cap
+ * bounds the 100 block only: the 200 and 300 blocks have per-type maxima
+ * of their own (MIG_IMAGE: MIG_IMAGE_CHUNK, the 300 block:
+ * MARSHAL_MSG_MAX), which win over the cap, default or given.
+ */
 int	wire_frame_peek_max(const uint8_t *p, size_t n, size_t max_payload,
 	    struct wire_hdr *, size_t *frame_len, char **cause)
 	    __attribute__((warn_unused_result));
@@ -132,6 +159,21 @@ void	wire_encode_hello(struct buf *, uint16_t type,
 	    const struct wire_hello *);
 void	wire_encode_loadwin(struct buf *, const struct wire_loadwin *);
 void	wire_encode_bye(struct buf *, const struct wire_bye *);
+/*
+ * A frame whose payload is given as bytes: MIG_IMAGE, PING and the 300
+ * block (whose payloads marshal.c encodes). A type unknown or a length
+ * outside the type's bounds is a bug (fatalx).
+ */
+void	wire_encode_raw(struct buf *, uint16_t type, const void *, size_t);
+/*
+ * For the encoders of other modules (migwire.c): start a frame of type at
+ * the end of b, returning its offset, then append the payload, then end it
+ * (the length is patched in and checked against the type's bounds).
+ */
+size_t	wire_frame_begin(struct buf *, uint16_t type);
+void	wire_frame_end(struct buf *, size_t off);
+/* Fill hdr (WIRE_HDR_LEN bytes) for a payload of len bytes; no checks. */
+void	wire_hdr_put(uint8_t *hdr, uint16_t type, uint32_t len);
 
 /*
  * Decoders take a payload of their type and fill the struct (no heap).
@@ -145,7 +187,11 @@ int	wire_decode_loadwin(const uint8_t *, size_t, struct wire_loadwin *,
 	    char **cause) __attribute__((warn_unused_result));
 int	wire_decode_bye(const uint8_t *, size_t, struct wire_bye *,
 	    char **cause) __attribute__((warn_unused_result));
-/* Decode a frame found by wire_frame_peek (payload follows the header). */
+/*
+ * Decode a frame found by wire_frame_peek (payload follows the header).
+ * Only the 100 block (node links): a frame of the 200 or 300 block is
+ * refused as out of place; those are decoded by migwire.c and marshal.c.
+ */
 int	wire_decode(const struct wire_hdr *, const uint8_t *payload,
 	    struct wire_msg *, char **cause)
 	    __attribute__((warn_unused_result));

@@ -300,6 +300,249 @@ test_roundtrip_periodic(void **state)
 }
 
 static void
+test_roundtrip_ps_migration(void **state)
+{
+	struct buf		 b;
+	struct proto_msg	 m;
+	struct msg_ps_entry	 in, out;
+	char			*cause = NULL;
+
+	memset(&in, 0, sizeof in);
+	in.pid = 77;
+	in.ppid = 70;
+	in.state = PROTO_STATE_RUNNING;
+	in.threads = 1;
+	in.command = "xz -9";
+	in.home_node = 1;
+	in.where = 3;
+	in.where_name = "node3";
+	in.migrations = 2;
+	in.locked = 1;
+	in.away = PROTO_AWAY_REMOTE;
+	in.fwd_calls = 1ULL << 40;
+	in.fwd_errors = 17;
+	in.fwd_bytes_in = 123456789012ULL;
+	in.fwd_bytes_out = 5;
+	in.fwd_signals = 3;
+	buf_init(&b);
+	proto_encode_ps_entry(&b, &in);
+	split(&b, &m, -1);
+	assert_int_equal(proto_decode_ps_entry(&m, &out, &cause), 0);
+	assert_int_equal(out.pid, 77);
+	assert_string_equal(out.command, "xz -9");
+	assert_null(out.cantmove);
+	assert_int_equal(out.home_node, 1);
+	assert_int_equal(out.where, 3);
+	assert_string_equal(out.where_name, "node3");
+	assert_int_equal(out.migrations, 2);
+	assert_int_equal(out.locked, 1);
+	assert_int_equal(out.away, PROTO_AWAY_REMOTE);
+	assert_true(out.fwd_calls == 1ULL << 40);
+	assert_int_equal(out.fwd_errors, 17);
+	assert_true(out.fwd_bytes_in == 123456789012ULL);
+	assert_int_equal(out.fwd_bytes_out, 5);
+	assert_int_equal(out.fwd_signals, 3);
+	proto_free_ps_entry(&out);
+
+	/* on its way out, the name not known: still home, name NULL */
+	in.where = 1;
+	in.where_name = NULL;
+	in.away = PROTO_AWAY_MIGRATING;
+	in.locked = 0;
+	buf_reset(&b);
+	proto_encode_ps_entry(&b, &in);
+	split(&b, &m, -1);
+	assert_int_equal(proto_decode_ps_entry(&m, &out, &cause), 0);
+	assert_null(out.where_name);
+	assert_int_equal(out.where, 1);
+	assert_int_equal(out.away, PROTO_AWAY_MIGRATING);
+	assert_int_equal(out.locked, 0);
+	proto_free_ps_entry(&out);
+
+	/* a node without a fabric: node 0 at home is fine */
+	in.home_node = in.where = 0;
+	in.away = PROTO_AWAY_HOME;
+	buf_reset(&b);
+	proto_encode_ps_entry(&b, &in);
+	split(&b, &m, -1);
+	assert_int_equal(proto_decode_ps_entry(&m, &out, &cause), 0);
+	assert_int_equal(out.away, PROTO_AWAY_HOME);
+	proto_free_ps_entry(&out);
+	buf_free(&b);
+}
+
+static void
+test_roundtrip_migrate(void **state)
+{
+	static const struct {
+		const char	*node;
+		uint32_t	 flags;
+	} cases[] = {
+		{ "node2", 0 },
+		{ "home", 0 },
+		{ "3", PROTO_MIG_AFTER_EXEC },
+		{ "a-very-long-node-name-of-exactly-sixty-three-bytes-0123456789ab",
+		    0 },
+	};
+	struct buf		 b;
+	struct proto_msg	 m;
+	struct msg_migrate	 in, out;
+	char			*cause = NULL;
+	size_t			 i;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		in.pid = 4242;
+		in.node = (char *)cases[i].node;
+		in.flags = cases[i].flags;
+		buf_reset(&b);
+		proto_encode_migrate(&b, &in);
+		split(&b, &m, -1);
+		assert_int_equal(m.hdr.type, MSG_MIGRATE);
+		assert_int_equal(proto_decode_migrate(&m, &out, &cause), 0);
+		assert_int_equal(out.pid, 4242);
+		assert_string_equal(out.node, cases[i].node);
+		assert_int_equal(out.flags, cases[i].flags);
+		proto_free_migrate(&out);
+		assert_null(out.node);
+	}
+	assert_int_equal(strlen(cases[3].node), PROTO_NODE_MAX);
+	buf_free(&b);
+}
+
+static void
+test_roundtrip_migrated(void **state)
+{
+	struct buf		 b;
+	struct proto_msg	 m;
+	struct msg_migrated	 in, out;
+	char			*cause = NULL;
+
+	in.pid = 1234;
+	in.node = 2;
+	in.node_name = "n2";
+	in.comm = "xz";
+	in.freeze_secs = 0.41;
+	in.bytes = 536870912ULL + 77;
+	in.secs = 0.43;
+	buf_init(&b);
+	proto_encode_migrated(&b, &in);
+	split(&b, &m, -1);
+	assert_int_equal(proto_decode_migrated(&m, &out, &cause), 0);
+	assert_int_equal(out.pid, 1234);
+	assert_int_equal(out.node, 2);
+	assert_string_equal(out.node_name, "n2");
+	assert_string_equal(out.comm, "xz");
+	assert_true(out.bytes == 536870912ULL + 77);
+	assert_true(out.freeze_secs - 0.41 < 1e-8 &&
+	    0.41 - out.freeze_secs < 1e-8);
+	assert_true(out.secs - 0.43 < 1e-8 && 0.43 - out.secs < 1e-8);
+	proto_free_migrated(&out);
+
+	/* names not known travel as empty and come back NULL */
+	in.node_name = NULL;
+	in.comm = NULL;
+	in.secs = -1;	/* nonsense times become 0, never garbage */
+	buf_reset(&b);
+	proto_encode_migrated(&b, &in);
+	split(&b, &m, -1);
+	assert_int_equal(proto_decode_migrated(&m, &out, &cause), 0);
+	assert_null(out.node_name);
+	assert_null(out.comm);
+	assert_true(out.secs == 0);
+	proto_free_migrated(&out);
+	buf_free(&b);
+}
+
+static void
+test_roundtrip_bring_lock(void **state)
+{
+	struct buf		 b;
+	struct proto_msg	 m;
+	struct msg_bring	 bin, bout;
+	struct msg_count	 cin = { .count = 3 }, cout;
+	struct msg_lock		 lin, lout;
+	char			*cause = NULL;
+
+	buf_init(&b);
+	bin.pid = 99;
+	bin.flags = 0;
+	proto_encode_bring(&b, &bin);
+	split(&b, &m, -1);
+	assert_int_equal(proto_decode_bring(&m, &bout, &cause), 0);
+	assert_int_equal(bout.pid, 99);
+	assert_int_equal(bout.flags, 0);
+
+	buf_reset(&b);
+	bin.pid = 0;
+	bin.flags = PROTO_BRING_ALL;
+	proto_encode_bring(&b, &bin);
+	split(&b, &m, -1);
+	assert_int_equal(proto_decode_bring(&m, &bout, &cause), 0);
+	assert_int_equal(bout.pid, 0);
+	assert_int_equal(bout.flags, PROTO_BRING_ALL);
+
+	buf_reset(&b);
+	proto_encode_count(&b, MSG_BROUGHT, &cin);
+	split(&b, &m, -1);
+	assert_int_equal(m.hdr.type, MSG_BROUGHT);
+	assert_int_equal(proto_decode_count(&m, &cout, &cause), 0);
+	assert_int_equal(cout.count, 3);
+
+	for (lin.on = 0; lin.on <= 1; lin.on++) {
+		buf_reset(&b);
+		lin.pid = 7;
+		proto_encode_lock(&b, &lin);
+		split(&b, &m, -1);
+		assert_int_equal(proto_decode_lock(&m, &lout, &cause), 0);
+		assert_int_equal(lout.pid, 7);
+		assert_int_equal(lout.on, lin.on);
+	}
+	buf_free(&b);
+}
+
+/* What a user may name as a node, checked the same in omctl, omrun, ommd. */
+static void
+test_node_arg(void **state)
+{
+	static const struct {
+		const char	*arg;
+		int		 ok;
+		const char	*expect;
+	} cases[] = {
+		{ "home", 1, NULL },
+		{ "n2", 1, NULL },
+		{ "17", 1, NULL },
+		{ "node-3", 1, NULL },
+		{ "", 0, "empty node name" },
+		{ "n 2", 0, "invalid node name" },
+		{ "n2\n", 0, "invalid node name" },
+		{ "../n2", 0, "invalid node name" },
+		{ "n\xc3\xa9", 0, "invalid node name" },
+		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		    0, "longer than 63 bytes" },
+	};
+	char	*cause;
+	size_t	 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cause = NULL;
+		if (cases[i].ok) {
+			if (proto_check_node_arg(cases[i].arg, &cause) != 0)
+				fail_msg("'%s' refused: %s", cases[i].arg,
+				    cause);
+			continue;
+		}
+		if (proto_check_node_arg(cases[i].arg, &cause) == 0)
+			fail_msg("'%s' accepted", cases[i].arg);
+		if (strstr(cause, cases[i].expect) == NULL)
+			fail_msg("'%s': cause '%s', expected '%s'",
+			    cases[i].arg, cause, cases[i].expect);
+		free(cause);
+	}
+}
+
+static void
 test_names(void **state)
 {
 	assert_string_equal(proto_type_name(MSG_CHECKPOINT), "CHECKPOINT");
@@ -309,6 +552,18 @@ test_names(void **state)
 	assert_string_equal(proto_state_name(PROTO_STATE_CHECKPOINTING),
 	    "checkpointing");
 	assert_string_equal(proto_state_name(PROTO_NSTATES), "unknown");
+	assert_string_equal(proto_type_name(MSG_MIGRATE), "MIGRATE");
+	assert_string_equal(proto_type_name(MSG_MIGRATED), "MIGRATED");
+	assert_string_equal(proto_type_name(MSG_BRING), "BRING");
+	assert_string_equal(proto_type_name(MSG_BROUGHT), "BROUGHT");
+	assert_string_equal(proto_type_name(MSG_LOCK), "LOCK");
+	assert_string_equal(proto_away_name(PROTO_AWAY_HOME), "home");
+	assert_string_equal(proto_away_name(PROTO_AWAY_MIGRATING),
+	    "migrating");
+	assert_string_equal(proto_away_name(PROTO_AWAY_REMOTE), "remote");
+	assert_string_equal(proto_away_name(PROTO_AWAY_RETURNING),
+	    "returning");
+	assert_string_equal(proto_away_name(PROTO_AWAY_NSTATES), "invalid");
 }
 
 /*
@@ -377,6 +632,130 @@ p_ckd_comm_long(struct buf *b)
 
 static void p_ckd_no_stats(struct buf *b) { buf_add_u32(b, 5); buf_add_str(b, "sh"); }
 
+/* PS_ENTRY's migration fields, after cantmove. */
+static void
+ps_migration(struct buf *b, uint32_t home, uint32_t where, uint8_t marker,
+    const char *name, uint8_t locked, uint8_t away, uint64_t calls,
+    uint64_t errors)
+{
+	buf_add_u32(b, home);
+	buf_add_u32(b, where);
+	buf_add_u8(b, marker);
+	if (marker == 1)
+		buf_add_str(b, name);
+	buf_add_u32(b, 2);
+	buf_add_u8(b, locked);
+	buf_add_u8(b, away);
+	buf_add_u64(b, calls);
+	buf_add_u64(b, errors);
+	buf_add_u64(b, 10);
+	buf_add_u64(b, 20);
+	buf_add_u64(b, 1);
+}
+
+/* A PS_ENTRY of process 9 at home, ready for its migration fields. */
+static void
+ps_entry_head(struct buf *b)
+{
+	buf_add_u32(b, 9);
+	buf_add_u32(b, 1);
+	buf_add_u32(b, 1000);
+	buf_add_u32(b, 3);
+	buf_add_u32(b, 0);
+	buf_add_u32(b, 1);
+	buf_add_u64(b, 1);
+	buf_add_str(b, "sh");
+	buf_add_u8(b, 0);
+}
+
+static void p_psm_away(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 0, NULL, 0, PROTO_AWAY_NSTATES, 0, 0); }
+static void p_psm_locked(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 1, 0, NULL, 2, 0, 0, 0); }
+static void p_psm_home_where(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 0, NULL, 0, PROTO_AWAY_HOME, 0, 0); }
+static void p_psm_remote_home(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 1, 0, NULL, 0, PROTO_AWAY_REMOTE, 0, 0); }
+static void p_psm_marker(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 2, NULL, 0, PROTO_AWAY_REMOTE, 0, 0); }
+static void p_psm_name_empty(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 1, "", 0, PROTO_AWAY_REMOTE, 0, 0); }
+static void p_psm_errors(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 0, NULL, 0, PROTO_AWAY_REMOTE, 3, 4); }
+static void p_psm_old(struct buf *b) { ps_entry_head(b); }
+static void p_psm_short(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 0, NULL, 0, PROTO_AWAY_REMOTE, 0, 0); b->len -= 8; }
+
+static void
+p_psm_name_long(struct buf *b)
+{
+	char	s[PROTO_NODE_MAX + 2];
+
+	memset(s, 'n', sizeof s - 1);
+	s[sizeof s - 1] = '\0';
+	ps_entry_head(b);
+	ps_migration(b, 1, 2, 1, s, 0, PROTO_AWAY_REMOTE, 0, 0);
+}
+
+/* MIGRATE, BRING, LOCK and MIGRATED, their fields one at a time. */
+static void
+migrate(struct buf *b, uint32_t pid, const char *node, uint32_t flags)
+{
+	buf_add_u32(b, pid);
+	buf_add_str(b, node);
+	buf_add_u32(b, flags);
+}
+
+static void p_mig_pid0(struct buf *b) { migrate(b, 0, "n2", 0); }
+static void p_mig_empty(struct buf *b) { migrate(b, 5, "", 0); }
+static void p_mig_space(struct buf *b) { migrate(b, 5, "n 2", 0); }
+static void p_mig_ctrl(struct buf *b) { migrate(b, 5, "n2\033[2J", 0); }
+static void p_mig_flags(struct buf *b) { migrate(b, 5, "n2", 0x6); }
+static void p_mig_trailing(struct buf *b) { migrate(b, 5, "n2", 1); buf_add_u8(b, 0); }
+static void p_mig_noflags(struct buf *b) { buf_add_u32(b, 5); buf_add_str(b, "n2"); }
+static void p_mig_nul(struct buf *b) { buf_add_u32(b, 5); buf_add_u32(b, 3); buf_add(b, "n\0" "2", 3); buf_add_u32(b, 0); }
+static void p_mig_short(struct buf *b) { buf_add_u16(b, 5); }
+
+static void
+p_mig_long(struct buf *b)
+{
+	char	s[PROTO_NODE_MAX + 2];
+
+	memset(s, 'n', sizeof s - 1);
+	s[sizeof s - 1] = '\0';
+	migrate(b, 5, s, 0);
+}
+
+static void
+migrated(struct buf *b, uint32_t pid, uint32_t node, const char *name,
+    const char *comm)
+{
+	buf_add_u32(b, pid);
+	buf_add_u32(b, node);
+	buf_add_str(b, name);
+	buf_add_str(b, comm);
+	buf_add_u64(b, 1000);
+	buf_add_u64(b, 4096);
+	buf_add_u64(b, 2000);
+}
+
+static void p_migd_pid0(struct buf *b) { migrated(b, 0, 2, "n2", "xz"); }
+static void p_migd_node0(struct buf *b) { migrated(b, 5, 0, "n2", "xz"); }
+static void p_migd_name(struct buf *b) { migrated(b, 5, 2, "n/2", "xz"); }
+static void p_migd_trailing(struct buf *b) { migrated(b, 5, 2, "n2", "xz"); buf_add_u8(b, 0); }
+static void p_migd_short(struct buf *b) { migrated(b, 5, 2, "n2", "xz"); b->len -= 1; }
+static void p_migd_tiny(struct buf *b) { buf_add_u32(b, 5); buf_add_u32(b, 2); }
+
+static void
+p_migd_comm_long(struct buf *b)
+{
+	char	s[PROTO_COMM_MAX + 2];
+
+	memset(s, 'c', sizeof s - 1);
+	s[sizeof s - 1] = '\0';
+	migrated(b, 5, 2, "n2", s);
+}
+
+static void p_bring_pid0(struct buf *b) { buf_add_u32(b, 0); buf_add_u32(b, 0); }
+static void p_bring_allpid(struct buf *b) { buf_add_u32(b, 5); buf_add_u32(b, PROTO_BRING_ALL); }
+static void p_bring_flags(struct buf *b) { buf_add_u32(b, 5); buf_add_u32(b, 2); }
+static void p_bring_short(struct buf *b) { buf_add_u32(b, 5); }
+static void p_lock_on2(struct buf *b) { buf_add_u32(b, 5); buf_add_u32(b, 2); }
+static void p_lock_pid0(struct buf *b) { buf_add_u32(b, 0); buf_add_u32(b, 1); }
+static void p_lock_long(struct buf *b) { buf_add_u32(b, 5); buf_add_u32(b, 1); buf_add_u8(b, 0); }
+
 /* A PS_ENTRY with its fields overridable one at a time. */
 static void
 ps_entry(struct buf *b, uint32_t pid, uint32_t state, uint32_t threads,
@@ -401,6 +780,7 @@ ps_entry(struct buf *b, uint32_t pid, uint32_t state, uint32_t threads,
 	buf_add_u8(b, marker);
 	if (marker == 1)
 		buf_add_str(b, cantmove);
+	ps_migration(b, 1, 1, 0, NULL, 0, PROTO_AWAY_HOME, 0, 0);
 }
 
 static void p_pse_state(struct buf *b) { ps_entry(b, 9, 3, 1, "sh", -1, 0, NULL); }
@@ -530,6 +910,74 @@ static const struct reject rejects[] = {
 	    "1 trailing bytes" },
 	{ "PERIODIC without path", 1, MSG_PERIODIC, p_per_nopath, -1,
 	    "path is truncated" },
+	{ "PS_ENTRY unknown away state", 1, MSG_PS_ENTRY, p_psm_away, -1,
+	    "unknown away state 4" },
+	{ "PS_ENTRY bad lock marker", 1, MSG_PS_ENTRY, p_psm_locked, -1,
+	    "bad lock marker 2" },
+	{ "PS_ENTRY home but elsewhere", 1, MSG_PS_ENTRY, p_psm_home_where, -1,
+	    "at home on node 1 but runs on node 2" },
+	{ "PS_ENTRY remote at home", 1, MSG_PS_ENTRY, p_psm_remote_home, -1,
+	    "away but runs on its home node 1" },
+	{ "PS_ENTRY bad node name marker", 1, MSG_PS_ENTRY, p_psm_marker, -1,
+	    "bad node name marker 2" },
+	{ "PS_ENTRY empty node name", 1, MSG_PS_ENTRY, p_psm_name_empty, -1,
+	    "empty node name" },
+	{ "PS_ENTRY node name too long", 1, MSG_PS_ENTRY, p_psm_name_long, -1,
+	    "node name of 64 bytes, at most 63" },
+	{ "PS_ENTRY more errors than calls", 1, MSG_PS_ENTRY, p_psm_errors,
+	    -1, "4 forwarded calls failed of 3" },
+	{ "PS_ENTRY without migration fields", 1, MSG_PS_ENTRY, p_psm_old, -1,
+	    "truncated" },
+	{ "PS_ENTRY migration fields cut", 1, MSG_PS_ENTRY, p_psm_short, -1,
+	    "truncated" },
+	{ "MIGRATE pid 0", 1, MSG_MIGRATE, p_mig_pid0, -1, "invalid pid 0" },
+	{ "MIGRATE empty node", 1, MSG_MIGRATE, p_mig_empty, -1,
+	    "MIGRATE: empty node" },
+	{ "MIGRATE node too long", 1, MSG_MIGRATE, p_mig_long, -1,
+	    "node of 64 bytes, at most 63" },
+	{ "MIGRATE node with a space", 1, MSG_MIGRATE, p_mig_space, -1,
+	    "invalid node name" },
+	{ "MIGRATE node with an escape", 1, MSG_MIGRATE, p_mig_ctrl, -1,
+	    "invalid node name" },
+	{ "MIGRATE node with a NUL", 1, MSG_MIGRATE, p_mig_nul, -1,
+	    "NUL byte" },
+	{ "MIGRATE unknown flags", 1, MSG_MIGRATE, p_mig_flags, -1,
+	    "unknown flags 0x6" },
+	{ "MIGRATE trailing", 1, MSG_MIGRATE, p_mig_trailing, -1,
+	    "1 trailing bytes" },
+	{ "MIGRATE without flags", 1, MSG_MIGRATE, p_mig_noflags, -1,
+	    "truncated" },
+	{ "MIGRATE short", 1, MSG_MIGRATE, p_mig_short, -1, "truncated" },
+	{ "MIGRATE with an fd", 1, MSG_MIGRATE, p_mig_trailing, 3,
+	    "MIGRATE with a stray file descriptor" },
+	{ "MIGRATED pid 0", 1, MSG_MIGRATED, p_migd_pid0, -1,
+	    "invalid pid 0" },
+	{ "MIGRATED node 0", 1, MSG_MIGRATED, p_migd_node0, -1,
+	    "MIGRATED: node id 0" },
+	{ "MIGRATED bad node name", 1, MSG_MIGRATED, p_migd_name, -1,
+	    "invalid node name" },
+	{ "MIGRATED comm too long", 1, MSG_MIGRATED, p_migd_comm_long, -1,
+	    "comm of 256 bytes, at most 255" },
+	{ "MIGRATED trailing", 1, MSG_MIGRATED, p_migd_trailing, -1,
+	    "1 trailing bytes" },
+	{ "MIGRATED cut", 1, MSG_MIGRATED, p_migd_short, -1, "truncated" },
+	{ "MIGRATED tiny", 1, MSG_MIGRATED, p_migd_tiny, -1,
+	    "MIGRATED: payload of 8 bytes, at least 40" },
+	{ "BRING pid 0 without all", 1, MSG_BRING, p_bring_pid0, -1,
+	    "invalid pid 0" },
+	{ "BRING all with a pid", 1, MSG_BRING, p_bring_allpid, -1,
+	    "BRING: pid 5 with all" },
+	{ "BRING unknown flags", 1, MSG_BRING, p_bring_flags, -1,
+	    "BRING: unknown flags 0x2" },
+	{ "BRING short", 1, MSG_BRING, p_bring_short, -1,
+	    "BRING: payload of 4 bytes, expected 8" },
+	{ "BROUGHT long", 1, MSG_BROUGHT, p_end_5, -1,
+	    "BROUGHT: payload of 5 bytes, expected 4" },
+	{ "LOCK value 2", 1, MSG_LOCK, p_lock_on2, -1,
+	    "LOCK: bad lock value 2" },
+	{ "LOCK pid 0", 1, MSG_LOCK, p_lock_pid0, -1, "invalid pid 0" },
+	{ "LOCK long", 1, MSG_LOCK, p_lock_long, -1,
+	    "LOCK: payload of 9 bytes, expected 8" },
 };
 
 static void
@@ -740,6 +1188,11 @@ main(void)
 		cmocka_unit_test(test_roundtrip_ps_entry),
 		cmocka_unit_test(test_roundtrip_ps_end),
 		cmocka_unit_test(test_roundtrip_periodic),
+		cmocka_unit_test(test_roundtrip_ps_migration),
+		cmocka_unit_test(test_roundtrip_migrate),
+		cmocka_unit_test(test_roundtrip_migrated),
+		cmocka_unit_test(test_roundtrip_bring_lock),
+		cmocka_unit_test(test_node_arg),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_reject_framing),

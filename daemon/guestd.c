@@ -1,0 +1,799 @@
+/*
+ * guestd.c: the guest server, S in docs/migration.md. The host's ommd forks
+ * it per arriving migration connection. It checks the offer, restores the
+ * image into a fresh unprivileged stub (G) whose tracer and parent it is,
+ * and serves G's seccomp notifications over the same TLS connection until G
+ * ends or leaves. One blocking loop; threads only while an image streams
+ * (to overlap the network with the restore or the dump) and while a dump
+ * injects calls that must pass G's filter.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include <linux/filter.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "omm/buf.h"
+#include "omm/ckpt.h"
+#include "omm/cpufeat.h"
+#include "omm/log.h"
+#include "omm/marshal.h"
+#include "omm/miglink.h"
+#include "omm/migwire.h"
+#include "omm/procfs.h"
+#include "omm/trap.h"
+#include "omm/wire.h"
+#include "omm/xmalloc.h"
+
+#include "depmsg.h"
+#include "guestd.h"
+
+#define ACCEPT_MS	10000
+#define PING_MS		1000
+#define PIPE_CHUNK	(256U << 10)
+#ifndef ERESTARTNOINTR
+#define ERESTARTNOINTR	513
+#endif
+
+struct srv {
+	const struct guestd_args *a;
+	struct miglink		*link;
+	struct trap_guest	*g;
+	pid_t			 gpid;
+	uint32_t		 home;
+	int32_t			 home_pid;
+	int			 bring;		/* GUEST_BRING seen: reason */
+	struct timespec		 last_send;
+	int			 chld[2];	/* SIGCHLD self-pipe */
+	int			 term;		/* SIGTERM: send it home */
+};
+
+static int	sigpipe_w = -1;
+static volatile sig_atomic_t	got_term;
+
+static void
+on_chld(int sig)
+{
+	int	e = errno;
+
+	(void)sig;
+	if (write(sigpipe_w, "c", 1) == -1) {
+		/* full: a wakeup is already pending */
+	}
+	errno = e;
+}
+
+static void
+on_term(int sig)
+{
+	int	e = errno;
+
+	(void)sig;
+	got_term = 1;
+	if (write(sigpipe_w, "t", 1) == -1) {
+		/* as above */
+	}
+	errno = e;
+}
+
+static void
+sent_now(struct srv *s)
+{
+	clock_gettime(CLOCK_MONOTONIC, &s->last_send);
+}
+
+static int
+send_buf(struct srv *s, struct buf *b, char **cause)
+{
+	int	rv;
+
+	sent_now(s);
+	rv = miglink_send_frames(s->link, b->data, b->len, cause);
+	buf_reset(b);
+	return rv;
+}
+
+static void __attribute__((noreturn))
+refuse(struct srv *s, uint16_t reason, const char *fmt, ...)
+{
+	struct mig_refuse	r;
+	struct buf		b;
+	va_list			ap;
+	char			*cause = NULL;
+
+	memset(&r, 0, sizeof r);
+	r.reason = reason;
+	va_start(ap, fmt);
+	vsnprintf(r.text, sizeof r.text, fmt, ap);
+	va_end(ap);
+	log_info("guest %d from node %u refused: %s", (int)s->home_pid,
+	    s->home, r.text);
+	buf_init(&b);
+	migwire_encode_refuse(&b, &r);
+	if (send_buf(s, &b, &cause) == -1)
+		free(cause);
+	buf_free(&b);
+	miglink_free(s->link);
+	_exit(1);
+}
+
+static void __attribute__((noreturn))
+fail(struct srv *s, const char *fmt, ...)
+{
+	struct mig_fail	f;
+	struct buf	b;
+	va_list		ap;
+	char		*cause = NULL;
+
+	memset(&f, 0, sizeof f);
+	va_start(ap, fmt);
+	vsnprintf(f.text, sizeof f.text, fmt, ap);
+	va_end(ap);
+	if (f.text[0] == '\0')
+		snprintf(f.text, sizeof f.text, "failed");
+	log_warnx("guest %d from node %u: %s", (int)s->home_pid, s->home,
+	    f.text);
+	if (s->gpid > 0)
+		kill(s->gpid, SIGKILL);
+	buf_init(&b);
+	migwire_encode_fail(&b, &f);
+	if (send_buf(s, &b, &cause) == -1)
+		free(cause);
+	buf_free(&b);
+	miglink_free(s->link);
+	_exit(1);
+}
+
+static void
+vdso_sizes(uint64_t *vdso, uint64_t *vvar)
+{
+	struct procfs_vma	*v;
+	size_t			 n, i;
+	char			*cause = NULL;
+
+	*vdso = *vvar = 0;
+	if (procfs_maps(getpid(), 0, &v, &n, &cause) == -1) {
+		free(cause);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].path == NULL)
+			continue;
+		if (strcmp(v[i].path, "[vdso]") == 0)
+			*vdso += v[i].end - v[i].start;
+		else if (strncmp(v[i].path, "[vvar", 5) == 0)
+			*vvar += v[i].end - v[i].start;
+	}
+	procfs_vmas_free(v, n);
+}
+
+/* Everything a host checks before it takes a process. */
+static void
+check_offer(struct srv *s, const struct mig_offer *o)
+{
+	struct cpu_features	have;
+	uint64_t		vdso, vvar;
+	char			missing[256];
+
+	s->home_pid = o->home_pid;
+	if (o->home_node != s->home)
+		refuse(s, MIG_REFUSE_NODE, "the offer names node %u, the "
+		    "certificate node %u", o->home_node, s->home);
+	if (s->a->blocked)
+		refuse(s, MIG_REFUSE_BLOCKED, "node %s does not take guests "
+		    "(block on)", s->a->self_name);
+	if (!s->a->have_guest_user)
+		refuse(s, MIG_REFUSE_NOGUEST, "node %s has no user %s",
+		    s->a->self_name, GUEST_USER);
+	cpu_features_get(&have);
+	if (cpu_features_missing(&have, &o->need, missing, sizeof missing))
+		refuse(s, MIG_REFUSE_CPU, "node %s lacks %s", s->a->self_name,
+		    missing);
+	vdso_sizes(&vdso, &vvar);
+	if (vdso != o->vdso_len || vvar != o->vvar_len)
+		refuse(s, MIG_REFUSE_KERNEL, "node %s runs another kernel "
+		    "(vdso %#llx+%#llx bytes, the home's %#llx+%#llx)",
+		    s->a->self_name, (unsigned long long)vdso,
+		    (unsigned long long)vvar, (unsigned long long)o->vdso_len,
+		    (unsigned long long)o->vvar_len);
+}
+
+/*
+ * The stub G: the guest user's, no descriptors at all, waiting. It tells
+ * us it is ready by closing the pipe, the last descriptor it has.
+ */
+static pid_t
+make_stub(struct srv *s)
+{
+	const struct guestd_args	*a = s->a;
+	pid_t				 pid;
+	int				 p[2];
+	char				 c;
+	ssize_t				 n;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fail(s, "pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		fail(s, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (setgroups(0, NULL) == -1 ||
+		    setresgid(a->guest_gid, a->guest_gid, a->guest_gid) == -1 ||
+		    setresuid(a->guest_uid, a->guest_uid, a->guest_uid) == -1)
+			_exit(1);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		syscall(SYS_close_range, 0, (unsigned)p[1] - 1, 0);
+		syscall(SYS_close_range, (unsigned)p[1] + 1, ~0U, 0);
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &c, 1);
+	while (n == -1 && errno == EINTR);
+	close(p[0]);
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_EXITKILL |
+	    PTRACE_O_TRACESYSGOOD) == -1) {
+		kill(pid, SIGKILL);
+		fail(s, "seizing the guest: %s", strerror(errno));
+	}
+	return pid;
+}
+
+struct pump {
+	struct srv	*s;
+	int		 fd;
+	int		 ok;
+	uint64_t	 bytes;
+	char		*cause;
+};
+
+/* Network -> pipe, for the restore reading the other end. */
+static void *
+pump_in(void *arg)
+{
+	struct pump	*pp = arg;
+	struct wire_hdr	 h;
+	const uint8_t	*pl;
+	size_t		 off;
+	ssize_t		 n;
+	int		 rc, broken = 0;
+
+	for (;;) {
+		rc = miglink_recv(pp->s->link, ACCEPT_MS * 6, &h, &pl, &pp->cause);
+		if (rc <= 0) {
+			if (rc == 0)
+				pp->cause = xstrdup("the image stopped coming");
+			break;
+		}
+		if (h.type == WIRE_PING)
+			continue;
+		if (h.type == WIRE_MIG_IMAGE_END) {
+			pp->ok = 1;
+			break;
+		}
+		if (h.type == WIRE_MIG_FAIL) {
+			pp->cause = xstrdup("home gave up sending the image");
+			break;
+		}
+		if (h.type != WIRE_MIG_IMAGE) {
+			xasprintf(&pp->cause, "unexpected %s in the image",
+			    wire_type_name(h.type));
+			break;
+		}
+		pp->bytes += h.len;
+		for (off = 0; !broken && off < h.len; off += (size_t)n) {
+			n = write(pp->fd, pl + off, h.len - off);
+			if (n == -1 && errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			if (n <= 0)
+				broken = 1;	/* the restore gave up: drain */
+		}
+	}
+	close(pp->fd);
+	return NULL;
+}
+
+/* Pipe -> network, while the dump writes the other end. */
+static void *
+pump_out(void *arg)
+{
+	struct pump	*pp = arg;
+	uint8_t		*chunk = xmalloc(PIPE_CHUNK);
+	ssize_t		 n;
+
+	for (;;) {
+		n = read(pp->fd, chunk, PIPE_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (miglink_send(pp->s->link, WIRE_MIG_IMAGE, chunk, (size_t)n,
+		    &pp->cause) == -1)
+			break;
+		pp->bytes += (uint64_t)n;
+	}
+	pp->ok = n == 0 && pp->cause == NULL;
+	/* drain so the dump never blocks on a dead link */
+	while (n > 0 || (n == -1 && errno == EINTR))
+		n = read(pp->fd, chunk, PIPE_CHUNK);
+	close(pp->fd);
+	free(chunk);
+	return NULL;
+}
+
+/* While the dump injects calls into G, they meet G's filter: let them run. */
+struct contarg {
+	struct trap_guest	*g;
+	int			 stop;		/* read end: closed to stop */
+};
+
+static void *
+cont_all(void *arg)
+{
+	struct contarg		*c = arg;
+	struct trap_notif	 n;
+	struct pollfd		 pfd[2];
+	char			*cause = NULL;
+
+	pfd[0].fd = trap_fd(c->g);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = c->stop;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		if (trap_recv(c->g, &n, &cause) == 1 &&
+		    trap_continue(c->g, n.id, &cause) == -1) {
+			free(cause);
+			cause = NULL;
+		}
+	}
+	return NULL;
+}
+
+static void
+deliver(struct srv *s, const struct guest_signal *gs)
+{
+	siginfo_t	si;
+
+	if (gs->code == SI_QUEUE) {
+		memset(&si, 0, sizeof si);
+		si.si_signo = gs->signo;
+		si.si_code = SI_QUEUE;
+		si.si_pid = gs->pid;
+		si.si_uid = gs->uid;
+		si.si_value.sival_ptr = (void *)(uintptr_t)gs->value;
+		if (syscall(SYS_rt_sigqueueinfo, s->gpid, gs->signo, &si) == 0)
+			return;
+	}
+	kill(s->gpid, gs->signo);
+}
+
+/* A frame that may come between a request and its reply, or any time. */
+static int
+async_frame(struct srv *s, const struct wire_hdr *h, const uint8_t *pl,
+    char **cause)
+{
+	struct guest_signal	gs;
+	struct guest_bring	gb;
+
+	switch (h->type) {
+	case WIRE_PING:
+		return 0;
+	case WIRE_GUEST_SIGNAL:
+		if (migwire_decode_signal(pl, h->len, &gs, cause) == -1)
+			return -1;
+		deliver(s, &gs);
+		return 0;
+	case WIRE_GUEST_BRING:
+		if (migwire_decode_bring(pl, h->len, &gb, cause) == -1)
+			return -1;
+		s->bring = (int)gb.reason;
+		return 0;
+	default:
+		return cause_set(cause, "protocol: unexpected %s",
+		    wire_type_name(h->type));
+	}
+}
+
+/* trap.h's way home: one request, its reply; signals and brings meanwhile. */
+static int
+link_call(void *arg, uint16_t type, const uint8_t *p, size_t n,
+    struct buf *rep, uint16_t *rtype, char **cause)
+{
+	struct srv	*s = arg;
+	struct wire_hdr	 h;
+	const uint8_t	*pl;
+	int		 rc;
+
+	sent_now(s);
+	if (miglink_send(s->link, type, p, n, cause) == -1)
+		return -1;
+	for (;;) {
+		if ((rc = miglink_recv(s->link, -1, &h, &pl, cause)) <= 0)
+			return -1;
+		if (h.type == MARSHAL_SYSCALL_REP || h.type == MARSHAL_FDINFO_REP ||
+		    h.type == MARSHAL_FDDATA_REP) {
+			buf_add(rep, pl, h.len);
+			*rtype = h.type;
+			return 0;
+		}
+		if (async_frame(s, &h, pl, cause) == -1)
+			return -1;
+	}
+}
+
+static void
+send_exit(struct srv *s, int status)
+{
+	struct guest_exit	e = { .wstatus = status };
+	struct buf		b;
+	char			*cause = NULL;
+
+	buf_init(&b);
+	migwire_encode_exit(&b, &e);
+	if (send_buf(s, &b, &cause) == -1)
+		free(cause);
+	buf_free(&b);
+}
+
+/*
+ * Send G home (or on): GUEST_LEAVING, then its image, dumped and killed.
+ * n: the call it is stopped in when a call brought it home, or NULL.
+ */
+static void __attribute__((noreturn))
+leave(struct srv *s, uint32_t why, const struct trap_notif *n)
+{
+	struct guest_leaving	 lv;
+	struct mig_image_end	 e;
+	struct ckpt_opts	 o = { CKPT_KILL | CKPT_MIGRATE };
+	struct ckpt_stats	 st;
+	struct contarg		 ca;
+	struct pump		 pp;
+	struct buf		 b;
+	pthread_t		 tc, tp;
+	char			*cause = NULL;
+	int			 p[2], stop[2], status;
+
+	memset(&lv, 0, sizeof lv);
+	lv.why = why;
+	lv.nr = n != NULL ? n->nr : -1;
+	buf_init(&b);
+	migwire_encode_leaving(&b, &lv);
+	if (send_buf(s, &b, &cause) == -1)
+		goto lost;
+	if (n != NULL) {
+		/*
+		 * Release the call it waits in so that it restarts: the
+		 * interrupt makes a signal pending, so -ERESTARTNOINTR is
+		 * turned back into the call when the image is restored.
+		 */
+		if (ptrace(PTRACE_INTERRUPT, s->gpid, 0, 0) == -1)
+			log_debug("PTRACE_INTERRUPT: %s", strerror(errno));
+		if (trap_respond(s->g, n->id, -ERESTARTNOINTR, &cause) == -1)
+			goto lost;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(stop, O_CLOEXEC) == -1)
+		fail(s, "pipe: %s", strerror(errno));
+	memset(&pp, 0, sizeof pp);
+	pp.s = s;
+	pp.fd = p[0];
+	ca.g = s->g;
+	ca.stop = stop[0];
+	if (pthread_create(&tp, NULL, pump_out, &pp) != 0 ||
+	    pthread_create(&tc, NULL, cont_all, &ca) != 0)
+		fail(s, "threads");
+	if (ckpt_dump(s->gpid, p[1], &o, &st, &cause) == -1)
+		log_warnx("guest %d: dump: %s", (int)s->gpid, cause);
+	close(p[1]);
+	close(stop[1]);
+	pthread_join(tc, NULL);
+	pthread_join(tp, NULL);
+	close(stop[0]);
+	if (cause != NULL || !pp.ok) {
+		/* home then says the process is lost: nothing else is right */
+		kill(s->gpid, SIGKILL);
+		buf_reset(&b);
+		{
+			struct mig_fail	f;
+
+			memset(&f, 0, sizeof f);
+			snprintf(f.text, sizeof f.text, "dump failed: %s",
+			    cause != NULL ? cause : pp.cause);
+			migwire_encode_fail(&b, &f);
+		}
+		send_buf(s, &b, &cause);
+		goto out;
+	}
+	e.total_bytes = pp.bytes;
+	buf_reset(&b);
+	migwire_encode_image_end(&b, &e);
+	if (send_buf(s, &b, &cause) == -1)
+		goto lost;
+	log_info("guest %d (home %u:%d) left: %llu bytes", (int)s->gpid,
+	    s->home, (int)s->home_pid, (unsigned long long)pp.bytes);
+out:
+	waitpid(s->gpid, &status, __WALL);
+	miglink_free(s->link);
+	_exit(0);
+lost:
+	kill(s->gpid, SIGKILL);
+	log_warnx("guest %d: home %u lost: %s", (int)s->gpid, s->home, cause);
+	_exit(1);
+}
+
+static void __attribute__((noreturn))
+home_lost(struct srv *s, const char *why)
+{
+	log_warnx("guest %d (home %u:%d) killed: home unreachable: %s",
+	    (int)s->gpid, s->home, (int)s->home_pid, why);
+	kill(s->gpid, SIGKILL);
+	waitpid(s->gpid, NULL, __WALL);
+	_exit(1);
+}
+
+/* G's ptrace stops and its end. */
+static void
+reap(struct srv *s)
+{
+	struct guest_stopped	 gst;
+	struct buf		 b;
+	char			*cause = NULL;
+	int			 st, sig, ev;
+	pid_t			 pid;
+
+	for (;;) {
+		pid = waitpid(s->gpid, &st, WNOHANG | __WALL);
+		if (pid <= 0)
+			return;
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			send_exit(s, st);
+			log_info("guest %d (home %u:%d) ended: status %#x",
+			    (int)s->gpid, s->home, (int)s->home_pid, st);
+			miglink_free(s->link);
+			_exit(0);
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		sig = WSTOPSIG(st);
+		ev = (unsigned)st >> 16;
+		if (ev == PTRACE_EVENT_STOP) {
+			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+			    sig == SIGTTOU) {
+				ptrace(PTRACE_LISTEN, s->gpid, 0, 0);
+				gst.signo = sig;
+				buf_init(&b);
+				migwire_encode_stopped(&b, &gst);
+				if (send_buf(s, &b, &cause) == -1)
+					free(cause);
+				buf_free(&b);
+				continue;
+			}
+			ptrace(PTRACE_CONT, s->gpid, 0, 0);
+			continue;
+		}
+		if (ev != 0 || sig == (SIGTRAP | 0x80))
+			sig = 0;
+		ptrace(PTRACE_CONT, s->gpid, 0, (void *)(long)sig);
+	}
+}
+
+static void __attribute__((noreturn))
+serve(struct srv *s)
+{
+	struct trap_link	 tl = { link_call, s };
+	struct trap_notif	 n;
+	struct pollfd		 pfd[3];
+	struct wire_hdr		 h;
+	struct timespec		 now;
+	const uint8_t		*pl;
+	char			*cause = NULL, c[64];
+	long			 idle;
+	int			 rc;
+
+	for (;;) {
+		if (s->bring)
+			leave(s, MIG_LEAVE_ASKED, NULL);
+		if (got_term)
+			leave(s, MIG_LEAVE_SHUTDOWN, NULL);
+		if (!miglink_pending(s->link)) {
+			pfd[0].fd = trap_fd(s->g);
+			pfd[0].events = POLLIN;
+			pfd[1].fd = miglink_fd(s->link);
+			pfd[1].events = POLLIN;
+			pfd[2].fd = s->chld[0];
+			pfd[2].events = POLLIN;
+			rc = poll(pfd, 3, PING_MS);
+			if (rc == -1 && errno != EINTR)
+				home_lost(s, "poll failed");
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			idle = (now.tv_sec - s->last_send.tv_sec) * 1000 +
+			    (now.tv_nsec - s->last_send.tv_nsec) / 1000000;
+			if (idle >= PING_MS) {
+				sent_now(s);
+				if (miglink_send(s->link, WIRE_PING, NULL, 0,
+				    &cause) == -1)
+					home_lost(s, cause);
+			}
+			if (rc <= 0)
+				continue;
+			if (pfd[2].revents & POLLIN) {
+				if (read(s->chld[0], c, sizeof c) == -1 &&
+				    errno != EINTR && errno != EAGAIN)
+					home_lost(s, "self-pipe");
+				reap(s);
+			}
+			if (pfd[0].revents & (POLLIN | POLLHUP)) {
+				rc = trap_serve(s->g, &tl, &n, &cause);
+				if (rc == -1)
+					home_lost(s, cause);
+				if (rc == TRAP_BRINGHOME)
+					leave(s, MIG_LEAVE_SYSCALL, &n);
+				continue;
+			}
+			if (!(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+		}
+		if ((rc = miglink_recv(s->link, 0, &h, &pl, &cause)) == 0)
+			continue;
+		if (rc == -1)
+			home_lost(s, cause);
+		if (async_frame(s, &h, pl, &cause) == -1)
+			home_lost(s, cause);
+	}
+}
+
+/* Nothing of ommd's stays open here but our connection and channel. */
+static void
+keep_fds(int x, int y)
+{
+	int	lo = x < y ? x : y, hi = x < y ? y : x;
+
+	if (lo > 3)
+		syscall(SYS_close_range, 3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0);
+	syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0);
+}
+
+void
+guestd_main(const struct guestd_args *a)
+{
+	struct srv		 s;
+	struct mig_offer	 o;
+	struct mig_ready	 r;
+	struct restore_opts	 ro;
+	struct ckpt_stats	 st;
+	struct sock_fprog	 prog;
+	struct pump		 pp;
+	struct wire_hdr		 h;
+	struct sigaction	 sa;
+	struct buf		 b;
+	const uint8_t		*pl;
+	pthread_t		 tp;
+	char			*cause = NULL;
+	int			 rc, p[2], pidfd, nfd;
+
+	memset(&s, 0, sizeof s);
+	s.a = a;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	keep_fds(a->fd, a->ctl);
+	if (pipe2(s.chld, O_CLOEXEC | O_NONBLOCK) == -1)
+		_exit(1);
+	sigpipe_w = s.chld[1];
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_chld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_term;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	if ((s.link = miglink_accept(a->ctx, a->fd, ACCEPT_MS, &cause)) == NULL) {
+		log_warnx("migration connection refused: %s", cause);
+		_exit(1);
+	}
+	s.home = miglink_peer(s.link);
+	rc = miglink_recv(s.link, ACCEPT_MS, &h, &pl, &cause);
+	if (rc <= 0 || h.type != WIRE_MIG_OFFER) {
+		log_warnx("migration connection from node %u: %s", s.home,
+		    rc < 0 ? cause : rc == 0 ? "no offer" : "not an offer");
+		_exit(1);
+	}
+	if (migwire_decode_offer(pl, h.len, &o, &cause) == -1)
+		refuse(&s, MIG_REFUSE_PROTOCOL, "%s", cause);
+	check_offer(&s, &o);
+	if (trap_filter_build(&prog, &cause) == -1)
+		refuse(&s, MIG_REFUSE_INTERNAL, "%s", cause);
+	s.gpid = make_stub(&s);
+	{
+		struct mig_accept	acc = { .host_node = a->self };
+
+		buf_init(&b);
+		migwire_encode_accept(&b, &acc);
+		if (send_buf(&s, &b, &cause) == -1)
+			home_lost(&s, cause);
+	}
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fail(&s, "pipe: %s", strerror(errno));
+	memset(&pp, 0, sizeof pp);
+	pp.s = &s;
+	pp.fd = p[1];
+	if (pthread_create(&tp, NULL, pump_in, &pp) != 0)
+		fail(&s, "thread");
+	memset(&ro, 0, sizeof ro);
+	ro.flags = RESTORE_GUEST;
+	ro.filter = &prog;
+	rc = ckpt_restore(s.gpid, p[0], &ro, &st, &cause);
+	close(p[0]);
+	pthread_join(tp, NULL);
+	free(prog.filter);
+	if (rc == -1 || !pp.ok) {
+		if (rc == -1)
+			fail(&s, "restore on node %s: %s", a->self_name, cause);
+		fail(&s, "image: %s", pp.cause != NULL ? pp.cause : "incomplete");
+	}
+	if ((pidfd = (int)syscall(SYS_pidfd_open, s.gpid, 0)) == -1 ||
+	    (nfd = (int)syscall(SYS_pidfd_getfd, pidfd, ro.listener, 0)) == -1)
+		fail(&s, "taking the guest's listener: %s", strerror(errno));
+	close(pidfd);
+	if ((s.g = trap_open(nfd, s.gpid, ro.killable ? TRAP_KILLABLE : 0,
+	    &cause)) == NULL)
+		fail(&s, "%s", cause);
+	memset(&r, 0, sizeof r);
+	r.guest_pid = s.gpid;
+	r.flags = ro.killable ? MIG_READY_KILLABLE : 0;
+	buf_reset(&b);
+	migwire_encode_ready(&b, &r);
+	if (send_buf(&s, &b, &cause) == -1)
+		home_lost(&s, cause);
+	buf_free(&b);
+	log_info("guest %d: process %d of node %u (uid %u, %s) arrived, %llu "
+	    "bytes in %.3f s", (int)s.gpid, (int)o.home_pid, s.home, o.uid,
+	    o.comm, (unsigned long long)pp.bytes, st.secs);
+	{
+		struct depmsg	m;
+
+		memset(&m, 0, sizeof m);
+		m.type = DM_READY;
+		m.a = s.gpid;
+		m.node = s.home;
+		m.pid = o.home_pid;
+		m.uid = o.uid;
+		snprintf(m.text, sizeof m.text, "%s", o.comm);
+		depmsg_send(a->ctl, &m, &cause);
+	}
+	reap(&s);
+	serve(&s);
+}

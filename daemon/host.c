@@ -1,0 +1,269 @@
+/*
+ * host.c: this node as a host of guests. It listens on the migration port
+ * (the node port + 1) and forks a guest server (guestd.c) per connection;
+ * the guest server does everything else, blocking, in its own process, so
+ * a slow or hostile peer never holds ommd's loop. ommd only counts them and
+ * stops them when it stops.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "omm/log.h"
+#include "omm/loadvec.h"
+#include "omm/nodemap.h"
+#include "omm/xmalloc.h"
+
+#include "depmsg.h"
+#include "guestd.h"
+#include "host.h"
+
+#ifndef LIST_FOREACH_SAFE	/* BSD's, missing from glibc's sys/queue.h */
+#define LIST_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = LIST_FIRST(head);					\
+	    (var) != NULL && ((tvar) = LIST_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+struct hosted {
+	pid_t			 server;	/* S */
+	int			 ctl;
+	struct event		*ev;
+	int			 ready;		/* the guest runs here */
+	pid_t			 guest;
+	uint32_t		 home;
+	pid_t			 home_pid;
+	uid_t			 uid;
+	char			 comm[16];
+	LIST_ENTRY(hosted)	 entry;
+};
+
+static LIST_HEAD(, hosted)	 servers = LIST_HEAD_INITIALIZER(servers);
+static struct event_base	*base;
+static struct evconnlistener	*listener;
+static SSL_CTX			*ctx;
+static uint32_t			 self;
+static char			 self_name[LV_NAME_MAX];
+static int			(*blocked)(void);
+static struct host_counters	 counters;
+
+static void
+hosted_free(struct hosted *h)
+{
+	LIST_REMOVE(h, entry);
+	if (h->ev != NULL)
+		event_free(h->ev);
+	if (h->ctl != -1)
+		close(h->ctl);
+	free(h);
+}
+
+static void
+server_ctl(evutil_socket_t fd, short what, void *arg)
+{
+	struct hosted	*h = arg;
+	struct depmsg	 m;
+	char		*cause = NULL;
+
+	if (depmsg_recv(fd, &m, &cause) == -1) {
+		/* it ended: its exit is reaped by host_child_exited */
+		free(cause);
+		event_del(h->ev);
+		close(h->ctl);
+		h->ctl = -1;
+		return;
+	}
+	if (m.type == DM_READY && !h->ready) {
+		h->ready = 1;
+		h->guest = m.a;
+		h->home = m.node;
+		h->home_pid = m.pid;
+		h->uid = m.uid;
+		snprintf(h->comm, sizeof h->comm, "%.15s", m.text);
+		counters.arrived++;
+	}
+}
+
+static void
+host_accept(struct evconnlistener *lis, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct guestd_args	 a;
+	struct hosted		*h;
+	struct passwd		*pw;
+	int			 sv[2];
+	pid_t			 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("host: socketpair");
+		close(fd);
+		return;
+	}
+	memset(&a, 0, sizeof a);
+	a.fd = fd;
+	a.ctl = sv[1];
+	a.ctx = ctx;
+	a.self = self;
+	a.self_name = self_name;
+	a.blocked = blocked != NULL && blocked();
+	if ((pw = getpwnam(GUEST_USER)) != NULL) {
+		a.have_guest_user = 1;
+		a.guest_uid = pw->pw_uid;
+		a.guest_gid = pw->pw_gid;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("host: fork");
+		close(fd);
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		guestd_main(&a);
+	}
+	close(fd);
+	close(sv[1]);
+	h = xcalloc(1, sizeof *h);
+	h->server = pid;
+	h->ctl = sv[0];
+	h->ev = event_new(base, sv[0], EV_READ | EV_PERSIST, server_ctl, h);
+	event_add(h->ev, NULL);
+	LIST_INSERT_HEAD(&servers, h, entry);
+	counters.connections++;
+}
+
+static void
+host_accept_error(struct evconnlistener *lis, void *arg)
+{
+	log_warn("host: accept");
+}
+
+int
+host_start(struct event_base *b, SSL_CTX *c, const struct node_addr *listen,
+    uint32_t node, const char *name, int (*is_blocked)(void), char **cause)
+{
+	struct node_addr	a = *listen;
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	char			str[NODE_ADDR_STRLEN];
+
+	base = b;
+	ctx = c;
+	self = node;
+	blocked = is_blocked;
+	snprintf(self_name, sizeof self_name, "%s", name);
+	a.port = host_migrate_port(listen->port);
+	node_addr_str(&a, str, sizeof str);
+	if (node_addr_to_sockaddr(&a, &ss, &len) != 0)
+		return cause_set(cause, "migration port: bad address %s", str);
+	listener = evconnlistener_new_bind(base, host_accept, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    64, (struct sockaddr *)&ss, (int)len);
+	if (listener == NULL)
+		return cause_set(cause, "listen on %s: %s", str, strerror(errno));
+	evconnlistener_set_error_cb(listener, host_accept_error);
+	if (getpwnam(GUEST_USER) == NULL)
+		log_warnx("no user %s: this node refuses guests (create it: "
+		    "useradd --system --no-create-home --shell /usr/sbin/nologin "
+		    "%s)", GUEST_USER, GUEST_USER);
+	log_info("node %u accepting guests on %s", node, str);
+	return 0;
+}
+
+uint16_t
+host_migrate_port(uint16_t node_port)
+{
+	return (uint16_t)(node_port + 1);
+}
+
+int
+host_child_exited(pid_t pid, int status)
+{
+	struct hosted	*h;
+
+	LIST_FOREACH(h, &servers, entry) {
+		if (h->server != pid)
+			continue;
+		if (h->ready)
+			counters.departed++;
+		hosted_free(h);
+		return 1;
+	}
+	return 0;
+}
+
+uint32_t
+host_guests(void)
+{
+	struct hosted	*h;
+	uint32_t	 n = 0;
+
+	LIST_FOREACH(h, &servers, entry)
+		n += h->ready;
+	return n;
+}
+
+const struct host_counters *
+host_counters(void)
+{
+	return &counters;
+}
+
+/* Every guest here goes home (omctl expel); the count of those asked. */
+uint32_t
+host_expel(void)
+{
+	struct hosted	*h;
+	uint32_t	 n = 0;
+
+	LIST_FOREACH(h, &servers, entry) {
+		if (h->ready && kill(h->server, SIGTERM) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Stopping: every guest server sends its guest home (SIGTERM), and we wait
+ * a while for them, so no process is lost with this node.
+ */
+void
+host_stop(int wait_ms)
+{
+	struct hosted	*h, *tmp;
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	int		 st, waited;
+
+	if (listener != NULL) {
+		evconnlistener_free(listener);
+		listener = NULL;
+	}
+	LIST_FOREACH(h, &servers, entry)
+		kill(h->server, SIGTERM);
+	for (waited = 0; !LIST_EMPTY(&servers) && waited < wait_ms;
+	    waited += 10) {
+		LIST_FOREACH_SAFE(h, &servers, entry, tmp) {
+			if (waitpid(h->server, &st, WNOHANG) == h->server)
+				host_child_exited(h->server, st);
+		}
+		if (!LIST_EMPTY(&servers))
+			nanosleep(&ts, NULL);
+	}
+	while ((h = LIST_FIRST(&servers)) != NULL) {
+		kill(h->server, SIGKILL);
+		hosted_free(h);
+	}
+}

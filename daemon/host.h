@@ -1,0 +1,35 @@
+/* host.h: this node as a host of guests (docs/migration.md). */
+#ifndef OMMD_HOST_H
+#define OMMD_HOST_H
+
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+#include <stdint.h>
+
+struct event_base;
+struct node_addr;
+
+struct host_counters {
+	uint64_t	connections;	/* migration connections accepted */
+	uint64_t	arrived;	/* guests that came and ran */
+	uint64_t	departed;	/* guests that ended or left */
+};
+
+/* Listen on the migration port of listen; is_blocked: admin block now. */
+int	host_start(struct event_base *, SSL_CTX *, const struct node_addr *listen,
+	    uint32_t node, const char *name, int (*is_blocked)(void),
+	    char **cause) __attribute__((warn_unused_result));
+/* The migration port of a node listening on node_port. */
+uint16_t host_migrate_port(uint16_t node_port);
+/* A child of ommd ended: 1 if it was a guest server. */
+int	host_child_exited(pid_t, int status);
+uint32_t host_guests(void);
+const struct host_counters *host_counters(void);
+/* Send every guest home now (expel): how many were asked. */
+uint32_t host_expel(void);
+/* Send every guest home (or let it go) and wait up to wait_ms. */
+void	host_stop(int wait_ms);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * migrate.h: the home side of migration (docs/migration.md): sending a
+ * managed process away, its parked original, signals to it, its exit and
+ * its way home.
+ */
+#ifndef OMMD_MIGRATE_H
+#define OMMD_MIGRATE_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+struct event_base;
+struct msg_ps_entry;
+struct task;
+
+struct migrate_counters {
+	uint64_t	out;		/* migrations that went */
+	uint64_t	brought;	/* came home */
+	uint64_t	refused;	/* refused or failed before running there */
+	uint64_t	lost;		/* lost with their host */
+};
+
+void	migrate_init(struct event_base *);
+/*
+ * Send t to node (0 or our own id: home). The request on control
+ * connection conn (0: none) is answered when it is done or failed; a cause
+ * now means nothing started.
+ */
+int	migrate_start(struct task *, uint32_t node, uint64_t conn, char **cause)
+	    __attribute__((warn_unused_result));
+int	migrate_bring(struct task *, uint64_t conn, int all, char **cause)
+	    __attribute__((warn_unused_result));
+/* A BRING of one process (migrate_bring with all) answers with a count. */
+void	migrate_bring_waiter(uint64_t conn);
+/* Every process of uid (0: all) home; conn answered with the count. */
+uint64_t migrate_bring_all(uid_t uid, uint64_t conn);
+/* From supervise.c: a signal stopped t. 1: it is away and the signal went on. */
+int	migrate_on_signal(struct task *, int sig);
+void	migrate_on_exec(struct task *);
+/* t ended (killed at home): its guest must end too. */
+void	migrate_task_gone(struct task *);
+/* A child of ommd ended: 1 if it was a deputy. */
+int	migrate_child_exited(pid_t, int status);
+void	migrate_node_down(uint32_t node);
+uint32_t migrate_away_count(void);
+void	migrate_ps(const struct task *, struct msg_ps_entry *);
+const struct migrate_counters *migrate_counters(void);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * ckpt-park.c: the original process while its image runs elsewhere.
+ *
+ * A migrated process keeps its pid, parent, children, session and terminal
+ * at home in the original, which is parked: it loops in pause() with an
+ * empty signal mask, so that every signal sent to it stops it for its
+ * tracer (who forwards it to the guest) and none is ever acted on at home.
+ * When the process ends away, the original ends the same way; when it comes
+ * home, a RESTORE_ORIGINAL restore overwrites it.
+ */
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "omm/ckpt.h"
+#include "omm/inject.h"
+#include "omm/log.h"
+#include "omm/procfs.h"
+
+#include "ckpt-int.h"
+
+/* Scratch layout. */
+#define SCR_SET		0		/* sigset_t, 8 bytes */
+#define SCR_TS		16		/* struct timespec {0, 0} */
+#define SCR_INFO	64		/* siginfo_t, 128 bytes */
+#define SCR_ACT		256		/* kernel sigaction, 32 bytes */
+#define SCR_RLIM	512		/* two u64 */
+
+/* More pending signals than a queue may hold (RLIMIT_SIGPENDING aside). */
+#define PARK_MAX_DRAIN	4096
+
+/* mov $SYS_pause, %eax; syscall; jmp back to the mov */
+static const uint8_t	park_code[] = {
+	0xb8, SYS_pause, 0x00, 0x00, 0x00,
+	0x0f, 0x05,
+	0xeb, 0xf7,
+};
+
+/* Stop pid for injection unless it is in a ptrace stop of ours already. */
+static int
+park_stop(pid_t pid, char **cause)
+{
+	struct procfs_stat	ps;
+	struct ckpt_stats	st;
+
+	if (procfs_stat(pid, &ps, NULL) == 0 && ps.state == 't')
+		return 0;
+	memset(&st, 0, sizeof st);
+	return ckpt_interrupt(pid, NULL, NULL, &st, cause);
+}
+
+/* Queue to the tracee itself what the injection dequeued. */
+static int
+park_requeue(struct inject *in, pid_t pid, char **cause)
+{
+	const siginfo_t	*strays;
+	size_t		 n, i;
+	long		 ret;
+
+	strays = inject_strays(in, &n);
+	for (i = 0; i < n; i++) {
+		if (inject_write(in, SCR_INFO, &strays[i], sizeof strays[i],
+		    cause) == -1)
+			return -1;
+		if (INJECT(in, &ret, cause, SYS_rt_tgsigqueueinfo, pid, pid,
+		    strays[i].si_signo, inject_scratch(in) + SCR_INFO) == -1)
+			return -1;
+		if (ret != 0)
+			log_warnx("pid %ld: signal %d lost: %s", (long)pid,
+			    strays[i].si_signo, strerror(-ret));
+	}
+	return 0;
+}
+
+/* Its pending signals are in the image: delivered here they would be twice. */
+static int
+park_drain(struct inject *in, char **cause)
+{
+	uint64_t	set = ~0ULL & ~(1ULL << (SIGKILL - 1)) &
+			    ~(1ULL << (SIGSTOP - 1));
+	uint64_t	ts[2] = { 0, 0 };
+	long		ret;
+	int		i;
+
+	if (inject_write(in, SCR_SET, &set, sizeof set, cause) == -1 ||
+	    inject_write(in, SCR_TS, ts, sizeof ts, cause) == -1)
+		return -1;
+	for (i = 0; i < PARK_MAX_DRAIN; i++) {
+		if (INJECT(in, &ret, cause, SYS_rt_sigtimedwait,
+		    inject_scratch(in) + SCR_SET, 0, inject_scratch(in) + SCR_TS,
+		    8) == -1)
+			return -1;
+		if (ret == -EAGAIN)
+			return 0;
+		if (ret < 0 && ret != -EINTR)
+			return cause_set(cause, "rt_sigtimedwait: %s",
+			    strerror(-ret));
+	}
+	return cause_set(cause, "more than %d pending signals", PARK_MAX_DRAIN);
+}
+
+int
+ckpt_park(pid_t pid, char **cause)
+{
+	struct user_regs_struct	 regs;
+	struct inject		*in;
+	struct iovec		 lv, rv;
+	uint64_t		 mask = 0;
+	long			 page, ret;
+	char			*why = NULL;
+	int			 exited = 0, wstatus;
+
+	if ((in = inject_init(pid, 0, cause)) == NULL)
+		return -1;
+	if (park_drain(in, &why) == -1)
+		goto fail;
+	if (INJECT(in, &page, &why, SYS_mmap, 0, CKPT_PAGE,
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    (uint64_t)-1, 0) == -1)
+		goto fail;
+	if (page < 0 && page > -4096) {
+		cause_set(&why, "mmap: %s", strerror(-page));
+		goto fail;
+	}
+	lv.iov_base = (void *)park_code;
+	lv.iov_len = sizeof park_code;
+	rv.iov_base = (void *)page;
+	rv.iov_len = sizeof park_code;
+	if (process_vm_writev(pid, &lv, 1, &rv, 1, 0) != sizeof park_code) {
+		cause_set(&why, "writing the park code: %s", strerror(errno));
+		goto fail;
+	}
+	if (INJECT(in, &ret, &why, SYS_mprotect, page, CKPT_PAGE,
+	    PROT_READ | PROT_EXEC) == -1)
+		goto fail;
+	if (ret != 0) {
+		cause_set(&why, "mprotect: %s", strerror(-ret));
+		goto fail;
+	}
+	/* Signals that came meanwhile were not in the image: they stay. */
+	if (park_requeue(in, pid, &why) == -1)
+		goto fail;
+	if (inject_fini(in, 0, &why) == -1)
+		goto fail;
+	inject_free(in);
+	in = NULL;
+
+	/*
+	 * No restart fix-up (orig_rax -1), straight to the loop. The mask
+	 * stays the injection's until it is settled in the signal path, or a
+	 * signal would be delivered to it on the way.
+	 */
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) == -1)
+		return cause_set(cause, "park %ld: PTRACE_GETREGS: %s", (long)pid,
+		    strerror(errno));
+	regs.rip = (uint64_t)page;
+	regs.orig_rax = (uint64_t)-1;
+	regs.rax = 0;
+	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) == -1)
+		return cause_set(cause, "park %ld: PTRACE_SETREGS: %s", (long)pid,
+		    strerror(errno));
+	if (inject_settle(pid, &exited, &wstatus, &why) == -1)
+		goto fail_free;
+	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof mask, &mask) == -1 ||
+	    ptrace(PTRACE_CONT, pid, 0, 0) == -1)
+		return cause_set(cause, "park %ld: resuming: %s", (long)pid,
+		    strerror(errno));
+	return 0;
+
+fail:
+	if (in != NULL) {
+		char	*w2 = NULL;
+
+		if (!inject_exited(in, NULL) && inject_fini(in, 1, &w2) == -1) {
+			log_warnx("park %ld: %s", (long)pid, w2);
+			free(w2);
+		}
+		inject_free(in);
+	}
+fail_free:
+	cause_set(cause, "park %ld: %s", (long)pid, why);
+	free(why);
+	return -1;
+}
+
+int
+ckpt_bring_prepare(pid_t guest, char **cause)
+{
+	/*
+	 * Asked before the answer: the stop is then pending when the guest
+	 * leaves its wait, and it is taken on the way out of the call, with
+	 * rax = -ERESTARTNOINTR and orig_rax = the call, before user space
+	 * ever sees that value.
+	 */
+	if (ptrace(PTRACE_INTERRUPT, guest, 0, 0) == -1)
+		return cause_set(cause, "PTRACE_INTERRUPT %ld: %s", (long)guest,
+		    strerror(errno));
+	return 0;
+}
+
+/* Wait for pid to end, passing its own signals on to it. */
+static int
+exit_wait(pid_t pid, int *final, char **cause)
+{
+	int	st, sig, ev;
+
+	for (;;) {
+		if (waitpid(pid, &st, __WALL) == -1) {
+			if (errno == EINTR)
+				continue;
+			return cause_set(cause, "waitpid %ld: %s", (long)pid,
+			    strerror(errno));
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			*final = st;
+			return 0;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		sig = WSTOPSIG(st);
+		ev = st >> 16;
+		if (ev != 0 || sig == (SIGTRAP | 0x80))
+			sig = 0;
+		if (ptrace(PTRACE_CONT, pid, 0, sig) == -1 && errno != ESRCH)
+			return cause_set(cause, "PTRACE_CONT %ld: %s", (long)pid,
+			    strerror(errno));
+	}
+}
+
+int
+ckpt_exit_as(pid_t pid, int wstatus, int *final, char **cause)
+{
+	struct inject	*in;
+	uint64_t	 act[4] = { 0, 0, 0, 0 }, rl[2] = { 0, 0 }, mask = 0;
+	long		 ret;
+	char		*why = NULL;
+	int		 sig, exited = 0, st;
+
+	if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) {
+		kill(pid, SIGKILL);
+		return exit_wait(pid, final, cause);
+	}
+	if (!WIFEXITED(wstatus) && !WIFSIGNALED(wstatus))
+		return cause_set(cause, "exit %ld: wait status %#x is no end",
+		    (long)pid, wstatus);
+	if (park_stop(pid, cause) == -1)
+		return -1;
+	if ((in = inject_init(pid, 0, cause)) == NULL)
+		return -1;
+	if (WIFEXITED(wstatus)) {
+		/* The injection fails as the process ends: that is success. */
+		if (INJECT(in, &ret, &why, SYS_exit_group,
+		    WEXITSTATUS(wstatus)) == 0 || !inject_exited(in, &st)) {
+			inject_free(in);
+			cause_set(cause, "exit %ld: exit_group: %s", (long)pid,
+			    why != NULL ? why : "returned");
+			free(why);
+			return -1;
+		}
+		free(why);
+		inject_free(in);
+		*final = st;
+		return 0;
+	}
+	/* The default action, wherever its handler pointed; no core here. */
+	sig = WTERMSIG(wstatus);
+	if (inject_write(in, SCR_ACT, act, sizeof act, &why) == -1 ||
+	    inject_write(in, SCR_RLIM, rl, sizeof rl, &why) == -1 ||
+	    INJECT(in, &ret, &why, SYS_prlimit64, 0, RLIMIT_CORE,
+	    inject_scratch(in) + SCR_RLIM, 0) == -1 ||
+	    INJECT(in, &ret, &why, SYS_rt_sigaction, sig,
+	    inject_scratch(in) + SCR_ACT, 0, 8) == -1 ||
+	    inject_fini(in, 1, &why) == -1)
+		goto fail;
+	inject_free(in);
+	in = NULL;
+	if (inject_settle(pid, &exited, &st, &why) == -1) {
+		if (exited) {
+			free(why);
+			*final = st;
+			return 0;
+		}
+		goto fail;
+	}
+	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof mask, &mask) == -1 ||
+	    syscall(SYS_tgkill, pid, pid, sig) == -1 ||
+	    ptrace(PTRACE_CONT, pid, 0, 0) == -1) {
+		cause_set(&why, "delivering signal %d: %s", sig, strerror(errno));
+		goto fail;
+	}
+	return exit_wait(pid, final, cause);
+
+fail:
+	if (in != NULL && inject_exited(in, &st)) {
+		inject_free(in);
+		free(why);
+		*final = st;
+		return 0;
+	}
+	inject_free(in);
+	cause_set(cause, "exit %ld: %s", (long)pid, why);
+	free(why);
+	return -1;
+}
