@@ -45,6 +45,7 @@
 #define OFFER_MS	10000	/* connect, handshake, answer to an offer */
 #define READY_MS	60000	/* the host restores once the image is through */
 #define PIPE_CHUNK	(256U << 10)
+#define SILENT_S	3	/* a host silent this long is gone (it PINGs every second) */
 
 static volatile sig_atomic_t	 interrupted;
 
@@ -55,6 +56,7 @@ struct dep {
 	uint32_t			 host;
 	int				 floor;
 	struct timespec			 last_send;
+	struct timespec			 last_recv;
 	uint8_t				*chunk;
 };
 
@@ -472,18 +474,64 @@ come_home(struct dep *p, const struct guest_leaving *lv)
 	deputyd_become_holder(p->a->ctl, p->floor);
 }
 
+static int
+ctl_ready(struct dep *p)
+{
+	struct pollfd	pfd = { p->a->ctl, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) == 1;
+}
+
+/* One message from ommd: a signal or a bring to pass on. */
+static void
+ctl_message(struct dep *p, struct buf *out)
+{
+	struct depmsg		 m;
+	struct guest_signal	 gs;
+	struct guest_bring	 gb;
+	char			*cause = NULL;
+
+	if (depmsg_recv(p->a->ctl, &m, &cause) == -1) {
+		/* ommd is gone, or let the process go: so does the guest */
+		memset(&gs, 0, sizeof gs);
+		gs.signo = SIGKILL;
+		migwire_encode_signal(out, &gs);
+		send_buf(p, out, &cause);
+		dep_exit(p, 1);
+	}
+	switch (m.type) {
+	case DM_SIGNAL:
+		memset(&gs, 0, sizeof gs);
+		gs.signo = m.a;
+		gs.code = m.b;
+		gs.pid = m.pid;
+		gs.uid = m.uid;
+		gs.value = m.value;
+		migwire_encode_signal(out, &gs);
+		if (send_buf(p, out, &cause) == -1)
+			lost(p, cause);
+		p->a->stats->signals++;
+		break;
+	case DM_BRING:
+		gb.reason = (uint32_t)m.a;
+		migwire_encode_bring(out, &gb);
+		if (send_buf(p, out, &cause) == -1)
+			lost(p, cause);
+		break;
+	default:
+		break;
+	}
+}
+
 /* The home end of the guest's life. */
 static void __attribute__((noreturn))
 serve(struct dep *p)
 {
 	struct pollfd		 pfd[2];
 	struct wire_hdr		 h;
-	struct depmsg		 m;
-	struct guest_signal	 gs;
 	struct guest_exit	 ge;
 	struct guest_stopped	 gst;
 	struct guest_leaving	 lv;
-	struct guest_bring	 gb;
 	struct timespec		 now;
 	struct buf		 rep, out;
 	const uint8_t		*pl;
@@ -510,39 +558,12 @@ serve(struct dep *p)
 			    &cause) == -1)
 				lost(p, cause);
 			if (rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
-				if (depmsg_recv(p->a->ctl, &m, &cause) == -1) {
-					/* ommd is gone: so is the process */
-					memset(&gs, 0, sizeof gs);
-					gs.signo = SIGKILL;
-					migwire_encode_signal(&out, &gs);
-					send_buf(p, &out, &cause);
-					dep_exit(p, 1);
-				}
 				interrupted = 0;
-				switch (m.type) {
-				case DM_SIGNAL:
-					memset(&gs, 0, sizeof gs);
-					gs.signo = m.a;
-					gs.code = m.b;
-					gs.pid = m.pid;
-					gs.uid = m.uid;
-					gs.value = m.value;
-					migwire_encode_signal(&out, &gs);
-					if (send_buf(p, &out, &cause) == -1)
-						lost(p, cause);
-					p->a->stats->signals++;
-					break;
-				case DM_BRING:
-					gb.reason = (uint32_t)m.a;
-					migwire_encode_bring(&out, &gb);
-					if (send_buf(p, &out, &cause) == -1)
-						lost(p, cause);
-					break;
-				default:
-					break;
-				}
+				ctl_message(p, &out);
 				continue;
 			}
+			if (now.tv_sec - p->last_recv.tv_sec > SILENT_S)
+				lost(p, "no word from the host for 3 s");
 			if (rc <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP |
 			    POLLERR)))
 				continue;
@@ -551,6 +572,7 @@ serve(struct dep *p)
 			continue;
 		if (rc == -1)
 			lost(p, cause);
+		clock_gettime(CLOCK_MONOTONIC, &p->last_recv);
 		switch (h.type) {
 		case MARSHAL_SYSCALL_REQ:
 		case MARSHAL_FDINFO_REQ:
@@ -560,6 +582,12 @@ serve(struct dep *p)
 			    &cause) == -1)
 				lost(p, cause);
 			publish(p);
+			/* a signal that interrupted the call goes before its reply */
+			if (interrupted) {
+				while (ctl_ready(p))
+					ctl_message(p, &out);
+				interrupted = 0;
+			}
 			if (send_frame(p, rtype, rep.data, rep.len, &cause) == -1)
 				lost(p, cause);
 			break;
@@ -666,7 +694,9 @@ deputyd_main(const struct deputyd_args *a)
 		depmsg_sendf(a->ctl, DM_FAILED, 0, 0, "deputy: %s", cause);
 		dep_exit(&p, 1);
 	}
+	deputy_set_intr(p.d, &interrupted);
 	depmsg_sendf(a->ctl, DM_READY, gpid, 0, NULL);
 	sent_now(&p);
+	clock_gettime(CLOCK_MONOTONIC, &p.last_recv);
 	serve(&p);
 }

@@ -49,6 +49,7 @@
 #define ACCEPT_MS	10000
 #define PING_MS		1000
 #define PIPE_CHUNK	(256U << 10)
+#define SILENT_S	3	/* home silent this long (it PINGs every second) is gone */
 #ifndef ERESTARTNOINTR
 #define ERESTARTNOINTR	513
 #endif
@@ -62,6 +63,7 @@ struct srv {
 	int32_t			 home_pid;
 	int			 bring;		/* GUEST_BRING seen: reason */
 	struct timespec		 last_send;
+	struct timespec		 last_recv;
 	int			 chld[2];	/* SIGCHLD self-pipe */
 	int			 term;		/* SIGTERM: send it home */
 };
@@ -440,6 +442,7 @@ link_call(void *arg, uint16_t type, const uint8_t *p, size_t n,
 	for (;;) {
 		if ((rc = miglink_recv(s->link, -1, &h, &pl, cause)) <= 0)
 			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
 		if (h.type == MARSHAL_SYSCALL_REP || h.type == MARSHAL_FDINFO_REP ||
 		    h.type == MARSHAL_FDDATA_REP) {
 			buf_add(rep, pl, h.len);
@@ -643,6 +646,10 @@ serve(struct srv *s)
 				    &cause) == -1)
 					home_lost(s, cause);
 			}
+			if (now.tv_sec - s->last_recv.tv_sec > SILENT_S)
+				home_lost(s, "no word from home for 3 s");
+			if (rc == 0)
+				reap(s);
 			if (rc <= 0)
 				continue;
 			if (pfd[2].revents & POLLIN) {
@@ -666,6 +673,7 @@ serve(struct srv *s)
 			continue;
 		if (rc == -1)
 			home_lost(s, cause);
+		clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
 		if (async_frame(s, &h, pl, &cause) == -1)
 			home_lost(s, cause);
 	}
@@ -712,7 +720,7 @@ guestd_main(const struct guestd_args *a)
 	sigpipe_w = s.chld[1];
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_chld;
-	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sa.sa_flags = SA_RESTART;	/* stops too: ptrace stops are ours */
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = on_term;
 	sa.sa_flags = SA_RESTART;
@@ -794,6 +802,7 @@ guestd_main(const struct guestd_args *a)
 		snprintf(m.text, sizeof m.text, "%s", o.comm);
 		depmsg_send(a->ctl, &m, &cause);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &s.last_recv);
 	reap(&s);
 	serve(&s);
 }

@@ -29,6 +29,7 @@
 struct deputy {
 	pid_t			 orig;
 	int			 fd_floor;
+	volatile sig_atomic_t	*intr;		/* set: we were interrupted */
 	int			 statfd;	/* /proc/orig/stat, at fd_floor or above */
 	pid_t			 ppid;		/* the original's parent, while ... */
 	int			 ppidfd;	/* ... this pidfd of it is not readable */
@@ -496,6 +497,13 @@ deputy_exec(struct deputy *d, const struct sysreq *req, struct sysrep *rep,
 	}
 	rep->sig = raised_signal(req->ent, ret);
 done:
+	/*
+	 * Interrupted by us because a signal is on its way to the guest: the
+	 * guest's kernel restarts the call or fails it with EINTR, as its
+	 * handlers' SA_RESTART say, exactly as for a local call.
+	 */
+	if (ret == -EINTR && d->intr != NULL && *d->intr)
+		ret = -DEPUTY_ERESTARTSYS;
 	rep->ret = ret;
 	if (SYSRET_ERR(ret)) {
 		d->stats.errors++;
@@ -659,4 +667,10 @@ deputy_handle(struct deputy *d, uint16_t type, const uint8_t *p, size_t n,
 		}
 	}
 	return cause_set(cause, "no deputy request of type %u", type);
+}
+
+void
+deputy_set_intr(struct deputy *d, volatile sig_atomic_t *flag)
+{
+	d->intr = flag;
 }

@@ -367,6 +367,29 @@ trap_write_mem(void *arg, uint64_t addr, const void *p, size_t len)
 
 /* ---- serving one notification ---- */
 
+/* A pending signal the task does not block (it will run on return). */
+static int
+signal_deliverable(pid_t pid)
+{
+	char		 path[64], line[128];
+	uint64_t	 pnd = 0, shd = 0, blk = 0;
+	FILE		*f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "SigPnd:", 7) == 0)
+			pnd = strtoull(line + 7, NULL, 16);
+		else if (strncmp(line, "ShdPnd:", 7) == 0)
+			shd = strtoull(line + 7, NULL, 16);
+		else if (strncmp(line, "SigBlk:", 7) == 0)
+			blk = strtoull(line + 7, NULL, 16);
+	}
+	fclose(f);
+	return ((pnd | shd) & ~blk) != 0;
+}
+
 /* A round trip home; the reply payload in g->rep. */
 static int
 roundtrip(struct trap_guest *g, const struct trap_link *link, uint16_t type,
@@ -430,11 +453,22 @@ serve_home(struct trap_guest *g, const struct trap_link *link,
 		g->stats.gone++;
 		return TRAP_GONE;
 	}
+again:
 	if (roundtrip(g, link, MARSHAL_SYSCALL_REQ, MARSHAL_SYSCALL_REP,
 	    cause) == -1 || marshal_decode_reply(&req, g->rep.data, g->rep.len,
 	    &rep, cause) == -1) {
 		sysreq_free(&req);
 		return -1;
+	}
+	/*
+	 * Home interrupted the call for a signal it passed on before this
+	 * reply. Queued here and deliverable, the kernel restarts or fails
+	 * the call as it would have locally; blocked or ignored, the call
+	 * simply runs again, as the kernel's restart would.
+	 */
+	if (rep.ret == -TRAP_ERESTARTSYS && !signal_deliverable(n->pid)) {
+		sysrep_free(&rep);
+		goto again;
 	}
 	if (!SYSRET_ERR(rep.ret) && req.nbuf > 0) {
 		if (!trap_id_valid(g, n->id)) {

@@ -27,6 +27,8 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +74,17 @@ struct deputy	*deputy_new(pid_t orig, int fd_floor, char **cause);
 void		 deputy_free(struct deputy *);
 
 void	deputy_set_inject(struct deputy *, deputy_inject_fn, void *arg);
+/*
+ * The kernel's "restart the call" code, which a seccomp answer can give a
+ * guest with a signal pending: it becomes a restart or EINTR there.
+ */
+#define DEPUTY_ERESTARTSYS	512
+/*
+ * While *flag is set (the deputy's handler of the signal its daemon sends
+ * to interrupt a call for a signal to the guest), a call that fails with
+ * EINTR answers -DEPUTY_ERESTARTSYS instead.
+ */
+void	deputy_set_intr(struct deputy *, volatile sig_atomic_t *flag);
 /* Route a call number (and its variants) by via, or back to the table with -1. */
 void	deputy_set_via(struct deputy *, int nr, int via);
 /* Where an entry runs now: enum sy_via. */

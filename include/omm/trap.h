@@ -71,6 +71,9 @@ struct trap_stats {
 	uint64_t	signals;	/* signals raised by forwarded calls */
 };
 
+/* A reply asking for the kernel's restart (deputy.h's DEPUTY_ERESTARTSYS). */
+#define TRAP_ERESTARTSYS	512
+
 #define TRAP_NO_LOCAL_FILES	0x01	/* map copies from home, never local files */
 #define TRAP_KILLABLE		0x02	/* the filter has killable waits (5.19+) */
 
