@@ -1009,11 +1009,13 @@ cmd_migrate(int argc, char **argv)
 	if (serve(m.p, ready != NULL ? 0 : now() + delay / 1000.0, ready, &st)) {
 		fprintf(stderr, "ckptdrv: %s exited before the migration "
 		    "(status %d)\n", argv[0], exit_code(st));
+		free(m.prog.filter);
 		return EXIT_OWN;
 	}
 	if (mig_out(&m, &cause) == -1) {
 		fprintf(stderr, "ckptdrv: %s\n", cause);
 		free(cause);
+		free(m.prog.filter);
 		serve(m.p, 0, NULL, &st);
 		return EXIT_OWN;
 	}
@@ -1021,6 +1023,7 @@ cmd_migrate(int argc, char **argv)
 	if (rc == -1) {
 		fprintf(stderr, "ckptdrv: %s\n", cause);
 		free(cause);
+		free(m.prog.filter);
 		if (m.g > 0)
 			kill(m.g, SIGKILL);
 		kill(m.p, SIGKILL);
