@@ -776,8 +776,13 @@ guestd_main(const struct guestd_args *a)
 	    (nfd = (int)syscall(SYS_pidfd_getfd, pidfd, ro.listener, 0)) == -1)
 		fail(&s, "taking the guest's listener: %s", strerror(errno));
 	close(pidfd);
-	if ((s.g = trap_open(nfd, s.gpid, ro.killable ? TRAP_KILLABLE : 0,
-	    &cause)) == NULL)
+	/*
+	 * The deputy runs calls in its own context; those that need the
+	 * original's (its children, its session) are made at home by the
+	 * process itself.
+	 */
+	if ((s.g = trap_open(nfd, s.gpid, TRAP_ORIGINAL_HOME |
+	    (ro.killable ? TRAP_KILLABLE : 0), &cause)) == NULL)
 		fail(&s, "%s", cause);
 	memset(&r, 0, sizeof r);
 	r.guest_pid = s.gpid;

@@ -32,7 +32,6 @@
 
 #include "omm/buf.h"
 #include "omm/ckpt.h"
-#include "omm/inject.h"
 #include "omm/log.h"
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
@@ -283,54 +282,23 @@ stop_parked(pid_t pid, char **cause)
 }
 
 /*
- * P ends as the guest ended: exit_group with its code, or its signal with
- * the default action (P's own dispositions are stale), so its parent and
- * omrun see the status the process had.
+ * P ends as the guest ended, so that its parent and omrun see the status
+ * the process had. The engine waits for its end: the table forgets it.
  */
 static void
 exit_as(pid_t pid, int wstatus)
 {
-	struct inject	*in;
-	long		 ret;
-	char		*cause = NULL;
-	int		 sig;
+	char	*cause = NULL;
+	int	 final;
 
-	if (stop_parked(pid, &cause) == -1)
-		goto kill;
-	if ((in = inject_init(pid, 0, &cause)) == NULL)
-		goto kill;
-	if (WIFEXITED(wstatus)) {
-		/* never returns: the injection sees it exit */
-		if (INJECT(in, &ret, &cause, SYS_exit_group,
-		    WEXITSTATUS(wstatus)) == -1 && !inject_exited(in, NULL))
-			log_debug("exit_group: %s", cause);
-		/* the injection reaped its exit: the table forgets it here */
-		if (inject_exited(in, NULL))
-			supervise_forget(pid);
-		inject_free(in);
-		return;
-	}
-	sig = WTERMSIG(wstatus);
-	if (sig == SIGKILL) {
-		inject_free(in);
+	if (ckpt_exit_as(pid, wstatus, &final, &cause) == -1) {
+		log_warnx("process %d: ending it as its guest did: %s; killing "
+		    "it", (int)pid, cause);
+		free(cause);
 		kill(pid, SIGKILL);
 		return;
 	}
-	/* scratch is zero: a struct sigaction with SIG_DFL */
-	if (INJECT(in, &ret, &cause, SYS_rt_sigaction, sig,
-	    inject_scratch(in), 0, 8) == -1 || inject_fini(in, 1, &cause) == -1) {
-		inject_free(in);
-		goto kill;
-	}
-	inject_free(in);
-	if (ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig) == -1)
-		goto kill;
-	return;
-kill:
-	log_warnx("process %d: ending it as its guest did: %s; killing it",
-	    (int)pid, cause != NULL ? cause : "?");
-	free(cause);
-	kill(pid, SIGKILL);
+	supervise_forget(pid);
 }
 
 /* The process is gone with its host: end it, tell its user. */

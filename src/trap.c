@@ -749,6 +749,10 @@ trap_serve(struct trap_guest *g, const struct trap_link *link,
 		return answer(g, n->id, -ENOSYS, 0, cause);
 	}
 	e = sysent_resolve(n->nr, n->args, &where);
+	/* no injector at home: what needs the original is done there */
+	if ((g->flags & TRAP_ORIGINAL_HOME) && where == SY_HOME && e != NULL &&
+	    e->via == SYV_ORIGINAL)
+		where = SY_BRINGHOME;
 	g->stats.by_where[where]++;
 	return serve_where[where](g, link, n, e, cause);
 }

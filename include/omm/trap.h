@@ -76,6 +76,8 @@ struct trap_stats {
 
 #define TRAP_NO_LOCAL_FILES	0x01	/* map copies from home, never local files */
 #define TRAP_KILLABLE		0x02	/* the filter has killable waits (5.19+) */
+#define TRAP_ORIGINAL_HOME	0x04	/* calls the original must make (wait4,
+					   setsid...) bring the process home */
 
 /* What trap_serve did with a notification. */
 enum trap_outcome {
