@@ -120,13 +120,25 @@ own_flags(void)
 	return adm.flags | (adm.left ? LV_LEAVING | LV_BLOCK : 0);
 }
 
+/*
+ * Speed per CPU: the admin's, the config's, or measured. A CPU quota on
+ * our cgroup (a container, the test cluster's shares) scales the measured
+ * speed so that ncpu x speed, the capacity the balancer reads, is what we
+ * may really use.
+ */
 static uint32_t
 own_speed(void)
 {
+	double	lim;
+
 	if (adm.speed != 0)
 		return adm.speed;
 	if (conf->speed != 0)
 		return conf->speed;
+	lim = loadvec_cpu_limit();
+	if (lim > 0 && lv.ncpu > 0 && lim < lv.ncpu)
+		return (uint32_t)(speed_measured * lim / lv.ncpu) > 0 ?
+		    (uint32_t)(speed_measured * lim / lv.ncpu) : 1;
 	return speed_measured;
 }
 

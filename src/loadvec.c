@@ -360,6 +360,156 @@ cgroup_usage(const struct loadvec_meter *m, uint64_t *us, char **cause)
 	return rc;
 }
 
+/*
+ * Runnable threads of the cgroup x100, ours not counted: the run-queue
+ * length of a node that shares the machine's /proc/stat with others. A
+ * thread throttled by a CPU quota is still runnable: the queue a quota
+ * makes shows, where CPU time alone saturates at the quota.
+ */
+static int
+cgroup_runnable(const struct loadvec_meter *m, uint32_t *raw, char **cause)
+{
+	char		 path[LV_CGROUP_MAX + 32], stat[64], buf[512], *text;
+	char		*p, *e, *q;
+	size_t		 len;
+	ssize_t		 n;
+	uint32_t	 count = 0;
+	long		 tid;
+	pid_t		 self = getpid();
+	int		 fd;
+
+	snprintf(path, sizeof path, "%s/%s", m->cgroup,
+	    m->cgroup_v1 ? "tasks" : "cgroup.threads");
+	*raw = 0;
+	/* a cpuacct-only directory (v1 split hierarchies) may lack it */
+	if (access(path, R_OK) != 0)
+		return 0;
+	if (read_all(path, &text, &len, cause) != 0)
+		return -1;
+	for (p = text; p < text + len; p = e + 1) {
+		tid = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		if (tid <= 0 || tid == self)
+			continue;
+		snprintf(stat, sizeof stat, "/proc/%ld/stat", tid);
+		if ((fd = open(stat, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* the state follows the last ')': comm may hold any byte */
+		if ((q = strrchr(buf, ')')) != NULL && q[1] == ' ' && q[2] == 'R')
+			count++;
+	}
+	free(text);
+	*raw = count * 100;
+	return 0;
+}
+
+/* Read a decimal (or "max") from a file: 0 ok, -1 missing; *v = -1 for max. */
+static int
+read_num(const char *path, int64_t *v)
+{
+	char	buf[64];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*v = strncmp(buf, "max", 3) == 0 ? -1 : strtoll(buf, NULL, 10);
+	return 0;
+}
+
+/* The tightest quota on the way up from dir (v1 cfs files or v2 cpu.max). */
+static double
+quota_up(char *dir, size_t root_len, int v1)
+{
+	char	 path[PATH_MAX + 32], *slash;
+	int64_t	 quota, period;
+	double	 best = 0, cpus;
+
+	for (;;) {
+		quota = period = -1;
+		if (v1) {
+			snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
+			if (read_num(path, &quota) == 0) {
+				snprintf(path, sizeof path, "%s/cpu.cfs_period_us",
+				    dir);
+				read_num(path, &period);
+			}
+		} else {
+			FILE	*f;
+			char	 q[32];
+			long long pp;
+
+			snprintf(path, sizeof path, "%s/cpu.max", dir);
+			if ((f = fopen(path, "re")) != NULL) {
+				if (fscanf(f, "%31s %lld", q, &pp) == 2) {
+					quota = strcmp(q, "max") == 0 ? -1 :
+					    strtoll(q, NULL, 10);
+					period = pp;
+				}
+				fclose(f);
+			}
+		}
+		if (quota > 0 && period > 0) {
+			cpus = (double)quota / (double)period;
+			if (best == 0 || cpus < best)
+				best = cpus;
+		}
+		if (strlen(dir) <= root_len ||
+		    (slash = strrchr(dir + root_len, '/')) == NULL)
+			break;
+		*slash = '\0';
+	}
+	return best;
+}
+
+double
+loadvec_cpu_limit(void)
+{
+	char	 line[PATH_MAX], dir[PATH_MAX + 32], *ctrl, *path;
+	FILE	*f;
+	double	 lim = 0;
+	int	 v1;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((ctrl = strchr(line, ':')) == NULL ||
+		    (path = strchr(ctrl + 1, ':')) == NULL)
+			continue;
+		*path++ = '\0';
+		ctrl++;
+		if (*ctrl == '\0')
+			v1 = 0;		/* "0::/path", cgroup v2 */
+		else if (strcmp(ctrl, "cpu") == 0 ||
+		    strncmp(ctrl, "cpu,", 4) == 0 || strstr(ctrl, ",cpu,") != NULL ||
+		    (strlen(ctrl) > 4 && strcmp(ctrl + strlen(ctrl) - 4, ",cpu") == 0))
+			v1 = 1;
+		else
+			continue;
+		snprintf(dir, sizeof dir, "/sys/fs/cgroup%s%s%s",
+		    v1 ? "/" : "", v1 ? ctrl : "", strcmp(path, "/") == 0 ? "" :
+		    path);
+		lim = quota_up(dir, strlen(dir) - (strcmp(path, "/") == 0 ? 0 :
+		    strlen(path)), v1);
+		if (lim > 0)
+			break;
+	}
+	fclose(f);
+	return lim;
+}
+
 int
 loadvec_sample(struct loadvec_meter *m, struct loadvec *lv, int64_t now,
     char **cause)
@@ -367,7 +517,7 @@ loadvec_sample(struct loadvec_meter *m, struct loadvec *lv, int64_t now,
 	char		*text;
 	size_t		 len;
 	uint64_t	 total, avail, usage = 0;
-	uint32_t	 raw = 0;
+	uint32_t	 raw = 0, runnable = 0;
 	int		 rc;
 
 	if (read_all("/proc/meminfo", &text, &len, cause) != 0)
@@ -386,6 +536,10 @@ loadvec_sample(struct loadvec_meter *m, struct loadvec *lv, int64_t now,
 			raw = (uint32_t)((usage - m->last_usage_us) * 100 /
 			    1000 / (uint64_t)(now - m->last_ms));
 		m->last_usage_us = usage;
+		if (cgroup_runnable(m, &runnable, cause) != 0)
+			return -1;
+		if (runnable > raw)
+			raw = runnable;
 	} else if (sample_system(&raw, cause) != 0)
 		return -1;
 

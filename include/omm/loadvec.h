@@ -116,6 +116,13 @@ int	loadvec_init(struct loadvec *, uint32_t node, const char *name,
  * calibration loop within about ms milliseconds of CPU time.
  */
 uint32_t loadvec_calibrate(unsigned int ms);
+/*
+ * The CPUs the cgroup quota of this process allows (cgroup v2 cpu.max, v1
+ * cpu.cfs_quota_us over cpu.cfs_period_us, the tightest on the way up), or
+ * 0 when there is none. A node advertises speed x ncpu as its capacity, so
+ * a quota scales its speed (cluster.c).
+ */
+double	loadvec_cpu_limit(void);
 
 /* A meter on the whole machine, smoothing over tau_ms (0: 2000). */
 void	loadvec_meter_init(struct loadvec_meter *, uint32_t tau_ms);

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +293,29 @@ test_cgroup_meter(void **state)
 	/* Idle. */
 	assert_int_equal(loadvec_sample(&m, &lv, 13000, NULL), 0);
 	assert_int_equal(lv.load, 56);
+	/*
+	 * A runnable thread of the cgroup counts even when it got no CPU
+	 * time (throttled by a quota): a busy child, listed as the cgroup's.
+	 */
+	{
+		char	tpath[160], line[32];
+		pid_t	busy;
+
+		if ((busy = fork()) == 0)
+			for (;;)
+				;
+		snprintf(tpath, sizeof tpath, "%s/cgroup.threads", dir);
+		snprintf(line, sizeof line, "%d\n%d\n", (int)getpid(),
+		    (int)busy);
+		write_file(tpath, line);
+		usleep(100 * 1000);
+		assert_int_equal(loadvec_sample(&m, &lv, 14000, NULL), 0);
+		kill(busy, SIGKILL);
+		waitpid(busy, NULL, 0);
+		/* raw 100 (the child, not us): 56 halfway to 100 */
+		assert_int_equal(lv.load, 78);
+		unlink(tpath);
+	}
 	unlink(path);
 
 	/* cgroup v1: nanoseconds in cpuacct.usage. */
