@@ -49,6 +49,9 @@ struct depstats {
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
 	uint64_t	signals;
+	uint64_t	cpu_ns;		/* the guest's CPU time there (GUEST_USAGE) */
+	uint64_t	rss;		/* and its resident memory, bytes */
+	uint64_t	usage_ms;	/* when that came, CLOCK_MONOTONIC ms */
 };
 
 /* One message: 0, or -1 with cause (peer gone, short, malformed). */

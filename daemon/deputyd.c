@@ -593,6 +593,18 @@ serve(struct dep *p)
 			break;
 		case WIRE_PING:
 			break;
+		case WIRE_GUEST_USAGE: {
+			struct guest_usage	u;
+
+			if (migwire_decode_usage(pl, h.len, &u, &cause) == -1)
+				lost(p, cause);
+			p->a->stats->cpu_ns = u.cpu_ns;
+			p->a->stats->rss = u.rss;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			p->a->stats->usage_ms = (uint64_t)now.tv_sec * 1000 +
+			    (uint64_t)now.tv_nsec / 1000000;
+			break;
+		}
 		case WIRE_GUEST_EXIT:
 			if (migwire_decode_exit(pl, h.len, &ge, &cause) == -1)
 				lost(p, cause);

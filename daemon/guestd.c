@@ -64,6 +64,7 @@ struct srv {
 	int			 bring;		/* GUEST_BRING seen: reason */
 	struct timespec		 last_send;
 	struct timespec		 last_recv;
+	struct timespec		 last_usage;
 	int			 chld[2];	/* SIGCHLD self-pipe */
 	int			 term;		/* SIGTERM: send it home */
 };
@@ -609,6 +610,46 @@ reap(struct srv *s)
 	}
 }
 
+/*
+ * Every second: what home's balancer needs of the guest (its CPU time and
+ * memory here); it also tells home we are alive.
+ */
+static int
+send_usage(struct srv *s, char **cause)
+{
+	struct guest_usage	 u;
+	struct buf		 b;
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut = 0, st = 0;
+	long			 pages = 0;
+	ssize_t			 n;
+	int			 fd, rv;
+
+	memset(&u, 0, sizeof u);
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)s->gpid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			/* utime, stime: fields 14, 15; rss pages: 24 */
+			if ((p = strrchr(buf, ')')) != NULL &&
+			    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+			    "%*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u "
+			    "%ld", &ut, &st, &pages) == 3) {
+				u.cpu_ns = (ut + st) * (1000000000ULL /
+				    (unsigned long long)sysconf(_SC_CLK_TCK));
+				u.rss = (uint64_t)pages * (uint64_t)getpagesize();
+			}
+		}
+	}
+	buf_init(&b);
+	migwire_encode_usage(&b, &u);
+	rv = send_buf(s, &b, cause);
+	buf_free(&b);
+	return rv;
+}
+
 static void __attribute__((noreturn))
 serve(struct srv *s)
 {
@@ -638,12 +679,11 @@ serve(struct srv *s)
 			if (rc == -1 && errno != EINTR)
 				home_lost(s, "poll failed");
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			idle = (now.tv_sec - s->last_send.tv_sec) * 1000 +
-			    (now.tv_nsec - s->last_send.tv_nsec) / 1000000;
+			idle = (now.tv_sec - s->last_usage.tv_sec) * 1000 +
+			    (now.tv_nsec - s->last_usage.tv_nsec) / 1000000;
 			if (idle >= PING_MS) {
-				sent_now(s);
-				if (miglink_send(s->link, WIRE_PING, NULL, 0,
-				    &cause) == -1)
+				s->last_usage = now;
+				if (send_usage(s, &cause) == -1)
 					home_lost(s, cause);
 			}
 			if (now.tv_sec - s->last_recv.tv_sec > SILENT_S)

@@ -17,7 +17,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-#define NTYPES	(WIRE_PING - WIRE_MIG_OFFER + 1)
+#define NTYPES	(WIRE_GUEST_USAGE - WIRE_MIG_OFFER + 1)
 
 static struct mig_msg	msg;
 
@@ -67,6 +67,9 @@ reencode(uint16_t type, const uint8_t *p, size_t n)
 	case WIRE_PING:
 		wire_encode_raw(&b, type, NULL, 0);
 		break;
+	case WIRE_GUEST_USAGE:
+		migwire_encode_usage(&b, &msg.usage);
+		break;
 	default:
 		abort();
 	}
@@ -92,7 +95,7 @@ stream(const uint8_t *data, size_t size)
 		free(cause);
 		if (rc != 1)
 			return;
-		if (h.type >= WIRE_MIG_OFFER && h.type <= WIRE_PING &&
+		if (h.type >= WIRE_MIG_OFFER && h.type <= WIRE_GUEST_USAGE &&
 		    migwire_decode(&h, data + off + WIRE_HDR_LEN, &msg,
 		    NULL) == 0)
 			reencode(h.type, data + off + WIRE_HDR_LEN, h.len);

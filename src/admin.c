@@ -19,6 +19,7 @@
 
 enum admin_kind {
 	KIND_FLAG,	/* on/off, a bit of flags */
+	KIND_ONOFF,	/* on/off, a field of its own (admin_apply says which) */
 	KIND_NUMBER,	/* 0..max */
 };
 
@@ -40,6 +41,7 @@ static const struct admin_ent {
 	{ ADMIN_LSTAY,	   "lstay",	KIND_FLAG, LV_LSTAY, 0, 1 },
 	{ ADMIN_QUIET,	   "quiet",	KIND_FLAG, LV_QUIET, 0, 1 },
 	{ ADMIN_LOADLIMIT, "loadlimit",	KIND_NUMBER, 0, 1, ADMIN_LOADLIMIT_MAX },
+	{ ADMIN_BALANCE,   "balance",	KIND_ONOFF, 0, 0, 1 },
 };
 #define NADMIN	(sizeof admin_table / sizeof admin_table[0])
 
@@ -91,7 +93,7 @@ admin_value_parse(uint16_t setting, const char *text, uint32_t *value,
 
 	if (e == NULL)
 		return cause_set(cause, "unknown setting %u", setting);
-	if (e->kind == KIND_FLAG) {
+	if (e->kind != KIND_NUMBER) {
 		if (strcmp(text, "on") == 0)
 			*value = 1;
 		else if (strcmp(text, "off") == 0)
@@ -137,6 +139,9 @@ admin_apply(struct admin *a, uint16_t setting, uint32_t value, char **cause)
 	case ADMIN_LOADLIMIT:
 		a->loadlimit = value;
 		break;
+	case ADMIN_BALANCE:
+		a->nobalance = !value;
+		break;
 	default:
 		if (value)
 			a->flags |= e->flag;
@@ -159,6 +164,8 @@ admin_get(const struct admin *a, uint16_t setting)
 		return a->speed;
 	case ADMIN_LOADLIMIT:
 		return a->loadlimit;
+	case ADMIN_BALANCE:
+		return !a->nobalance;
 	}
 	return (a->flags & e->flag) != 0;
 }
@@ -240,7 +247,7 @@ admin_format(const struct admin *a, struct buf *b)
 	for (i = 0; i < NADMIN; i++) {
 		uint32_t	v = admin_get(a, admin_table[i].setting);
 
-		if (admin_table[i].kind == KIND_FLAG)
+		if (admin_table[i].kind != KIND_NUMBER)
 			n = snprintf(line, sizeof line, "%s %s\n",
 			    admin_table[i].name, v ? "on" : "off");
 		else

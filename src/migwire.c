@@ -585,6 +585,29 @@ migwire_decode_stopped(const uint8_t *p, size_t len, struct guest_stopped *m,
 	return check_signo(m->signo, "GUEST_STOPPED", cause);
 }
 
+void
+migwire_encode_usage(struct buf *b, const struct guest_usage *m)
+{
+	size_t	off;
+
+	off = wire_frame_begin(b, WIRE_GUEST_USAGE);
+	buf_add_u64(b, m->cpu_ns);
+	buf_add_u64(b, m->rss);
+	wire_frame_end(b, off);
+}
+
+int
+migwire_decode_usage(const uint8_t *p, size_t len, struct guest_usage *m,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	buf_rd_init(&r, p, len);
+	m->cpu_ns = buf_rd_u64(&r);
+	m->rss = buf_rd_u64(&r);
+	return rd_end(&r, "GUEST_USAGE", cause);
+}
+
 /*
  * The frames with bytes for payload: MIG_IMAGE (1..MIG_IMAGE_CHUNK bytes,
  * pointed at) and PING (none).
@@ -626,6 +649,7 @@ ADAPT(exit, exit)
 ADAPT(bring, bring)
 ADAPT(leaving, leaving)
 ADAPT(stopped, stopped)
+ADAPT(usage, usage)
 
 /* The decoder of each type of the block, by type - WIRE_MIG_OFFER. */
 static int (*const mig_decoders[])(const uint8_t *, size_t, struct mig_msg *,
@@ -643,6 +667,7 @@ static int (*const mig_decoders[])(const uint8_t *, size_t, struct mig_msg *,
 	[WIRE_GUEST_LEAVING - WIRE_MIG_OFFER] = dec_leaving,
 	[WIRE_GUEST_STOPPED - WIRE_MIG_OFFER] = dec_stopped,
 	[WIRE_PING - WIRE_MIG_OFFER] = decode_ping,
+	[WIRE_GUEST_USAGE - WIRE_MIG_OFFER] = dec_usage,
 };
 
 int

@@ -32,6 +32,7 @@ static int	valid_migrate(const struct proto_msg *, char **);
 static int	valid_migrated(const struct proto_msg *, char **);
 static int	valid_bring(const struct proto_msg *, char **);
 static int	valid_lock(const struct proto_msg *, char **);
+static int	valid_policy(const struct proto_msg *, char **);
 static int	valid_node(const struct proto_msg *, char **);
 static int	valid_count(const struct proto_msg *, char **);
 static int	valid_status(const struct proto_msg *, char **);
@@ -65,6 +66,7 @@ static const struct proto_type_ent {
 	{ MSG_BRING,		"BRING",	0, valid_bring },
 	{ MSG_BROUGHT,		"BROUGHT",	0, valid_count },
 	{ MSG_LOCK,		"LOCK",		0, valid_lock },
+	{ MSG_POLICY,		"POLICY",	0, valid_policy },
 	{ MSG_NODES,		"NODES",	0, valid_empty },
 	{ MSG_NODE,		"NODE",		0, valid_node },
 	{ MSG_NODES_END,	"NODES_END",	0, valid_count },
@@ -175,6 +177,7 @@ static const struct proto_field proto_st_nums[PROTO_ST_NNUM] = {
 	[ST_CNT_MIG_BROUGHT] =		{ "migration", "brought" },
 	[ST_CNT_MIG_REFUSED] =		{ "migration", "refused" },
 	[ST_CNT_MIG_LOST] =		{ "migration", "lost" },
+	[ST_ADM_BALANCE] =		{ "admin", "balance" },
 };
 
 static const struct proto_field proto_st_strs[PROTO_ST_NSTR] = {
@@ -572,6 +575,23 @@ proto_encode_lock(struct buf *b, const struct msg_lock *m)
 	msg_begin(b, MSG_LOCK);
 	buf_add_u32(b, (uint32_t)m->pid);
 	buf_add_u32(b, m->on);
+	msg_end(b);
+}
+
+/* A list over the cap is the caller's bug: the decoder would refuse it. */
+void
+proto_encode_policy(struct buf *b, const struct msg_policy *m)
+{
+	uint32_t	i;
+
+	if (m->nnodes > PROTO_POLICY_MAX_NODES)
+		fatalx("%s: %u nodes", __func__, m->nnodes);
+	msg_begin(b, MSG_POLICY);
+	buf_add_u32(b, (uint32_t)m->pid);
+	buf_add_u32(b, m->flags);
+	buf_add_u32(b, m->nnodes);
+	for (i = 0; i < m->nnodes; i++)
+		buf_add_u32(b, m->nodes[i]);
 	msg_end(b);
 }
 
@@ -1168,6 +1188,51 @@ proto_decode_lock(const struct proto_msg *m, struct msg_lock *out,
 	return 0;
 }
 
+/*
+ * The count is checked against the cap and the payload length before any
+ * id is read; a duplicate would make the balancer weigh a node twice.
+ */
+int
+proto_decode_policy(const struct proto_msg *m, struct msg_policy *out,
+    char **cause)
+{
+	struct buf_rd	r;
+	uint32_t	i, j;
+
+	memset(out, 0, sizeof *out);
+	if (rd_begin(&r, m, MSG_POLICY, cause) != 0)
+		return -1;
+	if (m->hdr.len < 12)
+		return cause_set(cause, "POLICY: payload of %u bytes, at least "
+		    "12", m->hdr.len);
+	if (check_pid(buf_rd_u32(&r), MSG_POLICY, "pid", &out->pid,
+	    cause) != 0)
+		return -1;
+	out->flags = buf_rd_u32(&r);
+	out->nnodes = buf_rd_u32(&r);
+	if (out->flags & ~PROTO_POL_FLAGS)
+		return cause_set(cause, "POLICY: unknown flags %#x",
+		    out->flags & ~PROTO_POL_FLAGS);
+	if (out->nnodes > PROTO_POLICY_MAX_NODES)
+		return cause_set(cause, "POLICY: %u nodes, at most %d",
+		    out->nnodes, PROTO_POLICY_MAX_NODES);
+	if (m->hdr.len != 12 + 4 * out->nnodes)
+		return cause_set(cause, "POLICY: payload of %u bytes for %u "
+		    "nodes, expected %u", m->hdr.len, out->nnodes,
+		    12 + 4 * out->nnodes);
+	for (i = 0; i < out->nnodes; i++) {
+		out->nodes[i] = buf_rd_u32(&r);
+		if (out->nodes[i] == 0)
+			return cause_set(cause, "POLICY: node id 0");
+		for (j = 0; j < i; j++) {
+			if (out->nodes[j] == out->nodes[i])
+				return cause_set(cause, "POLICY: node %u "
+				    "listed twice", out->nodes[i]);
+		}
+	}
+	return rd_end(&r, MSG_POLICY, cause);
+}
+
 /* A string into a fixed array (at most size - 1 bytes, maybe empty). */
 static int
 rd_strbuf(struct buf_rd *r, uint16_t type, const char *what, char *out,
@@ -1608,6 +1673,14 @@ valid_lock(const struct proto_msg *m, char **cause)
 	struct msg_lock	l;
 
 	return proto_decode_lock(m, &l, cause);
+}
+
+static int
+valid_policy(const struct proto_msg *m, char **cause)
+{
+	struct msg_policy	p;
+
+	return proto_decode_policy(m, &p, cause);
 }
 
 static int

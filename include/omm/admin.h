@@ -25,6 +25,7 @@ enum admin_setting {
 	ADMIN_LSTAY = 4,	/* on/off: local processes stay */
 	ADMIN_QUIET = 5,	/* on/off: send no load information */
 	ADMIN_LOADLIMIT = 6,	/* load x100 above which no guest arrives; 0 none */
+	ADMIN_BALANCE = 7,	/* on/off: automatic migration of our processes */
 	ADMIN_NSETTINGS
 };
 
@@ -33,6 +34,12 @@ struct admin {
 	uint32_t	flags;		/* LV_BLOCK, LV_STAY, LV_LSTAY, LV_QUIET */
 	uint32_t	loadlimit;	/* 0: none */
 	int		left;		/* omctl leave, until omctl join */
+	/*
+	 * balance off (openMosix's automatic migration switch): none of this
+	 * node's own processes leaves automatically; omctl migrate still
+	 * works. Kept negated so that a zeroed struct has the default, on.
+	 */
+	int		nobalance;
 };
 
 void	admin_defaults(struct admin *);

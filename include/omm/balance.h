@@ -26,7 +26,7 @@
  * move per call.
  */
 #define BAL_DECIDE_MS		1000
-#define BAL_MOVES_PER_MIN	10
+#define BAL_MOVES_PER_MIN	20
 /* Default link bandwidth when none was measured: 500 MB/s. */
 #define BAL_DEFAULT_BW		500e6
 

@@ -143,6 +143,16 @@ struct guest_stopped {
 	int32_t		signo;		/* 1..MIG_SIG_MAX */
 };
 
+/*
+ * 213 GUEST_USAGE: host -> home, every second or so while the guest runs:
+ * what the home's balancer needs to know of a process it cannot see.
+ */
+struct guest_usage {
+	uint64_t	cpu_ns;		/* CPU time the guest used there, in all */
+	uint64_t	rss;		/* its resident memory, bytes */
+};
+
+
 /* Highest syscall number a GUEST_LEAVING may name. */
 #define MIG_NR_MAX		1023
 
@@ -171,6 +181,7 @@ struct guest_stopped {
 #define GUEST_BRING_LEN		4
 #define GUEST_LEAVING_LEN	8
 #define GUEST_STOPPED_LEN	4
+#define GUEST_USAGE_LEN		16
 
 /* Any decoded frame of the 200 block. */
 struct mig_msg {
@@ -191,6 +202,7 @@ struct mig_msg {
 		struct guest_bring	 bring;
 		struct guest_leaving	 leaving;
 		struct guest_stopped	 stopped;
+		struct guest_usage	 usage;
 	};
 };
 
@@ -211,6 +223,7 @@ void	migwire_encode_exit(struct buf *, const struct guest_exit *);
 void	migwire_encode_bring(struct buf *, const struct guest_bring *);
 void	migwire_encode_leaving(struct buf *, const struct guest_leaving *);
 void	migwire_encode_stopped(struct buf *, const struct guest_stopped *);
+void	migwire_encode_usage(struct buf *, const struct guest_usage *);
 
 /*
  * Decoders: a payload of their type into the struct (no heap). They refuse
@@ -237,6 +250,8 @@ int	migwire_decode_exit(const uint8_t *, size_t, struct guest_exit *,
 int	migwire_decode_bring(const uint8_t *, size_t, struct guest_bring *,
 	    char **cause) __attribute__((warn_unused_result));
 int	migwire_decode_leaving(const uint8_t *, size_t, struct guest_leaving *,
+	    char **cause) __attribute__((warn_unused_result));
+int	migwire_decode_usage(const uint8_t *, size_t, struct guest_usage *,
 	    char **cause) __attribute__((warn_unused_result));
 int	migwire_decode_stopped(const uint8_t *, size_t, struct guest_stopped *,
 	    char **cause) __attribute__((warn_unused_result));

@@ -13,7 +13,8 @@
  * Types come in blocks so that later ones (migration) do not mix with
  * these: 1-9 generic replies, 10-49 process control, 50-79 the cluster
  * (nodes, status, admin settings). Migration requests (MIGRATE, BRING,
- * LOCK) are process control and follow PERIODIC.
+ * LOCK) and the balancer's per-process POLICY are process control and
+ * follow PERIODIC.
  */
 #ifndef OMM_PROTO_H
 #define OMM_PROTO_H
@@ -37,6 +38,7 @@
 #define PROTO_PERIOD_MAX	(7 * 24 * 3600)	/* seconds between periodic checkpoints */
 #define PROTO_NODE_MAX		63		/* MIGRATE's node argument, node names */
 #define PROTO_COMM_MAX		255		/* comm in CHECKPOINTED, MIGRATED */
+#define PROTO_POLICY_MAX_NODES	64		/* POLICY's allowed nodes */
 
 enum proto_type {
 	/* 1-9: generic */
@@ -58,6 +60,7 @@ enum proto_type {
 	MSG_BRING = 21,		/* omctl bring: bring processes home */
 	MSG_BROUGHT = 22,	/* reply to BRING: count */
 	MSG_LOCK = 23,		/* omctl lock/unlock: pin a process home */
+	MSG_POLICY = 24,	/* omrun --stay/--nodes: how it may be balanced */
 
 	/* 50-79: the cluster */
 	MSG_NODES = 50,		/* list the nodes this node knows */
@@ -103,6 +106,10 @@ enum proto_link_state {
 /* MSG_BRING flags. */
 #define PROTO_BRING_ALL		0x01	/* all the caller may act on; pid 0 */
 #define PROTO_BRING_FLAGS	PROTO_BRING_ALL
+
+/* MSG_POLICY flags. */
+#define PROTO_POL_STAY		0x01	/* never migrated automatically */
+#define PROTO_POL_FLAGS		PROTO_POL_STAY
 
 /* Where a process is, in PS_ENTRY (away). */
 enum proto_away {
@@ -230,6 +237,20 @@ struct msg_lock {
 	uint32_t	on;		/* 1 lock, 0 unlock */
 };
 
+/*
+ * POLICY, what the automatic balancer may do with a process (openMosix's
+ * mosrun -l and its node list): with PROTO_POL_STAY never move it; else
+ * run it only at home or on one of nodes[0..nnodes-1] (nnodes 0: on any
+ * node). The ids are distinct and nonzero; listing the home node is
+ * allowed and changes nothing. Manual migration ignores the policy.
+ */
+struct msg_policy {
+	pid_t		pid;
+	uint32_t	flags;		/* PROTO_POL_* */
+	uint32_t	nnodes;		/* 0 to PROTO_POLICY_MAX_NODES */
+	uint32_t	nodes[PROTO_POLICY_MAX_NODES];
+};
+
 struct msg_node {
 	uint32_t		node;
 	uint8_t			self;		/* 1: this node */
@@ -282,6 +303,7 @@ enum proto_status_num {
 	 */
 	ST_AWAY, ST_CNT_MIG_OUT, ST_CNT_MIG_IN, ST_CNT_MIG_BROUGHT,
 	ST_CNT_MIG_REFUSED, ST_CNT_MIG_LOST,
+	ST_ADM_BALANCE,		/* admin: 1 automatic migration on (default) */
 	PROTO_ST_NNUM
 };
 
@@ -385,6 +407,7 @@ void	proto_encode_migrate(struct buf *, const struct msg_migrate *);
 void	proto_encode_migrated(struct buf *, const struct msg_migrated *);
 void	proto_encode_bring(struct buf *, const struct msg_bring *);
 void	proto_encode_lock(struct buf *, const struct msg_lock *);
+void	proto_encode_policy(struct buf *, const struct msg_policy *);
 /* NODES, STATUS, EXPEL, LEAVE, JOIN: requests without a payload. */
 void	proto_encode_empty(struct buf *, uint16_t type);
 void	proto_encode_node(struct buf *, const struct msg_node *);
@@ -421,6 +444,8 @@ int	proto_decode_migrated(const struct proto_msg *, struct msg_migrated *,
 int	proto_decode_bring(const struct proto_msg *, struct msg_bring *,
 	    char **cause) __attribute__((warn_unused_result));
 int	proto_decode_lock(const struct proto_msg *, struct msg_lock *,
+	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_policy(const struct proto_msg *, struct msg_policy *,
 	    char **cause) __attribute__((warn_unused_result));
 
 int	proto_decode_node(const struct proto_msg *, struct msg_node *,

@@ -58,6 +58,7 @@ enum wire_type {
 	WIRE_GUEST_LEAVING = 210, /* host -> home: an image follows */
 	WIRE_GUEST_STOPPED = 211, /* host -> home: the guest group-stopped */
 	WIRE_PING = 212,	/* either way when idle; empty */
+	WIRE_GUEST_USAGE = 213,	/* host -> home: the guest's CPU time and memory */
 
 	/*
 	 * 300-399: forwarded system calls (marshal.h: MARSHAL_SYSCALL_REQ

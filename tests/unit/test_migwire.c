@@ -368,7 +368,7 @@ static const struct hdr_case {
 	    "MIG_OFFER of" },
 	{ "offer too long", WIRE_MIG_OFFER, MIG_OFFER_MAX + 1, 0,
 	    "MIG_OFFER of" },
-	{ "type 213", 213, 0, 0, "unknown message type 213" },
+	{ "type 214", 214, 0, 0, "unknown message type 214" },
 	{ "type 299", 299, 0, 0, "unknown message type 299" },
 	{ "type 306", 306, 0, 0, "unknown message type 306" },
 	{ "LOADWIN keeps its cap", WIRE_LOADWIN, 5000, 4096,
@@ -420,7 +420,8 @@ test_names(void **state)
 	assert_string_equal(wire_type_name(WIRE_MIG_OFFER), "MIG_OFFER");
 	assert_string_equal(wire_type_name(WIRE_PING), "PING");
 	assert_string_equal(wire_type_name(MARSHAL_FDDATA_REP), "FDDATA_REP");
-	assert_string_equal(wire_type_name(213), "unknown");
+	assert_string_equal(wire_type_name(214), "unknown");
+	assert_string_equal(wire_type_name(WIRE_GUEST_USAGE), "GUEST_USAGE");
 	assert_string_equal(mig_refuse_name(MIG_REFUSE_NOGUEST),
 	    "host has no omm-guest user");
 	assert_string_equal(mig_refuse_name(0), "unknown");
@@ -828,11 +829,37 @@ test_truncated(void **state)
 	}
 }
 
+/* GUEST_USAGE: both numbers travel; any other length is refused. */
+static void
+test_usage(void **state)
+{
+	struct guest_usage	 u = { 123456789012ULL, 64ULL << 20 }, v;
+	struct wire_hdr		 h;
+	struct buf		 b;
+	size_t			 flen;
+	char			*cause = NULL;
+
+	buf_init(&b);
+	migwire_encode_usage(&b, &u);
+	assert_int_equal(wire_frame_peek(b.data, b.len, &h, &flen, &cause), 1);
+	assert_int_equal(h.type, WIRE_GUEST_USAGE);
+	assert_int_equal(h.len, GUEST_USAGE_LEN);
+	assert_int_equal(migwire_decode_usage(b.data + WIRE_HDR_LEN, h.len, &v,
+	    &cause), 0);
+	assert_true(v.cpu_ns == u.cpu_ns && v.rss == u.rss);
+	assert_int_equal(migwire_decode_usage(b.data + WIRE_HDR_LEN, h.len - 1,
+	    &v, &cause), -1);
+	assert_non_null(strstr(cause, "GUEST_USAGE"));
+	free(cause);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_raw_frames),
 		cmocka_unit_test(test_header),
