@@ -412,6 +412,14 @@ cluster_incarnation(void)
 	return lv.incarnation;
 }
 
+/* May the balancer move our processes? (balance on, not stay, not left) */
+int
+cluster_balancing(void)
+{
+	return conf != NULL && conf->fabric && !adm.nobalance && !adm.left &&
+	    !(own_flags() & (LV_STAY | LV_LSTAY));
+}
+
 /* Arrivals refused now: block on, or the node left. */
 int
 cluster_blocked(void)
@@ -547,6 +555,7 @@ cluster_status(struct msg_status *st)
 	num[ST_ADM_QUIET] = admin_get(&adm, ADMIN_QUIET);
 	num[ST_ADM_LOADLIMIT] = adm.loadlimit;
 	num[ST_ADM_LEFT] = adm.left;
+	num[ST_ADM_BALANCE] = !adm.nobalance;
 	num[ST_CNT_GOSSIP_TICKS] = gs->ticks;
 	num[ST_CNT_GOSSIP_SENT] = gs->sent;
 	num[ST_CNT_GOSSIP_REPLIES] = gs->replies;

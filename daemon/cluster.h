@@ -41,6 +41,7 @@ uint64_t cluster_incarnation(void);
 SSL_CTX	*cluster_ctx(void);
 /* Guests refused now (block on, or left). */
 int	cluster_blocked(void);
+int	cluster_balancing(void);
 
 /* From peer.c: what arrived from a verified peer. */
 void	cluster_on_hello(uint32_t node, uint64_t incarnation);

@@ -47,6 +47,7 @@
 
 #define HOLD_WAIT_MS	10000	/* the deputy turning into the holder */
 #define DEP_FLOOR_MIN	1024	/* the deputy's own fds: at or above */
+#define MANUAL_HOLD_MS	60000	/* a process brought home by hand stays */
 
 #ifndef LIST_FOREACH_SAFE
 #define LIST_FOREACH_SAFE(var, head, field, tvar)			\
@@ -558,6 +559,7 @@ on_ready(struct away *a, const struct depmsg *m)
 	if (t != NULL) {
 		t->state = PROTO_STATE_RUNNING;
 		t->migrations++;
+		t->resident_ms = supervise_now_ms();
 	}
 	counters.out++;
 	log_info("process %d: runs on node %s (guest %d), %llu bytes, frozen "
@@ -642,8 +644,12 @@ on_leaving(struct away *a, const struct depmsg *m)
 	log_info("process %d: home from node %s (%s), %llu bytes in %.3f s",
 	    (int)a->pid, node_name(a->node), m->a == 2 ? "a call needs home" :
 	    "asked", (unsigned long long)st.bytes, st.secs);
-	if (t != NULL)
+	if (t != NULL) {
 		supervise_refresh(a->pid);
+		/* brought home by hand: the balancer leaves it alone a while */
+		t->resident_ms = supervise_now_ms() + (conn != 0 ?
+		    MANUAL_HOLD_MS : 0);
+	}
 	a->conn = 0;
 	away_free(a);
 	if (next != 0 && t != NULL) {
@@ -869,6 +875,35 @@ migrate_ps(const struct task *t, struct msg_ps_entry *e)
 	e->fwd_bytes_in = a->stats->bytes_in;
 	e->fwd_bytes_out = a->stats->bytes_out;
 	e->fwd_signals = a->stats->signals;
+}
+
+int
+migrate_usage(const struct task *t, struct migrate_usage *mu)
+{
+	struct away	*a = t->away;
+
+	memset(mu, 0, sizeof *mu);
+	if (a == NULL)
+		return 1;
+	if (a->state != AW_AWAY)
+		return 0;
+	mu->away = 1;
+	mu->node = a->node;
+	mu->cpu_ns = a->stats->cpu_ns;
+	mu->rss = a->stats->rss;
+	return 1;
+}
+
+int
+migrate_busy(void)
+{
+	struct away	*a;
+
+	LIST_FOREACH(a, &aways, entry) {
+		if (a->state != AW_AWAY)
+			return 1;
+	}
+	return 0;
 }
 
 const struct migrate_counters *

@@ -47,4 +47,16 @@ uint32_t migrate_away_count(void);
 void	migrate_ps(const struct task *, struct msg_ps_entry *);
 const struct migrate_counters *migrate_counters(void);
 
+/* What the balancer reads of a process: where it runs and what it uses there. */
+struct migrate_usage {
+	int		away;
+	uint32_t	node;
+	uint64_t	cpu_ns;		/* away: the guest's CPU time on node */
+	uint64_t	rss;
+};
+/* 0: it is on the move (leave it alone); 1: *mu filled (away or home). */
+int	migrate_usage(const struct task *, struct migrate_usage *);
+/* Is any migration of ours under way? */
+int	migrate_busy(void);
+
 #endif

@@ -16,6 +16,7 @@
 #include "omm/log.h"
 #include "omm/xmalloc.h"
 
+#include "balancer.h"
 #include "cluster.h"
 #include "control.h"
 #include "deputyd.h"
@@ -238,6 +239,7 @@ main(int argc, char **argv)
 		exit(1);
 	}
 
+	balancer_start(base);
 	if (event_base_dispatch(base) == -1)
 		log_warnx("event loop failed");
 

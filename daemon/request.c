@@ -39,6 +39,7 @@ static int	req_migrate(struct ctl_conn *, const struct proto_msg *,
 		    char **);
 static int	req_bring(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_lock(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_policy(struct ctl_conn *, const struct proto_msg *, char **);
 
 /*
  * The requests ommd serves. fn queues its replies and returns 0, or
@@ -65,6 +66,7 @@ static const struct request {
 	{ MSG_MIGRATE,		req_migrate },
 	{ MSG_BRING,		req_bring },
 	{ MSG_LOCK,		req_lock },
+	{ MSG_POLICY,		req_policy },
 };
 
 int
@@ -552,6 +554,24 @@ req_lock(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	t->locked = req.on != 0;
 	log_info("process %d %s", (int)req.pid, t->locked ? "locked at home" :
 	    "unlocked");
+	reply_ok(c);
+	return 0;
+}
+
+/* omrun --stay / --nodes: what the balancer may do with the job. */
+static int
+req_policy(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_policy	 req;
+	struct task		*t;
+
+	if (proto_decode_policy(m, &req, cause) != 0)
+		return -1;
+	if ((t = find_own(control_peer(c), req.pid, cause)) == NULL)
+		return -1;
+	t->stay = (req.flags & PROTO_POL_STAY) != 0;
+	memcpy(t->allowed, req.nodes, req.nnodes * sizeof req.nodes[0]);
+	t->nallowed = req.nnodes;
 	reply_ok(c);
 	return 0;
 }

@@ -73,6 +73,15 @@ bucket(pid_t tid)
 	return (unsigned)tid % NBUCKETS;
 }
 
+int64_t
+supervise_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct task *
 supervise_find(pid_t tid)
 {
@@ -98,6 +107,7 @@ task_add(pid_t tid, pid_t tgid, pid_t ppid, uid_t owner, uint32_t job)
 	t->job = job;
 	t->state = PROTO_STATE_RUNNING;
 	t->start = time(NULL);
+	t->resident_ms = supervise_now_ms();
 	t->command = procinfo_cmdline(tgid);
 	TAILQ_INSERT_TAIL(&tasks, t, entry);
 	LIST_INSERT_HEAD(&buckets[bucket(tid)], t, hash);
@@ -214,7 +224,7 @@ static struct task *
 task_adopt(pid_t tid)
 {
 	struct pstatus	 ps;
-	struct task	*parent;
+	struct task	*parent, *t;
 
 	if (procinfo_status(tid, &ps, NULL) != 0)
 		return NULL;
@@ -227,7 +237,12 @@ task_adopt(pid_t tid)
 		    (int)ps.ppid);
 		return task_add(tid, ps.tgid, ps.ppid, ps.ruid, 0);
 	}
-	return task_add(tid, ps.tgid, ps.ppid, parent->owner, parent->job);
+	t = task_add(tid, ps.tgid, ps.ppid, parent->owner, parent->job);
+	/* a child is balanced as its parent was asked to be */
+	t->stay = parent->stay;
+	memcpy(t->allowed, parent->allowed, sizeof t->allowed);
+	t->nallowed = parent->nallowed;
+	return t;
 }
 
 static void

@@ -32,6 +32,16 @@ struct task {
 	uint32_t	 migrations;
 	int		 locked;	/* omctl lock: stays home */
 	uint32_t	 migrate_on_exec; /* omrun --on: node, at the next exec */
+	/* balancer.c: its policy (omrun --stay, --nodes) and what it measures */
+	int		 stay;
+	uint32_t	 allowed[PROTO_POLICY_MAX_NODES];
+	size_t		 nallowed;
+	time_t		 cantmove_until;
+	int64_t		 resident_ms;	/* where it is since (monotonic ms) */
+	uint32_t	 bal_where;
+	uint64_t	 bal_cpu_ns;
+	int64_t		 bal_ms;
+	double		 bal_frac;
 	TAILQ_ENTRY(task) entry;	/* table order */
 	LIST_ENTRY(task) hash;		/* by tid */
 };
@@ -45,6 +55,8 @@ int		 supervise_manage(pid_t, uid_t owner, uint32_t *job,
 /* Drain every pending wait status: on SIGCHLD. */
 void		 supervise_reap(void);
 struct task	*supervise_find(pid_t tid);
+/* CLOCK_MONOTONIC in ms: the clock of resident_ms. */
+int64_t		 supervise_now_ms(void);
 /* Process leaders (tid == tgid) in table order, for PS: NULL ends. */
 struct task	*supervise_first_process(void);
 struct task	*supervise_next_process(struct task *);

@@ -1,0 +1,309 @@
+/*
+ * balancer.c: automatic migration of this node's own processes, wherever
+ * they run (docs/balancing.md). Once a second it turns its window of load
+ * vectors and its processes into the inputs of balance_decide (balance.c,
+ * the opportunity-cost model), and starts at most one migration. It never
+ * starts one while another of its migrations is under way, and remembers
+ * where it sent work (a reservation) until the gossip shows it.
+ */
+#include <sys/types.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "omm/balance.h"
+#include "omm/ckpt.h"
+#include "omm/loadvec.h"
+#include "omm/log.h"
+#include "omm/proto.h"
+#include "omm/xmalloc.h"
+
+#include "balancer.h"
+#include "cluster.h"
+#include "migrate.h"
+#include "supervise.h"
+
+#define RESERVE_MS	4000	/* a reservation lasts until gossip has it */
+#define NRESERVE	16
+#define CANTMOVE_HOLD_S	30	/* a refused process is not asked again before */
+#define MOVES_WINDOW_MS	60000
+
+struct reservation {
+	uint32_t	from, to;
+	double		d;
+	uint64_t	rss;
+	int64_t		until;
+};
+
+static struct event		*tick_ev;
+static struct bal_config	 cfg;
+static struct reservation	 resv[NRESERVE];
+static int64_t			 moves[BAL_MOVES_PER_MIN];	/* start times */
+static uint64_t			 rng;
+static struct balancer_counters	 counters;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* CPU time and resident memory of a process here, from /proc. */
+static int
+proc_usage(pid_t pid, uint64_t *cpu_ns, uint64_t *rss)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut, st;
+	long			 pages;
+	ssize_t			 n;
+	int			 fd;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d "
+	    "%*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u "
+	    "%*u %ld", &ut, &st, &pages) != 3)
+		return -1;
+	*cpu_ns = (ut + st) * (1000000000ULL /
+	    (unsigned long long)sysconf(_SC_CLK_TCK));
+	*rss = (uint64_t)pages * (uint64_t)getpagesize();
+	return 0;
+}
+
+/* The nodes we know, from the gossip, as the model reads them. */
+static size_t
+view(struct bal_node **out)
+{
+	struct msg_node		*mn;
+	struct bal_node		*bn, *to, *from;
+	size_t			 n, i, k = 0;
+	int64_t			 t = now_ms();
+
+	n = cluster_nodes(&mn);
+	bn = xcalloc(n ? n : 1, sizeof *bn);
+	for (i = 0; i < n; i++) {
+		if (!mn[i].has_lv)
+			continue;
+		bn[k].id = mn[i].node;
+		bn[k].ncpu = mn[i].lv.ncpu;
+		bn[k].cap = (double)mn[i].lv.ncpu * mn[i].lv.speed /
+		    LV_SPEED_REF;
+		if (bn[k].cap <= 0)
+			bn[k].cap = 0.01;
+		bn[k].demand = mn[i].lv.load / 100.0;
+		bn[k].mem_total = mn[i].lv.mem_total * 1024;
+		bn[k].mem_free = mn[i].lv.mem_free * 1024;
+		bn[k].flags = mn[i].lv.flags;
+		bn[k].guest_share = bn[k].demand;
+		bn[k].up = mn[i].self || mn[i].state == PROTO_NODE_UP;
+		k++;
+	}
+	free(mn);
+	for (i = 0; i < NRESERVE; i++) {
+		if (resv[i].until <= t)
+			continue;
+		to = balance_find(bn, k, resv[i].to);
+		from = balance_find(bn, k, resv[i].from);
+		if (to != NULL && from != NULL)
+			balance_reserve(to, from, resv[i].d, resv[i].rss);
+	}
+	*out = bn;
+	return k;
+}
+
+static void
+reserve(const struct bal_move *m)
+{
+	size_t	i, oldest = 0;
+
+	for (i = 0; i < NRESERVE; i++) {
+		if (resv[i].until < resv[oldest].until)
+			oldest = i;
+	}
+	resv[oldest].from = m->from;
+	resv[oldest].to = m->to;
+	resv[oldest].d = m->d;
+	resv[oldest].rss = m->rss;
+	resv[oldest].until = now_ms() + RESERVE_MS;
+}
+
+/* Moves started in the last minute, under BAL_MOVES_PER_MIN. */
+static int
+rate_ok(int64_t t)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < BAL_MOVES_PER_MIN; i++)
+		n += moves[i] != 0 && t - moves[i] < MOVES_WINDOW_MS;
+	return n < BAL_MOVES_PER_MIN;
+}
+
+static void
+count_move(int64_t t)
+{
+	size_t	i, oldest = 0;
+
+	for (i = 0; i < BAL_MOVES_PER_MIN; i++) {
+		if (moves[i] < moves[oldest])
+			oldest = i;
+	}
+	moves[oldest] = t;
+}
+
+/* This node's processes (home here), wherever they run. */
+static size_t
+candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
+    const struct bal_node *nodes, size_t nn)
+{
+	struct bal_proc		*bp;
+	struct task		**tp, *t;
+	const struct bal_node	*w;
+	struct migrate_usage	 mu;
+	size_t			 n = 0, cap = 16;
+	uint64_t		 cpu, rss;
+	uint32_t		 where;
+	int64_t			 ms = now_ms();
+	time_t			 now = time(NULL);
+	double			 dt;
+
+	bp = xcalloc(cap, sizeof *bp);
+	tp = xcalloc(cap, sizeof *tp);
+	for (t = supervise_first_process(); t != NULL;
+	    t = supervise_next_process(t)) {
+		if (!migrate_usage(t, &mu))	/* on the move */
+			continue;
+		where = mu.away ? mu.node : self;
+		if (mu.away) {
+			cpu = mu.cpu_ns;
+			rss = mu.rss;
+		} else if (proc_usage(t->tgid, &cpu, &rss) == -1)
+			continue;
+		/* a new host's counter starts from zero */
+		if (t->bal_where != where || cpu < t->bal_cpu_ns) {
+			t->bal_where = where;
+			t->bal_cpu_ns = cpu;
+			t->bal_ms = ms;
+			t->bal_frac = 0;
+		} else if (ms - t->bal_ms >= 900) {
+			dt = (ms - t->bal_ms) / 1000.0;
+			/* smoothed over a few seconds, as the loads are */
+			t->bal_frac = 0.5 * t->bal_frac + 0.5 *
+			    ((cpu - t->bal_cpu_ns) / 1e9 / dt);
+			if (t->bal_frac > 1)
+				t->bal_frac = 1;
+			t->bal_cpu_ns = cpu;
+			t->bal_ms = ms;
+		}
+		if (n == cap) {
+			cap *= 2;
+			bp = xreallocarray(bp, cap, sizeof *bp);
+			tp = xreallocarray(tp, cap, sizeof *tp);
+		}
+		memset(&bp[n], 0, sizeof bp[n]);
+		bp[n].pid = t->tgid;
+		bp[n].where = where;
+		bp[n].cpu_frac = t->bal_frac;
+		bp[n].rss = rss;
+		bp[n].age_s = difftime(now, t->start);
+		bp[n].resident_s = (ms - t->resident_ms) / 1000.0;
+		bp[n].movable = !t->locked && !t->stay &&
+		    t->cantmove_until <= now &&
+		    (w = balance_find((struct bal_node *)nodes, nn, where)) != NULL;
+		bp[n].allowed = t->allowed;
+		bp[n].nallowed = t->nallowed;
+		tp[n] = t;
+		n++;
+	}
+	*out = bp;
+	*tasks = tp;
+	return n;
+}
+
+static void
+tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval	 tv = { BAL_DECIDE_MS / 1000, (BAL_DECIDE_MS % 1000) * 1000 };
+	struct bal_node	*nodes = NULL;
+	struct bal_proc	*procs = NULL;
+	struct task	**tasks = NULL, *t;
+	struct bal_move	 m;
+	uint32_t	 self = cluster_self();
+	size_t		 nn, np;
+	int64_t		 ms = now_ms();
+	char		*why = NULL;
+
+	evtimer_add(tick_ev, &tv);
+	if (!cluster_balancing() || migrate_busy() || !rate_ok(ms))
+		return;
+	nn = view(&nodes);
+	np = candidates(&procs, &tasks, self, nodes, nn);
+	if (np == 0 || nn < 2 ||
+	    balance_decide(&cfg, self, nodes, nn, procs, np, &rng, &m) != 1)
+		goto out;
+	t = tasks[m.proc];
+	/* only now the costly check: the model chose it */
+	if (m.from == self && (why = ckpt_cantmigrate(t->tgid)) != NULL) {
+		log_debug("balancer: process %d stays: %s", (int)t->tgid, why);
+		free(why);
+		t->cantmove_until = time(NULL) + CANTMOVE_HOLD_S;
+		goto out;
+	}
+	log_info("balancer: process %d from node %u to node %u (gain %.3f, "
+	    "demand %.2f)", (int)t->tgid, m.from, m.to, m.gain, m.d);
+	if (migrate_start(t, m.to == self ? 0 : m.to, 0, &why) == -1) {
+		log_info("balancer: process %d: %s", (int)t->tgid, why);
+		free(why);
+		t->cantmove_until = time(NULL) + CANTMOVE_HOLD_S;
+		counters.failed++;
+		goto out;
+	}
+	reserve(&m);
+	count_move(ms);
+	counters.started++;
+out:
+	free(nodes);
+	free(procs);
+	free(tasks);
+}
+
+void
+balancer_start(struct event_base *base)
+{
+	struct timeval	tv = { 1, 0 };
+
+	balance_config_defaults(&cfg);
+	rng = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
+	if ((tick_ev = evtimer_new(base, tick, NULL)) == NULL ||
+	    evtimer_add(tick_ev, &tv) == -1)
+		fatalx("balancer: cannot set up its timer");
+}
+
+void
+balancer_stop(void)
+{
+	if (tick_ev != NULL) {
+		event_free(tick_ev);
+		tick_ev = NULL;
+	}
+}
+
+const struct balancer_counters *
+balancer_counters(void)
+{
+	return &counters;
+}

@@ -1,0 +1,18 @@
+/* balancer.h: automatic migration of this node's processes (docs/balancing.md). */
+#ifndef OMMD_BALANCER_H
+#define OMMD_BALANCER_H
+
+#include <stdint.h>
+
+struct event_base;
+
+struct balancer_counters {
+	uint64_t	started;	/* migrations it started */
+	uint64_t	failed;		/* refused at once */
+};
+
+void	balancer_start(struct event_base *);
+void	balancer_stop(void);
+const struct balancer_counters *balancer_counters(void);
+
+#endif
