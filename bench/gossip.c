@@ -15,7 +15,15 @@
  * value ("seen") and until 50% and 99% of the copies of that node's vector
  * in all windows carry it ("win": what balancers would act on).
  *
+ * With -b K it measures instead the balancing decision (balance.c) on top
+ * of those windows: jobs start on a tenth of the nodes, every node that is
+ * home to jobs decides once a second from its own window, moves happen at
+ * once, and the others learn of them only as the gossip carries the new
+ * vectors. After each of K rounds (seconds) it prints the imbalance left
+ * and the migrations so far.
+ *
  *   gossip [-n 1000,10000] [-t 30] [-w 10] [-W 20] [-k 1] [-P] [-c 10] [-s 1]
+ *   gossip -b 30 [-n 10000] [-j 20] [-L] ...
  */
 #include <sys/resource.h>
 
@@ -28,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "omm/balance.h"
 #include "omm/buf.h"
 #include "omm/gossip.h"
 #include "omm/loadvec.h"
@@ -39,8 +48,13 @@
 #define SEEDS		8		/* nodes each one knows at start */
 #define AGE_BINS	120000		/* 1 ms bins, up to 120 s */
 #define MAX_CHANGES	64
+#define HOT_EVERY	10		/* jobs start on every 10th node */
+#define JOB_RSS		(64ULL << 20)
+#define RESV_MAX	8		/* reservations a node remembers */
+#define RESV_MS		5000		/* and for how long at most */
 
-enum ev_kind { EV_TICK, EV_DELIVER, EV_SAMPLE, EV_CHANGE };
+enum ev_kind { EV_TICK, EV_DELIVER, EV_SAMPLE, EV_CHANGE, EV_BALANCE,
+    EV_REPORT };
 
 struct msg {
 	uint32_t	from;
@@ -57,11 +71,33 @@ struct ev {
 	struct msg	*m;
 };
 
+/* A job moved to a node, added to the home's view until news of it comes. */
+struct resv {
+	uint32_t	 to;
+	int64_t		 t_ms;		/* home's clock */
+	double		 d;
+};
+
 struct node {
 	struct gossip	*g;
 	struct loadvec	 lv;
 	int64_t		 off;		/* local clock = global + off (us) */
 	uint64_t	 rng;
+
+	/* Balancing (-b): the truth, and the home's own bookkeeping. */
+	double		 demand;	/* CPU-bound jobs running here */
+	double		 cap;		/* reference cores */
+	size_t		 job0, njobs;	/* jobs whose home this is */
+	uint32_t	 moves;		/* started by this home */
+	struct resv	 resv[RESV_MAX];
+	size_t		 nresv;
+	double		 tokens;	/* moves it may still start */
+};
+
+/* A CPU-bound job that never ends, with a fixed home. */
+struct job {
+	uint32_t	 where;
+	int64_t		 since;		/* global us it arrived there */
 };
 
 /* A load change at one node and how it spreads. */
@@ -97,6 +133,19 @@ struct sim {
 	struct wire_msg		*in;
 	struct gossip_out	*gout;
 	struct wire_loadwin	*reply;
+
+	/* Balancing (-b). */
+	size_t			 rounds;	/* 0: off */
+	size_t			 jobs_per_hot;
+	int			 link;		/* homes hear their hosts */
+	struct bal_config	 bcfg;
+	struct job		*jobs;
+	size_t			 njobs;
+	struct bal_node		*view;
+	size_t			 cview;
+	struct bal_proc		*procs;
+	uint64_t		 moves, round_moves;
+	size_t			 round;
 };
 
 static uint64_t
@@ -344,6 +393,288 @@ do_change(struct sim *s, int64_t t, uint32_t k)
 	s->nch = k + 1;
 }
 
+/* What a vector tells the balancer. */
+static void
+bal_from_lv(struct bal_node *b, const struct loadvec *lv)
+{
+	memset(b, 0, sizeof *b);
+	b->id = lv->node;
+	b->ncpu = lv->ncpu;
+	b->cap = (double)lv->ncpu * lv->speed / LV_SPEED_REF;
+	b->demand = lv->load / 100.0;
+	b->mem_total = lv->mem_total * 1024;
+	b->mem_free = lv->mem_free * 1024;
+	b->flags = lv->flags;
+	b->guest_share = b->demand;
+	b->up = 1;
+}
+
+/* A move changes the truth, and what both nodes will say when measured. */
+static void
+bal_apply(struct sim *s, int64_t t, size_t j, uint32_t to)
+{
+	struct node	*from = &s->nodes[s->jobs[j].where - 1], *dst;
+
+	dst = &s->nodes[to - 1];
+	from->demand -= 1;
+	dst->demand += 1;
+	from->lv.load = (uint32_t)(100 * from->demand + 0.5);
+	dst->lv.load = (uint32_t)(100 * dst->demand + 0.5);
+	from->lv.mem_free += JOB_RSS / 1024;
+	dst->lv.mem_free -= dst->lv.mem_free > JOB_RSS / 1024 ?
+	    JOB_RSS / 1024 : dst->lv.mem_free;
+	s->jobs[j].where = to;
+	s->jobs[j].since = t;
+}
+
+/*
+ * One decision of a home, as ommd's balancer makes it: its window, its own
+ * vector, the vectors of the hosts of its jobs (with -L off: the deputies'
+ * links carry them), its reservations on targets whose vector is older
+ * than the move; at most BAL_MOVES_PER_MIN a minute.
+ */
+static void
+do_balance(struct sim *s, int64_t t, uint32_t id)
+{
+	struct node			*nd = &s->nodes[id - 1], *host;
+	const struct gossip_entry	*w;
+	struct bal_move			 mv;
+	struct ev			 e;
+	int64_t				 now = local_ms(s, id, t);
+	size_t				 i, k, nw, nv = 0;
+	struct resv			*r;
+
+	nd->tokens += BAL_MOVES_PER_MIN * (BAL_DECIDE_MS / 60000.0);
+	if (nd->tokens > BAL_MOVES_PER_MIN)
+		nd->tokens = BAL_MOVES_PER_MIN;
+
+	w = gossip_window_view(nd->g, &nw);
+	bal_from_lv(&s->view[nv++], &nd->lv);
+	for (i = 0; i < nw; i++) {
+		bal_from_lv(&s->view[nv], &w[i].lv);
+		for (k = 0; k < nd->nresv; k++) {
+			r = &nd->resv[k];
+			if (r->to == w[i].lv.node && w[i].t_ms < r->t_ms)
+				balance_reserve(&s->view[nv], NULL, r->d,
+				    JOB_RSS);
+		}
+		nv++;
+	}
+	for (i = 0; i < nd->njobs; i++) {
+		s->procs[i].where = s->jobs[nd->job0 + i].where;
+		if (!s->link || balance_find(s->view, nv,
+		    s->procs[i].where) != NULL)
+			continue;
+		host = &s->nodes[s->procs[i].where - 1];
+		bal_from_lv(&s->view[nv++], &host->lv);
+	}
+	for (i = 0; i < nd->njobs; i++) {
+		struct bal_proc	*p = &s->procs[i];
+		struct node	*on = &s->nodes[p->where - 1];
+
+		p->pid = (pid_t)(i + 1);
+		p->cpu_frac = on->demand > on->lv.ncpu ?
+		    on->lv.ncpu / on->demand : 1;
+		p->rss = JOB_RSS;
+		p->age_s = t / 1e6;
+		p->resident_s = (t - s->jobs[nd->job0 + i].since) / 1e6;
+		p->movable = 1;
+	}
+	if (nd->tokens >= 1 && balance_decide(&s->bcfg, id, s->view, nv,
+	    s->procs, nd->njobs, &nd->rng, &mv)) {
+		bal_apply(s, t, nd->job0 + mv.proc, mv.to);
+		nd->tokens -= 1;
+		nd->moves++;
+		s->moves++;
+		s->round_moves++;
+		/* Forget the oldest reservation to make room. */
+		if (nd->nresv == RESV_MAX) {
+			memmove(nd->resv, nd->resv + 1,
+			    (RESV_MAX - 1) * sizeof nd->resv[0]);
+			nd->nresv--;
+		}
+		nd->resv[nd->nresv].to = mv.to;
+		nd->resv[nd->nresv].t_ms = now;
+		nd->resv[nd->nresv].d = mv.d;
+		nd->nresv++;
+	}
+	for (k = 0; k < nd->nresv; ) {
+		if (now - nd->resv[k].t_ms > RESV_MS) {
+			nd->resv[k] = nd->resv[--nd->nresv];
+			continue;
+		}
+		k++;
+	}
+	memset(&e, 0, sizeof e);
+	e.t = t + BAL_DECIDE_MS * 1000;
+	e.kind = EV_BALANCE;
+	e.node = id;
+	heap_push(s, e);
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Imbalance of a placement given as demand per node: the utilisation u =
+ * demand / cap against the ideal common one (all demand over all
+ * capacity): max and p99 over it, and the coefficient of variation of u.
+ */
+static void
+imbalance(const struct sim *s, const double *demand, double *umax,
+    double *up99, double *cv)
+{
+	double	sumd = 0, sumc = 0, ideal, u, mean = 0, var = 0, *us;
+	size_t	i;
+
+	if ((us = calloc(s->n, sizeof *us)) == NULL)
+		err(1, "calloc");
+	for (i = 0; i < s->n; i++) {
+		sumd += demand[i];
+		sumc += s->nodes[i].cap;
+	}
+	ideal = sumd / sumc;
+	for (i = 0; i < s->n; i++) {
+		u = demand[i] / s->nodes[i].cap;
+		us[i] = u;
+		mean += u;
+	}
+	mean /= (double)s->n;
+	for (i = 0; i < s->n; i++)
+		var += (us[i] - mean) * (us[i] - mean);
+	var /= (double)s->n;
+	qsort(us, s->n, sizeof *us, cmp_dbl);
+	*umax = us[s->n - 1] / ideal;
+	*up99 = us[s->n * 99 / 100] / ideal;
+	/* sqrt without libm: Newton from above. */
+	u = var > 1 ? var : 1;
+	for (i = 0; i < 60; i++)
+		u = (u + var / u) / 2;
+	*cv = mean > 0 ? u / mean : 0;
+	free(us);
+}
+
+/*
+ * The reference: every job placed by one who sees everything, each on the
+ * node where it raises u the least (greedy, one job at a time).
+ */
+static void
+greedy_reference(const struct sim *s, double *umax, double *up99,
+    double *cv)
+{
+	double	*d;
+	size_t	 i, j, best;
+
+	if ((d = calloc(s->n, sizeof *d)) == NULL)
+		err(1, "calloc");
+	/* O(jobs x nodes) is a few seconds at most for the sizes we run. */
+	for (j = 0; j < s->njobs; j++) {
+		best = 0;
+		for (i = 1; i < s->n; i++) {
+			if ((d[i] + 1) / s->nodes[i].cap <
+			    (d[best] + 1) / s->nodes[best].cap)
+				best = i;
+		}
+		d[best] += 1;
+	}
+	imbalance(s, d, umax, up99, cv);
+	free(d);
+}
+
+static void
+do_report(struct sim *s, int64_t t)
+{
+	double	*d, umax, up99, cv;
+	size_t	 i, on = 0;
+	struct ev e;
+
+	if ((d = calloc(s->n, sizeof *d)) == NULL)
+		err(1, "calloc");
+	for (i = 0; i < s->n; i++) {
+		d[i] = s->nodes[i].demand;
+		on += d[i] > 0;
+	}
+	imbalance(s, d, &umax, &up99, &cv);
+	printf("%6zu %8.2f %8.2f %6.2f %8llu %9.3f %8zu\n", s->round, umax,
+	    up99, cv, (unsigned long long)s->round_moves,
+	    (double)s->moves / (double)s->n, on);
+	fflush(stdout);
+	free(d);
+	s->round_moves = 0;
+	s->round++;
+	memset(&e, 0, sizeof e);
+	e.t = t + 1000000;
+	e.kind = EV_REPORT;
+	if (s->round <= s->rounds)
+		heap_push(s, e);
+}
+
+/* Jobs on every HOT_EVERY-th node, all at home; deciding starts at t0. */
+static void
+balance_setup(struct sim *s)
+{
+	struct ev	e;
+	size_t		i, k, hot = 0;
+	double		umax, up99, cv;
+
+	balance_config_defaults(&s->bcfg);
+	for (i = 0; i < s->n; i += HOT_EVERY)
+		hot++;
+	s->njobs = hot * s->jobs_per_hot;
+	s->jobs = calloc(s->njobs, sizeof *s->jobs);
+	s->procs = calloc(s->jobs_per_hot + 1, sizeof *s->procs);
+	s->cview = s->cfg.window + s->jobs_per_hot + 1;
+	s->view = calloc(s->cview, sizeof *s->view);
+	if (s->jobs == NULL || s->procs == NULL || s->view == NULL)
+		err(1, "calloc");
+	k = 0;
+	for (i = 0; i < s->n; i++) {
+		struct node	*nd = &s->nodes[i];
+
+		nd->cap = (double)nd->lv.ncpu * nd->lv.speed / LV_SPEED_REF;
+		nd->lv.load = 0;
+		/* Memory 10-80% used: pressure is not what this measures. */
+		nd->lv.mem_free = nd->lv.mem_total / 5 +
+		    rnd(&s->rng) % (nd->lv.mem_total * 7 / 10);
+		nd->tokens = BAL_MOVES_PER_MIN;
+		if (i % HOT_EVERY != 0)
+			continue;
+		nd->job0 = k;
+		nd->njobs = s->jobs_per_hot;
+		for (; k < nd->job0 + nd->njobs; k++)
+			s->jobs[k].where = (uint32_t)i + 1;
+		nd->demand = (double)nd->njobs;
+		nd->lv.load = (uint32_t)(100 * nd->njobs);
+		nd->lv.mem_free -= nd->njobs * (JOB_RSS / 1024);
+		memset(&e, 0, sizeof e);
+		e.t = s->t_measure + (int64_t)(rnd(&s->rng) %
+		    (BAL_DECIDE_MS * 1000ULL));
+		e.kind = EV_BALANCE;
+		e.node = (uint32_t)i + 1;
+		heap_push(s, e);
+	}
+	greedy_reference(s, &umax, &up99, &cv);
+	printf("balancing: %zu jobs on %zu of %zu nodes (every %dth), capacity "
+	    "%u CPUs x speed 0.5-4.0,\n  decisions every %d ms from the "
+	    "window%s, at most %d moves a minute per node\n", s->njobs, hot,
+	    s->n, HOT_EVERY, s->nodes[0].lv.ncpu, BAL_DECIDE_MS,
+	    s->link ? " and the hosts' links" : " only", BAL_MOVES_PER_MIN);
+	printf("u = demand / capacity, relative to the ideal (all demand / all "
+	    "capacity);\n  a global greedy placement leaves max %.2f, p99 "
+	    "%.2f, cv %.2f\n", umax, up99, cv);
+	printf("%6s %8s %8s %6s %8s %9s %8s\n", "round", "max u", "p99 u",
+	    "cv", "moves", "migr/node", "busy");
+	memset(&e, 0, sizeof e);
+	e.t = s->t_measure;
+	e.kind = EV_REPORT;
+	heap_push(s, e);
+}
+
 static int64_t
 ages_quantile(const struct sim *s, double q)
 {
@@ -408,7 +739,7 @@ cpu_s(void)
 
 static void
 run(size_t n, const struct gossip_config *cfg, double secs, double warm,
-    size_t nchanges, uint64_t seed)
+    size_t nchanges, uint64_t seed, size_t rounds, size_t jobs, int link)
 {
 	struct sim	 s;
 	struct loadvec	 tmpl;
@@ -424,6 +755,13 @@ run(size_t n, const struct gossip_config *cfg, double secs, double warm,
 	s.cfg = *cfg;
 	s.rng = seed;
 	s.t_measure = (int64_t)(warm * 1e6);
+	s.rounds = rounds;
+	s.jobs_per_hot = jobs;
+	s.link = link;
+	if (rounds > 0) {
+		secs = (double)rounds + 0.5;
+		nchanges = 0;
+	}
 	s.t_end = s.t_measure + (int64_t)(secs * 1e6);
 	s.nodes = calloc(n, sizeof *s.nodes);
 	s.ages = calloc(AGE_BINS, sizeof *s.ages);
@@ -474,6 +812,8 @@ run(size_t n, const struct gossip_config *cfg, double secs, double warm,
 	e.t = s.t_measure;
 	e.kind = EV_SAMPLE;
 	heap_push(&s, e);
+	if (rounds > 0)
+		balance_setup(&s);
 	/* Changes in the first half of the measurement, time to spread. */
 	for (k = 0; k < nchanges; k++) {
 		memset(&e, 0, sizeof e);
@@ -507,6 +847,12 @@ run(size_t n, const struct gossip_config *cfg, double secs, double warm,
 		case EV_CHANGE:
 			do_change(&s, e.t, e.node);
 			break;
+		case EV_BALANCE:
+			do_balance(&s, e.t, e.node);
+			break;
+		case EV_REPORT:
+			do_report(&s, e.t);
+			break;
 		}
 	}
 	cpu1 = cpu_s();
@@ -520,7 +866,11 @@ run(size_t n, const struct gossip_config *cfg, double secs, double warm,
 	for (i = 0; i < n; i++)
 		known += gossip_count(s.nodes[i].g);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("%6zu %9.2f %10.0f %7.2fs %7.2fs %8s %8s %8s %8s %7.0f%% %7.1f "
+	if (rounds > 0)
+		printf("%zu nodes: %.1f s of CPU for %.0f s simulated, maxrss "
+		    "%ldM\n", n, cpu1, warm + secs, ru.ru_maxrss / 1024);
+	else
+		printf("%6zu %9.2f %10.0f %7.2fs %7.2fs %8s %8s %8s %8s %7.0f%% %7.1f "
 	    "%6llu %6ldM\n", n, s.msgs / measure_s / (double)n,
 	    s.bytes / measure_s / (double)n, ages_quantile(&s, 0.5) / 1e3,
 	    ages_quantile(&s, 0.99) / 1e3, s50, s99, w50, w99,
@@ -545,14 +895,18 @@ run(size_t n, const struct gossip_config *cfg, double secs, double warm,
 	free(s.in);
 	free(s.gout);
 	free(s.reply);
+	free(s.jobs);
+	free(s.procs);
+	free(s.view);
 	buf_free(&s.out);
 }
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: gossip [-P] [-c changes] [-k fanout] "
-	    "[-n N,...] [-s seed] [-t secs] [-W window] [-w warmup]\n");
+	fprintf(stderr, "usage: gossip [-LP] [-b rounds] [-c changes] "
+	    "[-j jobs] [-k fanout] [-n N,...] [-s seed] [-t secs] "
+	    "[-W window] [-w warmup]\n");
 	exit(2);
 }
 
@@ -560,16 +914,27 @@ int
 main(int argc, char **argv)
 {
 	struct gossip_config	 cfg;
-	const char		*sizes = "1000,10000";
+	const char		*sizes = NULL;
 	char			*list, *tok, *end;
 	double			 secs = 30, warm = 10;
-	size_t			 nchanges = 10, n;
+	size_t			 nchanges = 10, n, rounds = 0, jobs = 20;
 	uint64_t		 seed = 1;
-	int			 ch;
+	int			 ch, link = 1;
 
 	gossip_config_defaults(&cfg);
-	while ((ch = getopt(argc, argv, "c:k:n:Ps:t:W:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:j:k:Ln:Ps:t:W:w:")) != -1) {
 		switch (ch) {
+		case 'b':
+			rounds = strtoul(optarg, NULL, 10);
+			break;
+		case 'j':
+			jobs = strtoul(optarg, NULL, 10);
+			if (jobs == 0 || jobs > 10000)
+				usage();
+			break;
+		case 'L':
+			link = 0;
+			break;
 		case 'c':
 			nchanges = strtoul(optarg, NULL, 10);
 			if (nchanges > MAX_CHANGES)
@@ -602,7 +967,11 @@ main(int argc, char **argv)
 	}
 	if (secs <= 0 || warm < 0)
 		usage();
+	if (sizes == NULL)
+		sizes = rounds > 0 ? "10000" : "1000,10000";
 
+	if (rounds > 0)
+		goto sizes;
 	printf("gossip: window %zu, fanout %u, %s, interval %u-%u ms, "
 	    "latency %.1f-%.1f ms,\n  %g s measured after %g s warm-up, "
 	    "%zu load changes, %d seed nodes each, seed %llu\n",
@@ -614,13 +983,14 @@ main(int argc, char **argv)
 	    "N", "msgs/n/s", "bytes/n/s", "age p50", "age p99", "seen50",
 	    "seen99", "win50", "win99", "seen@end", "us/ev", "known",
 	    "maxrss");
+sizes:
 	if ((list = strdup(sizes)) == NULL)
 		err(1, "strdup");
 	for (tok = strtok(list, ","); tok != NULL; tok = strtok(NULL, ",")) {
 		n = strtoul(tok, &end, 10);
 		if (*end != '\0' || n < 2)
 			usage();
-		run(n, &cfg, secs, warm, nchanges, seed);
+		run(n, &cfg, secs, warm, nchanges, seed, rounds, jobs, link);
 	}
 	free(list);
 	return 0;

@@ -29,7 +29,7 @@
 #include "migrate.h"
 #include "supervise.h"
 
-#define RESERVE_MS	4000	/* a reservation lasts until gossip has it */
+#define RESERVE_MS	5000	/* a reservation lasts until gossip has it */
 #define NRESERVE	16
 #define CANTMOVE_HOLD_S	30	/* a refused process is not asked again before */
 #define MOVES_WINDOW_MS	60000
