@@ -320,7 +320,7 @@ set_gossip_interval(struct omm_config *c, const char *v, char **cause)
 {
 	const char	*dash;
 	char		*lo;
-	uint32_t	 min, max;
+	uint32_t	 min = 0, max = 0;
 	int		 rv;
 
 	if ((dash = strchr(v, '-')) == NULL) {

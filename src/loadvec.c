@@ -324,7 +324,7 @@ sample_system(uint32_t *raw, char **cause)
 {
 	char		*text;
 	size_t		 len;
-	uint32_t	 running;
+	uint32_t	 running = 0;
 	int		 rc;
 
 	if (read_all("/proc/stat", &text, &len, cause) != 0)

@@ -252,7 +252,7 @@ parse_line(struct map_build *mb, char *line, unsigned lineno,
 	struct node_addr	 a;
 	char			*f[4], *save = NULL, *tok;
 	struct nodemap		*m = mb->m;
-	uint32_t		 id, count = 1, k;
+	uint32_t		 id = 0, count = 1, k;
 	size_t			 nf = 0;
 
 	for (tok = strtok_r(line, " \t\r", &save); tok != NULL;

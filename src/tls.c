@@ -511,6 +511,16 @@ tls_ctx_new(const struct tls_files *f, char **cause)
 		goto out;
 	}
 	/*
+	 * AES-128-GCM first: process images cross these links by the hundred
+	 * megabytes, and it is the fastest suite on CPUs with AES-NI, at a
+	 * strength ample for a cluster's own traffic.
+	 */
+	if (!SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:"
+	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256")) {
+		ca_sslerr(cause, "setting the TLS 1.3 cipher suites");
+		goto out;
+	}
+	/*
 	 * A fresh store holding only the cluster CA: never the system's
 	 * default trust anchors.
 	 */
