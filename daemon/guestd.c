@@ -50,9 +50,6 @@
 #define PING_MS		1000
 #define PIPE_CHUNK	(256U << 10)
 #define SILENT_S	3	/* home silent this long (it PINGs every second) is gone */
-#ifndef ERESTARTNOINTR
-#define ERESTARTNOINTR	513
-#endif
 
 struct srv {
 	const struct guestd_args *a;
@@ -348,7 +345,31 @@ pump_out(void *arg)
 	return NULL;
 }
 
-/* While the dump injects calls into G, they meet G's filter: let them run. */
+/*
+ * While the dump injects calls into G, they meet G's filter. The calls the
+ * engine injects (below) only read or set the process's own state: they
+ * run. Anything else is a call of the guest's own that reached the filter
+ * before the interrupt took hold: it must never run here; it is restarted
+ * and made at home after the image is restored there.
+ */
+static const int dump_calls[] = {
+	SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk, SYS_prctl,
+	SYS_rt_sigaction, SYS_sigaltstack, SYS_getitimer, SYS_timer_gettime,
+	SYS_get_robust_list, SYS_arch_prctl, SYS_rseq,
+};
+
+static int
+dump_call(int nr)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof dump_calls / sizeof dump_calls[0]; i++) {
+		if (dump_calls[i] == nr)
+			return 1;
+	}
+	return 0;
+}
+
 struct contarg {
 	struct trap_guest	*g;
 	int			 stop;		/* read end: closed to stop */
@@ -373,8 +394,14 @@ cont_all(void *arg)
 			break;
 		if (!(pfd[0].revents & POLLIN))
 			continue;
-		if (trap_recv(c->g, &n, &cause) == 1 &&
-		    trap_continue(c->g, n.id, &cause) == -1) {
+		if (trap_recv(c->g, &n, &cause) != 1) {
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		if ((dump_call(n.nr) ? trap_continue(c->g, n.id, &cause) :
+		    trap_respond(c->g, n.id, -CKPT_ERESTARTNOINTR, &cause)) ==
+		    -1) {
 			free(cause);
 			cause = NULL;
 		}
@@ -494,15 +521,21 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 	migwire_encode_leaving(&b, &lv);
 	if (send_buf(s, &b, &cause) == -1)
 		goto lost;
+	/*
+	 * Stop it first: from here on a call it makes is withdrawn from the
+	 * filter's queue and restarted after the stop, never served.
+	 */
+	if (ckpt_bring_prepare(s->gpid, &cause) == -1)
+		log_debug("guest %d: %s", (int)s->gpid, cause);
+	free(cause);
+	cause = NULL;
 	if (n != NULL) {
 		/*
 		 * Release the call it waits in so that it restarts: the
-		 * interrupt makes a signal pending, so -ERESTARTNOINTR is
+		 * interrupt made a signal pending, so -ERESTARTNOINTR is
 		 * turned back into the call when the image is restored.
 		 */
-		if (ptrace(PTRACE_INTERRUPT, s->gpid, 0, 0) == -1)
-			log_debug("PTRACE_INTERRUPT: %s", strerror(errno));
-		if (trap_respond(s->g, n->id, -ERESTARTNOINTR, &cause) == -1)
+		if (trap_respond(s->g, n->id, -CKPT_ERESTARTNOINTR, &cause) == -1)
 			goto lost;
 	}
 	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(stop, O_CLOEXEC) == -1)

@@ -33,7 +33,9 @@
 #include "omm/buf.h"
 #include "omm/ckpt.h"
 #include "omm/log.h"
+#include "omm/migwire.h"
 #include "omm/proto.h"
+#include "omm/sysent.h"
 #include "omm/xmalloc.h"
 
 #include "cluster.h"
@@ -242,6 +244,13 @@ away_free(struct away *a)
 {
 	struct task	*t;
 
+	if ((t = supervise_find(a->pid)) != NULL && a->stats != NULL) {
+		t->fwd.calls += a->stats->calls;
+		t->fwd.errors += a->stats->errors;
+		t->fwd.bytes_in += a->stats->bytes_in;
+		t->fwd.bytes_out += a->stats->bytes_out;
+		t->fwd.signals += a->stats->signals;
+	}
 	LIST_REMOVE(a, entry);
 	if (a->ev != NULL)
 		event_free(a->ev);
@@ -550,6 +559,8 @@ on_ready(struct away *a, const struct depmsg *m)
 	struct task	*t = supervise_find(a->pid);
 	char		*cause = NULL;
 
+	/* its body is elsewhere: should ommd die, the husk must not linger */
+	supervise_set_exitkill(a->pid, 1);
 	if (ckpt_park(a->pid, &cause) == -1) {
 		/* still stopped: signals wait, the guest runs all the same */
 		log_warnx("process %d: parking: %s", (int)a->pid, cause);
@@ -590,6 +601,28 @@ on_failed(struct away *a, const char *why)
 	away_free(a);
 }
 
+/*
+ * The holder closes its end of the channel after HOLDING: then its table
+ * is the process's and nothing else.
+ */
+static int
+wait_closed(struct away *a, char **cause)
+{
+	struct pollfd	pfd = { a->ctl, POLLIN, 0 };
+	char		c;
+	int		rc;
+
+	for (;;) {
+		do
+			rc = poll(&pfd, 1, HOLD_WAIT_MS);
+		while (rc == -1 && errno == EINTR);
+		if (rc == 0)
+			return cause_set(cause, "the holder kept its channel");
+		if (recv(a->ctl, &c, 1, MSG_DONTWAIT) <= 0)
+			return 0;
+	}
+}
+
 /* Wait, blocking, for the holder D became. */
 static int
 wait_holding(struct away *a, char **cause)
@@ -607,7 +640,7 @@ wait_holding(struct away *a, char **cause)
 		if (depmsg_recv(a->ctl, &m, cause) == -1)
 			return -1;
 		if (m.type == DM_HOLDING)
-			return 0;
+			return wait_closed(a, cause);
 		if (m.type == DM_FAILED || m.type == DM_LOST)
 			return cause_set(cause, "%s", m.text);
 	}
@@ -623,6 +656,7 @@ on_leaving(struct away *a, const struct depmsg *m)
 	char			*cause = NULL;
 	uint32_t		 next = a->next;
 	uint64_t		 conn = a->conn;
+	pid_t			 pid = a->pid;
 	int			 bring_all = a->conn_bring;
 
 	a->state = AW_RETURNING;
@@ -632,6 +666,7 @@ on_leaving(struct away *a, const struct depmsg *m)
 	ro.flags = RESTORE_ORIGINAL | RESTORE_LEAVE_STOPPED;
 	if (ckpt_restore(a->pid, a->img_in, &ro, &st, &cause) == -1)
 		goto lost;
+	supervise_set_exitkill(a->pid, 0);
 	if (wait_holding(a, &cause) == -1 ||
 	    ckpt_adopt_fds(a->pid, a->dep, &cause) == -1)
 		goto lost;
@@ -641,9 +676,12 @@ on_leaving(struct away *a, const struct depmsg *m)
 		goto lost;
 	}
 	counters.brought++;
-	log_info("process %d: home from node %s (%s), %llu bytes in %.3f s",
-	    (int)a->pid, node_name(a->node), m->a == 2 ? "a call needs home" :
-	    "asked", (unsigned long long)st.bytes, st.secs);
+	log_info("process %d: home from node %s (%s%s), %llu bytes in %.3f s",
+	    (int)a->pid, node_name(a->node), m->a == MIG_LEAVE_SYSCALL ?
+	    "a call needs home: " : m->a == MIG_LEAVE_SHUTDOWN ? "its host "
+	    "stops" : m->a == MIG_LEAVE_MEMORY ? "its host is short of memory" :
+	    "asked", m->a == MIG_LEAVE_SYSCALL ? sysent_name(m->b) : "",
+	    (unsigned long long)st.bytes, st.secs);
 	if (t != NULL) {
 		supervise_refresh(a->pid);
 		/* brought home by hand: the balancer leaves it alone a while */
@@ -669,7 +707,7 @@ on_leaving(struct away *a, const struct depmsg *m)
 
 			if ((c = control_lookup(conn)) != NULL) {
 				memset(&r, 0, sizeof r);
-				r.pid = a->pid;
+				r.pid = pid;
 				r.node = cluster_self();
 				r.node_name = (char *)"home";
 				r.bytes = st.bytes;
@@ -852,6 +890,12 @@ migrate_ps(const struct task *t, struct msg_ps_entry *e)
 	e->home_node = cluster_self();
 	e->where = cluster_self();
 	e->migrations = t->migrations;
+	/* over all its migrations: the past ones, then the current one's */
+	e->fwd_calls = t->fwd.calls;
+	e->fwd_errors = t->fwd.errors;
+	e->fwd_bytes_in = t->fwd.bytes_in;
+	e->fwd_bytes_out = t->fwd.bytes_out;
+	e->fwd_signals = t->fwd.signals;
 	e->locked = t->locked;
 	e->away = PROTO_AWAY_HOME;
 	if (a == NULL)
@@ -870,11 +914,11 @@ migrate_ps(const struct task *t, struct msg_ps_entry *e)
 		e->away = PROTO_AWAY_RETURNING;
 		break;
 	}
-	e->fwd_calls = a->stats->calls;
-	e->fwd_errors = a->stats->errors;
-	e->fwd_bytes_in = a->stats->bytes_in;
-	e->fwd_bytes_out = a->stats->bytes_out;
-	e->fwd_signals = a->stats->signals;
+	e->fwd_calls += a->stats->calls;
+	e->fwd_errors += a->stats->errors;
+	e->fwd_bytes_in += a->stats->bytes_in;
+	e->fwd_bytes_out += a->stats->bytes_out;
+	e->fwd_signals += a->stats->signals;
 }
 
 int

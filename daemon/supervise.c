@@ -73,6 +73,16 @@ bucket(pid_t tid)
 	return (unsigned)tid % NBUCKETS;
 }
 
+void
+supervise_set_exitkill(pid_t pid, int on)
+{
+	long	opts = SEIZE_OPTIONS | (on ? PTRACE_O_EXITKILL : 0);
+
+	/* only in a ptrace stop; a running tracee keeps its options */
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)opts) == -1)
+		log_debug("PTRACE_SETOPTIONS %d: %s", (int)pid, strerror(errno));
+}
+
 int64_t
 supervise_now_ms(void)
 {

@@ -42,6 +42,9 @@ struct task {
 	uint64_t	 bal_cpu_ns;
 	int64_t		 bal_ms;
 	double		 bal_frac;
+	struct {
+		uint64_t calls, errors, bytes_in, bytes_out, signals;
+	}		 fwd;		/* forwarded calls of past migrations */
 	TAILQ_ENTRY(task) entry;	/* table order */
 	LIST_ENTRY(task) hash;		/* by tid */
 };
@@ -55,6 +58,8 @@ int		 supervise_manage(pid_t, uid_t owner, uint32_t *job,
 /* Drain every pending wait status: on SIGCHLD. */
 void		 supervise_reap(void);
 struct task	*supervise_find(pid_t tid);
+/* Add or drop PTRACE_O_EXITKILL: a parked process dies with ommd. */
+void		 supervise_set_exitkill(pid_t, int on);
 /* CLOCK_MONOTONIC in ms: the clock of resident_ms. */
 int64_t		 supervise_now_ms(void);
 /* Process leaders (tid == tgid) in table order, for PS: NULL ends. */
