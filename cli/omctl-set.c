@@ -53,6 +53,6 @@ const struct omctl_cmd cmd_set_entry = {
 	.name = "set",
 	.alias = NULL,
 	.usage = "speed N|auto | block on|off | stay on|off | lstay on|off | "
-	    "quiet on|off | loadlimit N|none",
+	    "quiet on|off | loadlimit N|none | balance on|off",
 	.exec = cmd_set,
 };

@@ -35,7 +35,7 @@ is_bool(const char *group, const char *name)
 	static const char	*bools[][2] = {
 		{ "node", "fabric" }, { "config", "discovery" },
 		{ "admin", "block" }, { "admin", "stay" }, { "admin", "lstay" },
-		{ "admin", "quiet" }, { "admin", "left" },
+		{ "admin", "quiet" }, { "admin", "left" }, { "admin", "balance" },
 	};
 	size_t	i;
 

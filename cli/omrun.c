@@ -6,7 +6,10 @@
  * as if omrun were not there. omrun asks ommd to take the child over before
  * the command starts, and never runs it unmanaged. With --on NODE it also
  * asks ommd to migrate the job as it execs the command, so the command's
- * first instruction runs on NODE (openMosix's mosrun).
+ * first instruction runs on NODE (openMosix's mosrun). --stay and --nodes
+ * tell the automatic balancer what it may do with the job (mosrun -l and
+ * mosrun's node list); nodes named rather than numbered are looked up in
+ * ommd's NODES list before the job is forked.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -43,12 +46,14 @@ static const int forwarded[] = {
 
 struct omrun_opts {
 	const char	*sock;
+	const char	*nodes;		/* --nodes LIST, as typed */
 	const char	*pidfile;
 	const char	*restore;
 	const char	*ckpt_file;
 	const char	*on;		/* --on NODE */
 	unsigned	 ckpt_every;
 	int		 stats;
+	int		 stay;		/* --stay */
 };
 
 static void __attribute__((noreturn))
@@ -56,6 +61,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: omrun [-s SOCKET] [--pidfile FILE] [--stats] [--on NODE]\n"
+	    "             [--stay] [--nodes NODE,...]\n"
 	    "             [--checkpoint-every SECONDS --checkpoint-file FILE] "
 	    "[--] CMD [ARGS...]\n"
 	    "       omrun [-s SOCKET] [--pidfile FILE] [--stats] "
@@ -211,6 +217,121 @@ job_child(int sock, int go, char **argv)
 	_exit(errno == EACCES ? EXIT_NOEXEC : EXIT_NOTFOUND);
 }
 
+/* ommd's list of nodes, for --nodes names: *rows, *nrows. */
+static int
+fetch_nodes(struct client *c, struct msg_node **rows, size_t *nrows,
+    char **cause)
+{
+	static const uint16_t	 want[] = { MSG_NODE, MSG_NODES_END, 0 };
+	struct proto_msg	 m;
+	struct msg_count	 end;
+	struct buf		 req;
+	int			 rv = -1;
+
+	*rows = NULL;
+	*nrows = 0;
+	buf_init(&req);
+	proto_encode_empty(&req, MSG_NODES);
+	if (client_send(c, &req, -1, cause) != 0)
+		goto out;
+	for (;;) {
+		if (client_recv(c, want, &m, CLIENT_TIMEOUT_MS, cause) != 0)
+			goto out;
+		if (m.hdr.type == MSG_NODES_END)
+			break;
+		*rows = xreallocarray(*rows, *nrows + 1, sizeof **rows);
+		if (proto_decode_node(&m, &(*rows)[*nrows], cause) != 0)
+			goto out;
+		(*nrows)++;
+	}
+	if (proto_decode_count(&m, &end, cause) != 0)
+		goto out;
+	rv = 0;
+out:
+	buf_free(&req);
+	return rv;
+}
+
+/* The id of the node called name ("home": this node), 0 if none is. */
+static uint32_t
+node_lookup(const struct msg_node *rows, size_t nrows, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nrows; i++) {
+		if (strcmp(name, "home") == 0 ? rows[i].self :
+		    strcmp(rows[i].name, name) == 0)
+			return rows[i].node;
+	}
+	return 0;
+}
+
+/*
+ * --nodes LIST: node ids or names (or home), comma-separated, into
+ * pol->nodes. Ids are taken as they are, as a node may join later; names
+ * are looked up in ommd's list of nodes (asked for only when there are
+ * any), so that a typo fails here and not silently in the balancer.
+ */
+static int
+policy_nodes(struct client *c, const char *list, struct msg_policy *pol,
+    char **cause)
+{
+	struct msg_node	*rows = NULL;
+	size_t		 nrows = 0;
+	char		*copy, *p, *tok, *end;
+	unsigned long	 v;
+	uint32_t	 i, id;
+	int		 fetched = 0, rv = -1;
+
+	pol->nnodes = 0;
+	p = copy = xstrdup(list);
+	do {
+		tok = strsep(&p, ",");
+		if (*tok == '\0') {
+			cause_set(cause, "empty node in '%s'", list);
+			goto out;
+		}
+		if (pol->nnodes == PROTO_POLICY_MAX_NODES) {
+			cause_set(cause, "more than %d nodes",
+			    PROTO_POLICY_MAX_NODES);
+			goto out;
+		}
+		if (strspn(tok, "0123456789") == strlen(tok)) {
+			errno = 0;
+			v = strtoul(tok, &end, 10);
+			if (errno != 0 || v == 0 || v > UINT32_MAX) {
+				cause_set(cause, "invalid node id '%s'", tok);
+				goto out;
+			}
+			id = (uint32_t)v;
+		} else {
+			if (proto_check_node_arg(tok, cause) != 0)
+				goto out;
+			if (!fetched &&
+			    fetch_nodes(c, &rows, &nrows, cause) != 0)
+				goto out;
+			fetched = 1;
+			if ((id = node_lookup(rows, nrows, tok)) == 0) {
+				cause_set(cause, "no node named '%s' (omctl "
+				    "nodes lists them)", tok);
+				goto out;
+			}
+		}
+		for (i = 0; i < pol->nnodes; i++) {
+			if (pol->nodes[i] == id) {
+				cause_set(cause, "node %u listed twice", id);
+				goto out;
+			}
+		}
+		pol->nodes[pol->nnodes++] = id;
+	} while (p != NULL);
+	rv = 0;
+out:
+	free(rows);
+	free(copy);
+	return rv;
+}
+
 static char *
 absolute(const char *path)
 {
@@ -235,12 +356,19 @@ launch(const struct omrun_opts *o, char **argv)
 	struct msg_pid		 mp;
 	struct msg_periodic	 per;
 	struct msg_migrate	 mig;
+	struct msg_policy	 pol;
 	char			*cause = NULL, *what;
 	int			 go[2];
 	pid_t			 pid;
 
 	if ((c = client_open(client_socket_path(o->sock), &cause)) == NULL)
 		die("%s", cause);
+	memset(&pol, 0, sizeof pol);
+	if (o->stay)
+		pol.flags |= PROTO_POL_STAY;
+	if (o->nodes != NULL &&
+	    policy_nodes(c, o->nodes, &pol, &cause) != 0)
+		die("--nodes: %s", cause);
 	if (pipe2(go, O_CLOEXEC) == -1)
 		die("pipe: %s", strerror(errno));
 	if ((pid = fork()) == -1)
@@ -267,7 +395,7 @@ launch(const struct omrun_opts *o, char **argv)
 		free(per.path);
 	}
 	/*
-	 * Last, so that ommd knows everything else about the job first; the
+	 * After MANAGE and PERIODIC, so that ommd knows the job first; the
 	 * move happens at the execve that follows the go-ahead below.
 	 */
 	if (o->on != NULL) {
@@ -279,6 +407,13 @@ launch(const struct omrun_opts *o, char **argv)
 		request(c, &req, -1, want_mig, &reply, CLIENT_TIMEOUT_MS, pid,
 		    what);
 		free(what);
+	}
+	/* before the go-ahead: the command never runs without its policy */
+	if (o->stay || o->nodes != NULL) {
+		pol.pid = pid;
+		proto_encode_policy(&req, &pol);
+		request(c, &req, -1, want_ok, &reply, CLIENT_TIMEOUT_MS, pid,
+		    o->stay ? "--stay" : "--nodes");
 	}
 	buf_free(&req);
 	client_close(c);
@@ -381,6 +516,8 @@ main(int argc, char **argv)
 		{ "checkpoint-every",	required_argument,	NULL, 'e' },
 		{ "checkpoint-file",	required_argument,	NULL, 'f' },
 		{ "on",			required_argument,	NULL, 'o' },
+		{ "stay",		no_argument,		NULL, 'l' },
+		{ "nodes",		required_argument,	NULL, 'n' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -418,6 +555,12 @@ main(int argc, char **argv)
 				die("--on: %s", cause);
 			o.on = optarg;
 			break;
+		case 'l':
+			o.stay = 1;
+			break;
+		case 'n':
+			o.nodes = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -428,7 +571,8 @@ main(int argc, char **argv)
 	if ((o.ckpt_every != 0) != (o.ckpt_file != NULL))
 		die("--checkpoint-every and --checkpoint-file go together");
 	if (o.restore != NULL) {
-		if (argc != 0 || o.ckpt_every != 0 || o.on != NULL)
+		if (argc != 0 || o.ckpt_every != 0 || o.on != NULL ||
+		    o.stay || o.nodes != NULL)
 			usage();
 		return restore(&o);
 	}

@@ -13,6 +13,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct admin	 a, b;
 	struct buf	 out;
 	char		*cause = NULL;
+	uint16_t	 s;
 
 	if (admin_parse(&a, (const char *)data, size, &cause) == 0) {
 		/* what parses formats and parses back the same */
@@ -22,6 +23,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    &cause) != 0 || memcmp(&a, &b, sizeof a) != 0)
 			abort();
 		buf_free(&out);
+		/*
+		 * Every setting's value, applied again as omctl set would,
+		 * changes nothing (the negated balance included).
+		 */
+		for (s = 1; s < ADMIN_NSETTINGS; s++) {
+			if (admin_apply(&b, s, admin_get(&a, s), &cause) != 0 ||
+			    memcmp(&a, &b, sizeof a) != 0)
+				abort();
+		}
 	}
 	free(cause);
 	return 0;

@@ -56,6 +56,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 				    .secs = 0.5 };
 	struct msg_bring	 bring = { .pid = 0, .flags = PROTO_BRING_ALL };
 	struct msg_lock		 lock = { .pid = 5, .on = 1 };
+	struct msg_policy	 pol = { .pid = 5, .flags = PROTO_POL_STAY,
+				    .nnodes = 3, .nodes = { 2, 3, 7 } };
 	struct msg_ps_end	 pend = { .count = 3 };
 	struct msg_periodic	 per = { .pid = 5, .seconds = 60,
 				    .path = "/home/u/x.img" };
@@ -130,6 +132,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	seed(dir, "brought", 0, &b);
 	proto_encode_lock(&b, &lock);
 	seed(dir, "lock", 0, &b);
+	proto_encode_policy(&b, &pol);
+	seed(dir, "policy", 0, &b);
+	pol.flags = 0;
+	pol.nnodes = PROTO_POLICY_MAX_NODES;
+	for (i = 0; i < PROTO_POLICY_MAX_NODES; i++)
+		pol.nodes[i] = i + 1;
+	proto_encode_policy(&b, &pol);
+	seed(dir, "policy_full", 0, &b);
 	buf_free(&b);
 	return 0;
 }

@@ -22,6 +22,12 @@ CLUSTER_MCAST_ROUTE=224.0.0.0/4
 CLUSTER_POINTER=/run/omm-cluster.current
 CLUSTER_TIMEOUT=${CLUSTER_TIMEOUT:-10}		# seconds to wait for a start
 CLUSTER_DIR=${CLUSTER_DIR:-}
+# CPU shares, read by node_create (so set before cluster_up): one share for
+# every node ("0.45") or one per node ("0.2 0.4 0.6 0.6": node I takes the
+# I-th; nodes past the list get no limit). A share is in cores of this
+# machine. Empty: no limit. See node_cpu_share and docs/cluster-harness.md.
+CLUSTER_CPU=${CLUSTER_CPU:-}
+CLUSTER_CPU_PERIOD=100000			# us: the CFS period of a share
 
 _cl_err() { echo "cluster: $*" >&2; return 1; }
 
@@ -107,6 +113,96 @@ _cl_cg_dir() {
 	v2)	echo "/sys/fs/cgroup/omm$CLUSTER_ID-n$1" ;;
 	v1\ *)	set -- "$1" $kind; echo "$3/omm$CLUSTER_ID-n$1" ;;
 	esac
+}
+
+# The cgroup that holds node $1's CPU quota: the meter's own on v2 or when
+# v1 mounts cpu with cpuacct, else a directory of the same name in v1's cpu
+# hierarchy (mounted in the node at the same path). _cl_cpu_kind is "v2",
+# "v1 MNT OPTS" for the hierarchy with the cpu controller, or nothing.
+_cl_cpu_kind() {
+	local mnt opts
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		grep -qw cpu /sys/fs/cgroup/cgroup.controllers && echo v2
+		return
+	fi
+	read -r mnt opts < <(awk '$3 == "cgroup" {
+		n = split($4, o, ","); c = ""; cpu = 0
+		for (i = 1; i <= n; i++) {
+			if (o[i] == "cpu") cpu = 1
+			if (o[i] == "cpu" || o[i] == "cpuacct")
+				c = c (c == "" ? "" : ",") o[i]
+		}
+		if (cpu) { print $2, c; exit }
+	}' /proc/mounts)
+	[ -n "$mnt" ] && [ -f "$mnt/cpu.cfs_quota_us" ] && echo "v1 $mnt $opts"
+}
+
+_cl_cpu_dir() {
+	local kind
+	kind=$(_cl_cpu_kind)
+	case $kind in
+	v2)	echo "/sys/fs/cgroup/omm$CLUSTER_ID-n$1" ;;
+	v1\ *)	set -- "$1" $kind; echo "$3/omm$CLUSTER_ID-n$1" ;;
+	esac
+}
+
+# The share CLUSTER_CPU gives node $1, empty for none.
+_cl_cpu_of() {
+	local -a s
+	read -r -a s <<<"$CLUSTER_CPU"
+	if [ "${#s[@]}" -eq 1 ]; then
+		echo "${s[0]}"
+	elif [ "$1" -le "${#s[@]}" ]; then
+		echo "${s[$(($1 - 1))]}"
+	fi
+}
+
+# _cl_cpu_limit I SHARE: cap node I's cgroup at SHARE cores, a quota of
+# SHARE x CLUSTER_CPU_PERIOD us of CPU time every period. The kernel takes
+# quotas of 1 ms and more.
+_cl_cpu_limit() {
+	local i=$1 share=$2 kind dir quota
+	case $share in
+	''|*[!0-9.]*|*.*.*|.) _cl_err "node $i: bad CPU share '$share'"; return 1 ;;
+	esac
+	quota=$(awk -v s="$share" -v p="$CLUSTER_CPU_PERIOD" \
+	    'BEGIN { printf "%d", s * p + 0.5 }')
+	[ "$quota" -ge 1000 ] ||
+	    { _cl_err "node $i: CPU share $share is under 1 ms a period"; return 1; }
+	kind=$(_cl_cpu_kind)
+	dir=$(_cl_cpu_dir "$i")
+	[ -n "$dir" ] ||
+	    { _cl_err "node $i: no cgroup cpu controller for CPU shares"; return 1; }
+	mkdir -p "$dir" || return 1
+	case $kind in
+	v2)	grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control ||
+		    echo +cpu >/sys/fs/cgroup/cgroup.subtree_control ||
+		    { _cl_err "cannot enable the cpu controller"; return 1; }
+		echo "$quota $CLUSTER_CPU_PERIOD" >"$dir/cpu.max" || return 1 ;;
+	*)	echo "$CLUSTER_CPU_PERIOD" >"$dir/cpu.cfs_period_us" &&
+		echo "$quota" >"$dir/cpu.cfs_quota_us" || return 1 ;;
+	esac
+	echo "$share" >"$CLUSTER_DIR/n$i/cpu_share"
+}
+
+# The cgroups a process of node $1 joins (the meter's, the quota's if it
+# is another), space-separated; paths as seen in the node and on the host.
+_cl_cg_dirs() {
+	local cg cpu
+	cg=$(_cl_cg_dir "$1")
+	[ -n "$cg" ] && [ -d "$cg" ] || cg=
+	if [ -f "$CLUSTER_DIR/n$1/cpu_share" ]; then
+		cpu=$(_cl_cpu_dir "$1")
+		[ "$cpu" != "$cg" ] && [ -d "$cpu" ] && cg="$cg${cg:+ }$cpu"
+	fi
+	echo "$cg"
+}
+
+# node_cpu_share I: the CPU share node I was given (cores, as configured),
+# "none" if it has no limit.
+node_cpu_share() {
+	_cl_check_node "$1" || return 1
+	cat "$CLUSTER_DIR/n$1/cpu_share" 2>/dev/null || echo none
 }
 
 _cl_check_node() {
@@ -217,6 +313,17 @@ node_create() {
 	fi
 	cg=$(_cl_cg_dir "$i")
 	[ -n "$cg" ] && { mkdir -p "$cg" || cg=; }
+	local share cpumnt=
+	share=$(_cl_cpu_of "$i")
+	if [ -n "$share" ]; then
+		_cl_cpu_limit "$i" "$share" || return 1
+		# v1's cpu hierarchy apart from the meter's: the holder
+		# mounts it in the node too
+		case $(_cl_cpu_kind) in
+		v1\ *)	[ "$(_cl_cpu_dir "$i")" != "$cg" ] &&
+			    cpumnt=$(_cl_cpu_kind | cut -d' ' -f2-) ;;
+		esac
+	fi
 	_cl_write_conf "$i"
 
 	ip netns add "$ns" || return 1
@@ -266,16 +373,21 @@ node_create() {
 		# hierarchy again where the host has it
 		case $3 in
 		v2)	mount -t cgroup2 cgroup2 /sys/fs/cgroup ;;
-		v1\ *)	set -- "$1" "$2" $3
+		v1\ *)	c=$4
+			set -- "$1" "$2" $3
 			mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
 			mkdir -p "$4"
 			mount -t cgroup -o "$5" cgroup "$4"
-			set -- "$1" "$2" ;;
+			if [ -n "$c" ]; then
+				set -- $c
+				mkdir -p "$1"
+				mount -t cgroup -o "$2" cgroup "$1"
+			fi ;;
 		esac
 		hostname "$2"
 		echo $$ >&3
 		exec 3>&- sleep infinity' holder "$nd" "$(node_name "$i")" \
-	    "$([ -n "$cg" ] && _cl_cg_kind)" \
+	    "$([ -n "$cg" ] && _cl_cg_kind)" "$cpumnt" \
 	    </dev/null >"$nd/log/holder.log" 2>&1 3>"$nd/holder.pid.new" || return 1
 	for n in $(seq $((CLUSTER_TIMEOUT * 20))); do
 		hp=$(cat "$nd/holder.pid.new" 2>/dev/null)
@@ -346,16 +458,17 @@ _cl_on_exit() {
 # node_exec I CMD...: run CMD in node I's network, mount and UTS namespaces.
 node_exec() {
 	_cl_check_node "$1" || return 1
-	local hp cg
+	local hp cgs
 	hp=$(_cl_holder "$1")
 	_cl_alive "$hp" || { _cl_err "node $1 has no namespace holder"; return 1; }
-	cg=$(_cl_cg_dir "$1")
+	cgs=$(_cl_cg_dirs "$1")
 	shift
-	# a process of the node is in the node's cgroup: its CPU is the node's
-	if [ -n "$cg" ] && [ -d "$cg" ]; then
+	# a process of the node is in the node's cgroups: its CPU is the
+	# node's, metered and capped
+	if [ -n "$cgs" ]; then
 		nsenter -t "$hp" -n -m -u -- /bin/sh -c \
-		    'echo $$ >"$0/cgroup.procs" 2>/dev/null; exec env -u OMM_SOCKET "$@"' \
-		    "$cg" "$@"
+		    'for d in $0; do echo $$ >"$d/cgroup.procs" 2>/dev/null; done
+		    exec env -u OMM_SOCKET "$@"' "$cgs" "$@"
 	else
 		nsenter -t "$hp" -n -m -u -- env -u OMM_SOCKET "$@"
 	fi
@@ -388,11 +501,10 @@ sys.exit(0)' "$2" "${3:-9}"
 # node_start I [ARGS]: start ommd -f in node I (logs in its dir), wait until it answers.
 node_start() {
 	_cl_check_node "$1" || return 1
-	local i=$1 nd ommd hp pid n cg
+	local i=$1 nd ommd hp pid n cgs
 	shift
 	nd=$CLUSTER_DIR/n$i
-	cg=$(_cl_cg_dir "$i")
-	[ -d "$cg" ] || cg=
+	cgs=$(_cl_cg_dirs "$i")
 	pid=$(node_pid "$i")
 	_cl_alive "$pid" && { _cl_err "node $i: ommd already running ($pid)"; return 1; }
 	ommd=$(_cl_bin ommd) || return 1
@@ -405,9 +517,9 @@ node_start() {
 	# setsid -f: ommd is nobody's child here, as it would be under systemd,
 	# and outlives a command-line cluster.sh.
 	setsid -f nsenter -t "$hp" -n -m -u -- env -u OMM_SOCKET \
-	    /bin/sh -c 'cg=$1; shift; echo $$ >&3
-		[ -z "$cg" ] || echo $$ >"$cg/cgroup.procs" 2>/dev/null
-		exec 3>&- "$@"' sh "$cg" "$ommd" -f "$@" \
+	    /bin/sh -c 'cgs=$1; shift; echo $$ >&3
+		for d in $cgs; do echo $$ >"$d/cgroup.procs" 2>/dev/null; done
+		exec 3>&- "$@"' sh "$cgs" "$ommd" -f "$@" \
 	    </dev/null >>"$nd/log/ommd.log" 2>&1 3>"$nd/ommd.pid" || return 1
 	for n in $(seq $((CLUSTER_TIMEOUT * 10))); do
 		pid=$(node_pid "$i")
@@ -566,6 +678,7 @@ _cl_main() {
 	kill)		node_kill "$@" ;;
 	restart)	node_restart "$@" ;;
 	cut)		node_cut "$@" ;;
+	cpu)		node_cpu_share "$@" ;;
 	uncut)		node_uncut "$@" ;;
 	revoke)		node_revoke "$@" ;;
 	*)
@@ -574,7 +687,8 @@ _cl_main() {
 		       cluster.sh add I [ok|none|foreign|expired|name=OTHER]
 		       cluster.sh exec I CMD... | omctl I ARGS...
 		       cluster.sh start I [OMMD-ARGS] | stop I | kill I | restart I
-		       cluster.sh cut I | uncut I | revoke I
+		       cluster.sh cut I | uncut I | revoke I | cpu I
+		       (CLUSTER_CPU="SHARE..." before up: per-node CPU shares)
 		EOF
 		return 2
 		;;

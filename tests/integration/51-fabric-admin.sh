@@ -45,7 +45,7 @@ check "set lstay on" node_omctl 1 set lstay on
 check "set loadlimit 150" node_omctl 1 set loadlimit 150
 check "status reports them" status_q 1 '
 s["admin"] == {"speed": 12345, "block": True, "stay": True, "lstay": True,
-    "quiet": False, "loadlimit": 150, "left": False} and
+    "quiet": False, "loadlimit": 150, "left": False, "balance": True} and
 s["node"]["speed"] == 12345 and s["node"]["flags"] == ["block", "stay", "lstay"]'
 check "node 2 sees node 1's speed and flags" within 3 nodes_q 2 \
     'n[1]["speed"] == 12345 and n[1]["flags"] == ["block", "stay", "lstay"]'

@@ -37,6 +37,10 @@ test_values(void **state)
 		{ "loadlimit", "none", 1, 0 },
 		{ "loadlimit", "150", 1, 150 },
 		{ "loadlimit", "", 0, 0 },
+		{ "balance", "on", 1, 1 },
+		{ "balance", "off", 1, 0 },
+		{ "balance", "1", 0, 0 },
+		{ "balance", "none", 0, 0 },
 	};
 	uint32_t	v;
 	char		*cause;
@@ -95,12 +99,55 @@ test_apply(void **state)
 	assert_int_equal(a.speed, 500);
 }
 
+/*
+ * balance: on by default (a zeroed struct, a file of before the setting),
+ * off stops automatic migration only, and it is no load vector flag.
+ */
+static void
+test_balance(void **state)
+{
+	static const char	*old = "speed 0\nblock off\nleft no\n";
+	struct admin		 a, b, zero;
+	struct buf		 out;
+	char			*cause = NULL;
+
+	admin_defaults(&a);
+	assert_int_equal(admin_get(&a, ADMIN_BALANCE), 1);
+	memset(&zero, 0, sizeof zero);
+	assert_int_equal(admin_get(&zero, ADMIN_BALANCE), 1);
+	assert_int_equal(admin_parse(&b, old, strlen(old), &cause), 0);
+	assert_int_equal(admin_get(&b, ADMIN_BALANCE), 1);
+
+	assert_int_equal(admin_apply(&a, ADMIN_BALANCE, 0, &cause), 0);
+	assert_int_equal(admin_get(&a, ADMIN_BALANCE), 0);
+	assert_int_equal(a.nobalance, 1);
+	assert_int_equal(a.flags, 0);
+	assert_int_not_equal(admin_apply(&a, ADMIN_BALANCE, 2, &cause), 0);
+	assert_non_null(strstr(cause, "balance 2 is out of range"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(admin_get(&a, ADMIN_BALANCE), 0);
+
+	/* off is written out and read back; on again clears it */
+	buf_init(&out);
+	admin_format(&a, &out);
+	assert_non_null(memmem(out.data, out.len, "balance off\n", 12));
+	assert_int_equal(admin_parse(&b, (char *)out.data, out.len, &cause),
+	    0);
+	assert_int_equal(admin_get(&b, ADMIN_BALANCE), 0);
+	assert_int_equal(admin_apply(&b, ADMIN_BALANCE, 1, &cause), 0);
+	assert_int_equal(admin_get(&b, ADMIN_BALANCE), 1);
+	assert_memory_equal(&b, &zero, sizeof b);
+	buf_free(&out);
+	assert_string_equal(admin_setting_name(ADMIN_BALANCE), "balance");
+}
+
 static void
 test_file(void **state)
 {
 	static const char	*bad[] = {
 		"speed\n", "speed 1 2\n", "colour red\n", "block maybe\n",
-		"left perhaps\n", "speed 99999999\n",
+		"left perhaps\n", "speed 99999999\n", "balance 0\n",
 	};
 	struct admin	a, b;
 	struct buf	out;
@@ -112,6 +159,7 @@ test_file(void **state)
 	a.flags = LV_STAY | LV_LSTAY;
 	a.loadlimit = 250;
 	a.left = 1;
+	a.nobalance = 1;
 	buf_init(&out);
 	admin_format(&a, &out);
 	assert_int_equal(admin_parse(&b, (char *)out.data, out.len, &cause),
@@ -154,6 +202,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_balance),
 		cmocka_unit_test(test_file),
 	};
 

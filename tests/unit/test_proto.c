@@ -501,6 +501,55 @@ test_roundtrip_bring_lock(void **state)
 	buf_free(&b);
 }
 
+/* POLICY: no list (any node), a list, the full list, stay. */
+static void
+test_roundtrip_policy(void **state)
+{
+	static const struct {
+		const char	*label;
+		uint32_t	 flags;
+		uint32_t	 nnodes;
+	} cases[] = {
+		{ "stay, any node", PROTO_POL_STAY, 0 },
+		{ "two nodes", 0, 2 },
+		{ "stay and one node", PROTO_POL_STAY, 1 },
+		{ "the most nodes", 0, PROTO_POLICY_MAX_NODES },
+		{ "no restriction at all", 0, 0 },
+	};
+	struct buf		 b;
+	struct proto_msg	 m;
+	struct msg_policy	 in, out;
+	char			*cause = NULL;
+	uint32_t		 j;
+	size_t			 i;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&in, 0, sizeof in);
+		in.pid = 4242;
+		in.flags = cases[i].flags;
+		in.nnodes = cases[i].nnodes;
+		/* descending, large ids: order and width survive */
+		for (j = 0; j < in.nnodes; j++)
+			in.nodes[j] = 0xfffffff0u - j * 3;
+		buf_reset(&b);
+		proto_encode_policy(&b, &in);
+		assert_int_equal(b.len, PROTO_HDR_LEN + 12 + 4 * in.nnodes);
+		split(&b, &m, -1);
+		assert_int_equal(m.hdr.type, MSG_POLICY);
+		memset(&out, 0xa5, sizeof out);
+		if (proto_decode_policy(&m, &out, &cause) != 0)
+			fail_msg("%s: %s", cases[i].label, cause);
+		assert_int_equal(out.pid, 4242);
+		assert_int_equal(out.flags, in.flags);
+		assert_int_equal(out.nnodes, in.nnodes);
+		/* the unused tail is zeroed, not left over from before */
+		assert_memory_equal(out.nodes, in.nodes, sizeof in.nodes);
+	}
+	assert_string_equal(proto_type_name(MSG_POLICY), "POLICY");
+	buf_free(&b);
+}
+
 /* What a user may name as a node, checked the same in omctl, omrun, ommd. */
 static void
 test_node_arg(void **state)
@@ -826,6 +875,46 @@ static void p_per_long(struct buf *b) { periodic(b, 5, NULL, PROTO_PATH_MAX + 1)
 static void p_per_trailing(struct buf *b) { periodic(b, 5, "/x", -1); buf_add_u8(b, 0); }
 static void p_per_nopath(struct buf *b) { buf_add_u32(b, 12); buf_add_u32(b, 5); }
 
+/* POLICY: pid, flags, count, then count ids. */
+static void
+policy(struct buf *b, uint32_t pid, uint32_t flags, uint32_t n,
+    const uint32_t *ids, size_t nids)
+{
+	size_t	i;
+
+	buf_add_u32(b, pid);
+	buf_add_u32(b, flags);
+	buf_add_u32(b, n);
+	for (i = 0; i < nids; i++)
+		buf_add_u32(b, ids[i]);
+}
+
+static const uint32_t pol_ids[] = { 2, 3, 2, 0 };
+static void p_pol_pid0(struct buf *b) { policy(b, 0, 0, 0, NULL, 0); }
+static void p_pol_flags(struct buf *b) { policy(b, 5, 0x3, 0, NULL, 0); }
+static void p_pol_node0(struct buf *b) { policy(b, 5, 0, 2, pol_ids + 2, 2); }
+static void p_pol_dup(struct buf *b) { policy(b, 5, 0, 3, pol_ids, 3); }
+static void p_pol_count_more(struct buf *b) { policy(b, 5, 0, 3, pol_ids, 2); }
+static void p_pol_count_less(struct buf *b) { policy(b, 5, 0, 1, pol_ids, 2); }
+static void p_pol_short(struct buf *b) { buf_add_u32(b, 5); buf_add_u32(b, 0); }
+static void p_pol_odd(struct buf *b) { policy(b, 5, 0, 1, pol_ids, 1); buf_add_u8(b, 0); }
+
+/* One id over the cap: refused on the count, before the ids are read. */
+static void
+p_pol_toomany(struct buf *b)
+{
+	uint32_t	ids[PROTO_POLICY_MAX_NODES + 1];
+	size_t		i;
+
+	for (i = 0; i < PROTO_POLICY_MAX_NODES + 1; i++)
+		ids[i] = i + 1;
+	policy(b, 5, 0, PROTO_POLICY_MAX_NODES + 1, ids,
+	    PROTO_POLICY_MAX_NODES + 1);
+}
+
+/* A count that would overflow 12 + 4 * n in 32 bits. */
+static void p_pol_huge(struct buf *b) { policy(b, 5, 0, 0x40000001u, pol_ids, 1); }
+
 static const struct reject rejects[] = {
 	{ "newer version", 2, MSG_PS, p_none, -1, "protocol version 2, " },
 	{ "version 0", 0, MSG_PS, p_none, -1, "protocol version 0, " },
@@ -978,6 +1067,27 @@ static const struct reject rejects[] = {
 	{ "LOCK pid 0", 1, MSG_LOCK, p_lock_pid0, -1, "invalid pid 0" },
 	{ "LOCK long", 1, MSG_LOCK, p_lock_long, -1,
 	    "LOCK: payload of 9 bytes, expected 8" },
+	{ "POLICY pid 0", 1, MSG_POLICY, p_pol_pid0, -1, "invalid pid 0" },
+	{ "POLICY unknown flags", 1, MSG_POLICY, p_pol_flags, -1,
+	    "POLICY: unknown flags 0x2" },
+	{ "POLICY node id 0", 1, MSG_POLICY, p_pol_node0, -1,
+	    "POLICY: node id 0" },
+	{ "POLICY duplicate node", 1, MSG_POLICY, p_pol_dup, -1,
+	    "POLICY: node 2 listed twice" },
+	{ "POLICY more nodes than the cap", 1, MSG_POLICY, p_pol_toomany, -1,
+	    "POLICY: 65 nodes, at most 64" },
+	{ "POLICY count overflowing the length", 1, MSG_POLICY, p_pol_huge,
+	    -1, "at most 64" },
+	{ "POLICY count above the ids sent", 1, MSG_POLICY, p_pol_count_more,
+	    -1, "POLICY: payload of 20 bytes for 3 nodes, expected 24" },
+	{ "POLICY count below the ids sent", 1, MSG_POLICY, p_pol_count_less,
+	    -1, "POLICY: payload of 20 bytes for 1 nodes, expected 16" },
+	{ "POLICY short", 1, MSG_POLICY, p_pol_short, -1,
+	    "POLICY: payload of 8 bytes, at least 12" },
+	{ "POLICY trailing byte", 1, MSG_POLICY, p_pol_odd, -1,
+	    "POLICY: payload of 17 bytes for 1 nodes, expected 16" },
+	{ "POLICY with an fd", 1, MSG_POLICY, p_pol_pid0, 3,
+	    "POLICY with a stray file descriptor" },
 };
 
 static void
@@ -1192,6 +1302,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_migrate),
 		cmocka_unit_test(test_roundtrip_migrated),
 		cmocka_unit_test(test_roundtrip_bring_lock),
+		cmocka_unit_test(test_roundtrip_policy),
 		cmocka_unit_test(test_node_arg),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_rejects),
