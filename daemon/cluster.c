@@ -420,6 +420,15 @@ cluster_balancing(void)
 	    !(own_flags() & (LV_STAY | LV_LSTAY));
 }
 
+/* Our load x100 is over the admin's loadlimit: guests are refused. */
+int
+cluster_over_loadlimit(uint32_t *load, uint32_t *limit)
+{
+	*load = lv.load;
+	*limit = adm.loadlimit;
+	return adm.loadlimit != 0 && lv.load > adm.loadlimit;
+}
+
 /* Arrivals refused now: block on, or the node left. */
 int
 cluster_blocked(void)
@@ -659,7 +668,10 @@ cluster_leave(char **cause)
 	free(w);
 	peer_leave();
 	discovery_pause(1);
-	log_info("admin: left the cluster");
+	/* no process is lost with us: guests go home, ours come home */
+	log_info("admin: left the cluster; %u guests sent home, %u processes "
+	    "called home", host_expel(), migrate_away_count());
+	migrate_bring_all(0, 0);
 	return 0;
 }
 

@@ -67,7 +67,7 @@ struct srv {
 };
 
 static int	sigpipe_w = -1;
-static volatile sig_atomic_t	got_term;
+static volatile sig_atomic_t	got_term, got_mem;
 
 static void
 on_chld(int sig)
@@ -89,6 +89,20 @@ on_term(int sig)
 	(void)sig;
 	got_term = 1;
 	if (write(sigpipe_w, "t", 1) == -1) {
+		/* as above */
+	}
+	errno = e;
+}
+
+/* SIGUSR2: the host is short of memory, this guest goes. */
+static void
+on_usr2(int sig)
+{
+	int	e = errno;
+
+	(void)sig;
+	got_mem = 1;
+	if (write(sigpipe_w, "m", 1) == -1) {
 		/* as above */
 	}
 	errno = e;
@@ -200,6 +214,9 @@ check_offer(struct srv *s, const struct mig_offer *o)
 	if (s->a->blocked)
 		refuse(s, MIG_REFUSE_BLOCKED, "node %s does not take guests "
 		    "(block on)", s->a->self_name);
+	if (s->a->over_limit)
+		refuse(s, MIG_REFUSE_LIMIT, "node %s is loaded over its loadlimit "
+		    "(%u > %u)", s->a->self_name, s->a->load, s->a->loadlimit);
 	if (!s->a->have_guest_user)
 		refuse(s, MIG_REFUSE_NOGUEST, "node %s has no user %s",
 		    s->a->self_name, GUEST_USER);
@@ -701,6 +718,8 @@ serve(struct srv *s)
 			leave(s, MIG_LEAVE_ASKED, NULL);
 		if (got_term)
 			leave(s, MIG_LEAVE_SHUTDOWN, NULL);
+		if (got_mem)
+			leave(s, MIG_LEAVE_MEMORY, NULL);
 		if (!miglink_pending(s->link)) {
 			pfd[0].fd = trap_fd(s->g);
 			pfd[0].events = POLLIN;
@@ -798,6 +817,8 @@ guestd_main(const struct guestd_args *a)
 	sa.sa_handler = on_term;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_usr2;
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 

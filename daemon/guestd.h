@@ -22,6 +22,8 @@ struct guestd_args {
 	uint32_t	 self;
 	const char	*self_name;
 	int		 blocked;	/* admin block on: refuse */
+	int		 over_limit;	/* load over the admin's loadlimit */
+	uint32_t	 load, loadlimit;
 	int		 have_guest_user;
 	uid_t		 guest_uid;
 	gid_t		 guest_gid;

@@ -26,6 +26,7 @@
 #include "omm/nodemap.h"
 #include "omm/xmalloc.h"
 
+#include "cluster.h"
 #include "depmsg.h"
 #include "guestd.h"
 #include "host.h"
@@ -42,6 +43,7 @@ struct hosted {
 	int			 ctl;
 	struct event		*ev;
 	int			 ready;		/* the guest runs here */
+	int			 leaving;	/* asked to go (memory) */
 	pid_t			 guest;
 	uint32_t		 home;
 	pid_t			 home_pid;
@@ -58,6 +60,10 @@ static uint32_t			 self;
 static char			 self_name[LV_NAME_MAX];
 static int			(*blocked)(void);
 static struct host_counters	 counters;
+static struct event		*mem_ev;
+
+#define MEM_LOW		0.08	/* MemAvailable under this share: guests go */
+#define MEM_CHECK_MS	1000
 
 static void
 hosted_free(struct hosted *h)
@@ -118,6 +124,7 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	a.self = self;
 	a.self_name = self_name;
 	a.blocked = blocked != NULL && blocked();
+	a.over_limit = cluster_over_loadlimit(&a.load, &a.loadlimit);
 	if ((pw = getpwnam(GUEST_USER)) != NULL) {
 		a.have_guest_user = 1;
 		a.guest_uid = pw->pw_uid;
@@ -151,6 +158,52 @@ host_accept_error(struct evconnlistener *lis, void *arg)
 	log_warn("host: accept");
 }
 
+/* Free memory over total, from /proc/meminfo; 1 when it cannot tell. */
+static double
+mem_avail(void)
+{
+	char		 line[128];
+	unsigned long long total = 0, avail = 0, v;
+	FILE		*f;
+
+	if ((f = fopen("/proc/meminfo", "re")) == NULL)
+		return 1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "MemTotal: %llu", &v) == 1)
+			total = v;
+		else if (sscanf(line, "MemAvailable: %llu", &v) == 1)
+			avail = v;
+	}
+	fclose(f);
+	return total != 0 ? (double)avail / (double)total : 1;
+}
+
+/*
+ * Short of memory: one guest a second leaves (the guest server dumps it
+ * home on SIGUSR2), before this node swaps for other nodes' processes.
+ */
+static void
+mem_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval	 tv = { MEM_CHECK_MS / 1000, 0 };
+	struct hosted	*h;
+	double		 a;
+
+	evtimer_add(mem_ev, &tv);
+	if (LIST_EMPTY(&servers) || (a = mem_avail()) >= MEM_LOW)
+		return;
+	LIST_FOREACH(h, &servers, entry) {
+		if (!h->ready || h->leaving)
+			continue;
+		log_warnx("memory short (%.0f%% available): guest %d (process "
+		    "%d of node %u) goes", a * 100, (int)h->guest,
+		    (int)h->home_pid, h->home);
+		h->leaving = 1;
+		kill(h->server, SIGUSR2);
+		return;
+	}
+}
+
 int
 host_start(struct event_base *b, SSL_CTX *c, const struct node_addr *listen,
     uint32_t node, const char *name, int (*is_blocked)(void), char **cause)
@@ -175,6 +228,13 @@ host_start(struct event_base *b, SSL_CTX *c, const struct node_addr *listen,
 	if (listener == NULL)
 		return cause_set(cause, "listen on %s: %s", str, strerror(errno));
 	evconnlistener_set_error_cb(listener, host_accept_error);
+	{
+		struct timeval	tv = { MEM_CHECK_MS / 1000, 0 };
+
+		if ((mem_ev = evtimer_new(base, mem_check, NULL)) == NULL ||
+		    evtimer_add(mem_ev, &tv) == -1)
+			fatalx("host: cannot set up the memory check");
+	}
 	if (getpwnam(GUEST_USER) == NULL)
 		log_warnx("no user %s: this node refuses guests (create it: "
 		    "useradd --system --no-create-home --shell /usr/sbin/nologin "
@@ -250,6 +310,10 @@ host_stop(int wait_ms)
 	if (listener != NULL) {
 		evconnlistener_free(listener);
 		listener = NULL;
+	}
+	if (mem_ev != NULL) {
+		event_free(mem_ev);
+		mem_ev = NULL;
 	}
 	LIST_FOREACH(h, &servers, entry)
 		kill(h->server, SIGTERM);
