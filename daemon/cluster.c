@@ -420,6 +420,17 @@ cluster_balancing(void)
 	    !(own_flags() & (LV_STAY | LV_LSTAY));
 }
 
+/* Is node up in our window (heard from lately)? Links come and go apart. */
+int
+cluster_node_up(uint32_t node)
+{
+	struct gossip_peer	gp;
+
+	if (g == NULL || gossip_peer(g, cluster_now(), node, &gp) != 0)
+		return 0;
+	return gp.state == GOSSIP_UP;
+}
+
 /* Our load x100 is over the admin's loadlimit: guests are refused. */
 int
 cluster_over_loadlimit(uint32_t *load, uint32_t *limit)

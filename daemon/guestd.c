@@ -481,11 +481,26 @@ link_call(void *arg, uint16_t type, const uint8_t *p, size_t n,
 	const uint8_t	*pl;
 	int		 rc;
 
+	struct timespec	 now;
+
 	sent_now(s);
 	if (miglink_send(s->link, type, p, n, cause) == -1)
 		return -1;
 	for (;;) {
-		if ((rc = miglink_recv(s->link, -1, &h, &pl, cause)) <= 0)
+		/*
+		 * A call may block at home as long as it likes (a read on a
+		 * terminal): only a request home never acknowledged, 3 s on,
+		 * means home is gone; TCP keepalive covers the rest.
+		 */
+		if ((rc = miglink_recv(s->link, PING_MS, &h, &pl, cause)) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - s->last_send.tv_sec > SILENT_S &&
+			    miglink_unacked(s->link))
+				return cause_set(cause, "home acknowledged "
+				    "nothing for %d s", SILENT_S);
+			continue;
+		}
+		if (rc == -1)
 			return -1;
 		clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
 		if (h.type == MARSHAL_SYSCALL_REP || h.type == MARSHAL_FDINFO_REP ||

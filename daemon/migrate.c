@@ -440,7 +440,7 @@ migrate_start(struct task *t, uint32_t node, uint64_t conn, char **cause)
 		a->next = node;
 		return migrate_bring(t, conn, 0, cause);
 	}
-	if (peer_link_state(node) != PROTO_LINK_UP)
+	if (!cluster_node_up(node))
 		return cause_set(cause, "node %s is not up", node_name(node));
 	if ((why = ckpt_cantmigrate(t->tgid)) != NULL) {
 		cause_set(cause, "process %d cannot migrate: %s", (int)t->tgid,

@@ -743,3 +743,15 @@ miglink_move_fd(struct miglink *l, int floor)
 	l->fd = nfd;
 	return 0;
 }
+
+int
+miglink_unacked(const struct miglink *l)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof ti;
+
+	memset(&ti, 0, sizeof ti);
+	if (getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return 0;
+	return ti.tcpi_unacked > 0;
+}

@@ -92,6 +92,11 @@ int		 miglink_recv(struct miglink *, int timeout_ms,
  * low numbers for the process's own): 0, or -1 with errno.
  */
 int		 miglink_move_fd(struct miglink *, int floor);
+/*
+ * Does what we sent still wait for the peer's TCP acknowledgement? A
+ * silent peer that has acknowledged everything is busy, not gone.
+ */
+int		 miglink_unacked(const struct miglink *);
 void		 miglink_free(struct miglink *);
 /*
  * Close our descriptor and free the memory, sending nothing: for a process
