@@ -17,7 +17,7 @@ static const char *const names[DM_NTYPES] = {
 	[DM_STOPPED] = "STOPPED", [DM_LEAVING] = "LEAVING",
 	[DM_HOLDING] = "HOLDING", [DM_LOST] = "LOST", [DM_DUMPED] = "DUMPED",
 	[DM_DUMPFAIL] = "DUMPFAIL", [DM_SIGNAL] = "SIGNAL", [DM_BRING] = "BRING",
-	[DM_HOLD] = "HOLD",
+	[DM_HOLD] = "HOLD", [DM_MOVED] = "MOVED", [DM_MOVEFAIL] = "MOVEFAIL",
 };
 
 const char *

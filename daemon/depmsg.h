@@ -27,6 +27,8 @@ enum depmsg_type {
 	DM_SIGNAL,		/* deliver a = signo, b = si_code, pid, uid, value */
 	DM_BRING,		/* bring it back: a = reason, node = move on to (0 home) */
 	DM_HOLD,		/* the image is home: become the holder */
+	DM_MOVED,		/* D -> ommd: it runs on node now (moved on): a = pid */
+	DM_MOVEFAIL,		/* D -> ommd: the move on was refused, it stays: text */
 	DM_NTYPES
 };
 
@@ -39,6 +41,8 @@ struct depmsg {
 	int32_t		pid;
 	uint32_t	uid;
 	uint64_t	value;
+	uint32_t	ip;		/* BRING to another node: its address, */
+	uint16_t	port;		/* network order, its migration port */
 	char		text[DEPMSG_TEXT];
 };
 

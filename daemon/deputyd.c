@@ -49,6 +49,10 @@
 
 static volatile sig_atomic_t	 interrupted;
 
+struct dep;
+static int	ctl_ready(struct dep *);
+static void	ctl_message(struct dep *, struct buf *);
+
 struct dep {
 	const struct deputyd_args	*a;
 	struct miglink			*link;
@@ -474,6 +478,116 @@ come_home(struct dep *p, const struct guest_leaving *lv)
 	deputyd_become_holder(p->a->ctl, p->floor);
 }
 
+/* A forwarded call: run it, answer it. -1: not a request. */
+static int
+serve_request(struct dep *p, const struct wire_hdr *h, const uint8_t *pl,
+    struct buf *out)
+{
+	static struct buf	 rep;
+	uint16_t		 rtype;
+	char			*cause = NULL;
+
+	if (h->type != MARSHAL_SYSCALL_REQ && h->type != MARSHAL_FDINFO_REQ &&
+	    h->type != MARSHAL_FDDATA_REQ)
+		return -1;
+	buf_reset(&rep);
+	if (deputy_handle(p->d, h->type, pl, h->len, &rep, &rtype, &cause) == -1)
+		lost(p, cause);
+	publish(p);
+	/* a signal that interrupted the call goes before its reply */
+	if (interrupted) {
+		while (ctl_ready(p))
+			ctl_message(p, out);
+		interrupted = 0;
+	}
+	if (send_frame(p, rtype, rep.data, rep.len, &cause) == -1)
+		lost(p, cause);
+	return 0;
+}
+
+/*
+ * The process moves on from its host to another, its deputy staying here:
+ * offer it to the new host first (a refusal leaves it where it is), then
+ * ask the old one to let it go and relay the image, frame by frame.
+ */
+static void
+move_on(struct dep *p, const struct depmsg *m, struct buf *out)
+{
+	struct sockaddr_in	 to;
+	struct guest_bring	 gb = { MIG_BRING_MOVE };
+	struct guest_leaving	 lv;
+	struct miglink		*nl;
+	struct wire_hdr		 h;
+	const uint8_t		*pl;
+	uint64_t		 total = 0;
+	int32_t			 gpid = 0;
+	char			*cause = NULL;
+	int			 rc;
+
+	memset(&to, 0, sizeof to);
+	to.sin_family = AF_INET;
+	to.sin_addr.s_addr = m->ip;
+	to.sin_port = m->port;
+	if ((nl = offer(p, m->node, &to, &cause)) == NULL) {
+		depmsg_sendf(p->a->ctl, DM_MOVEFAIL, 0, 0, "%s", cause);
+		free(cause);
+		return;
+	}
+	migwire_encode_bring(out, &gb);
+	if (send_buf(p, out, &cause) == -1)
+		lost(p, cause);
+	/* answer what the old host asks meanwhile, until it leaves */
+	for (;;) {
+		if ((rc = miglink_recv(p->link, READY_MS, &h, &pl, &cause)) <= 0)
+			lost(p, rc == 0 ? "the host did not let it go" : cause);
+		if (h.type == WIRE_GUEST_LEAVING)
+			break;
+		if (h.type == WIRE_GUEST_EXIT) {
+			struct guest_exit	ge;
+
+			if (migwire_decode_exit(pl, h.len, &ge, &cause) == -1)
+				lost(p, cause);
+			miglink_free(nl);
+			depmsg_sendf(p->a->ctl, DM_EXITED, ge.wstatus, 0, NULL);
+			dep_exit(p, 0);
+		}
+		if (serve_request(p, &h, pl, out) == -1)
+			continue;	/* usage, stops, pings: nothing to relay */
+	}
+	if (migwire_decode_leaving(pl, h.len, &lv, &cause) == -1)
+		lost(p, cause);
+	for (;;) {
+		if ((rc = miglink_recv(p->link, READY_MS, &h, &pl, &cause)) <= 0)
+			lost(p, rc == 0 ? "the image stopped coming" : cause);
+		if (h.type == WIRE_MIG_IMAGE_END)
+			break;
+		if (h.type == WIRE_MIG_FAIL)
+			lost(p, "the host could not send the image");
+		if (h.type != WIRE_MIG_IMAGE)
+			continue;
+		if (miglink_send(nl, WIRE_MIG_IMAGE, pl, h.len, &cause) == -1)
+			lost(p, cause);
+		total += h.len;
+	}
+	send_end(p, nl, total, &cause);
+	if (wait_ready(p, nl, &gpid, &cause) == -1)
+		lost(p, cause);
+	miglink_free(p->link);
+	p->link = nl;
+	p->host = m->node;
+	clock_gettime(CLOCK_MONOTONIC, &p->last_recv);
+	{
+		struct depmsg	dm;
+
+		memset(&dm, 0, sizeof dm);
+		dm.type = DM_MOVED;
+		dm.a = gpid;
+		dm.value = total;
+		if (depmsg_send(p->a->ctl, &dm, &cause) == -1)
+			dep_exit(p, 1);
+	}
+}
+
 static int
 ctl_ready(struct dep *p)
 {
@@ -513,6 +627,10 @@ ctl_message(struct dep *p, struct buf *out)
 		p->a->stats->signals++;
 		break;
 	case DM_BRING:
+		if (m.node != 0) {
+			move_on(p, &m, out);
+			break;
+		}
 		gb.reason = (uint32_t)m.a;
 		migwire_encode_bring(out, &gb);
 		if (send_buf(p, out, &cause) == -1)
@@ -533,14 +651,12 @@ serve(struct dep *p)
 	struct guest_stopped	 gst;
 	struct guest_leaving	 lv;
 	struct timespec		 now;
-	struct buf		 rep, out;
+	struct buf		 out;
 	const uint8_t		*pl;
-	uint16_t		 rtype;
 	char			*cause = NULL;
 	int			 rc;
 	long			 idle;
 
-	buf_init(&rep);
 	buf_init(&out);
 	for (;;) {
 		if (!miglink_pending(p->link)) {
@@ -577,19 +693,7 @@ serve(struct dep *p)
 		case MARSHAL_SYSCALL_REQ:
 		case MARSHAL_FDINFO_REQ:
 		case MARSHAL_FDDATA_REQ:
-			buf_reset(&rep);
-			if (deputy_handle(p->d, h.type, pl, h.len, &rep, &rtype,
-			    &cause) == -1)
-				lost(p, cause);
-			publish(p);
-			/* a signal that interrupted the call goes before its reply */
-			if (interrupted) {
-				while (ctl_ready(p))
-					ctl_message(p, &out);
-				interrupted = 0;
-			}
-			if (send_frame(p, rtype, rep.data, rep.len, &cause) == -1)
-				lost(p, cause);
+			serve_request(p, &h, pl, &out);
 			break;
 		case WIRE_PING:
 			break;

@@ -75,6 +75,7 @@ struct away {
 	enum away_state		 state;
 	uint32_t		 node;		/* where it goes or is */
 	uint32_t		 next;		/* move on there once home */
+	uint32_t		 moving;	/* moving on there (the deputy relays) */
 	struct depstats		*stats;		/* shared with D */
 	uint64_t		 conn;		/* a request waiting for the outcome */
 	int			 conn_bring;	/* that request is a BRING */
@@ -414,6 +415,41 @@ away_new(struct task *t, uint32_t node, char **cause)
 	return a;
 }
 
+/*
+ * On from its host to another: the deputy offers it there and relays the
+ * image; the process never runs at home meanwhile.
+ */
+static int
+move_on(struct away *a, uint32_t node, uint64_t conn, char **cause)
+{
+	struct sockaddr_in	sin;
+	struct depmsg		m;
+
+	if (a->moving != 0)
+		return cause_set(cause, "process %d is already moving on",
+		    (int)a->pid);
+	if (!cluster_node_up(node))
+		return cause_set(cause, "node %s is not up", node_name(node));
+	if (sockaddr_of(node, &sin, cause) == -1)
+		return -1;
+	memset(&m, 0, sizeof m);
+	m.type = DM_BRING;
+	m.a = MIG_BRING_MOVE;
+	m.node = node;
+	m.ip = sin.sin_addr.s_addr;
+	m.port = sin.sin_port;
+	if (depmsg_send(a->ctl, &m, cause) == -1)
+		return -1;
+	kill(a->dep, SIGUSR1);
+	a->moving = node;
+	a->conn = conn;
+	a->conn_bring = 0;
+	a->t0 = now_secs();
+	log_info("process %d: moving on from node %s to node %s", (int)a->pid,
+	    node_name(a->node), node_name(node));
+	return 0;
+}
+
 int
 migrate_start(struct task *t, uint32_t node, uint64_t conn, char **cause)
 {
@@ -436,9 +472,7 @@ migrate_start(struct task *t, uint32_t node, uint64_t conn, char **cause)
 		if (a->node == node)
 			return cause_set(cause, "process %d already runs on %s",
 			    (int)t->tgid, node_name(node));
-		/* on to another node: through home, the deputy stays */
-		a->next = node;
-		return migrate_bring(t, conn, 0, cause);
+		return move_on(a, node, conn, cause);
 	}
 	if (!cluster_node_up(node))
 		return cause_set(cause, "node %s is not up", node_name(node));
@@ -464,7 +498,7 @@ migrate_bring(struct task *t, uint64_t conn, int all, char **cause)
 
 	if (a == NULL)
 		return cause_set(cause, "process %d is at home", (int)t->tgid);
-	if (a->state != AW_AWAY)
+	if (a->state != AW_AWAY || a->moving != 0)
 		return cause_set(cause, "process %d is on the move", (int)t->tgid);
 	memset(&m, 0, sizeof m);
 	m.type = DM_BRING;
@@ -577,6 +611,27 @@ on_ready(struct away *a, const struct depmsg *m)
 	    "%.3f s, %.3f s in all", (int)a->pid, node_name(a->node), m->a,
 	    (unsigned long long)a->dst.bytes, now_secs() - a->t0 -
 	    (a->dst.secs - a->dst.freeze_secs), now_secs() - a->t0);
+	answer(a, 1, NULL);
+}
+
+/* MOVED: it runs on the node it moved on to. */
+static void
+on_moved(struct away *a, const struct depmsg *m)
+{
+	struct task	*t = supervise_find(a->pid);
+
+	log_info("process %d: moved on from node %s to node %s (guest %d) in "
+	    "%.3f s", (int)a->pid, node_name(a->node), node_name(a->moving),
+	    m->a, now_secs() - a->t0);
+	a->node = a->moving;
+	a->moving = 0;
+	a->dst.bytes = m->value;
+	a->dst.freeze_secs = 0;	/* not seen from here: the host's dump */
+	if (t != NULL) {
+		t->migrations++;
+		t->resident_ms = supervise_now_ms();
+	}
+	counters.out++;
 	answer(a, 1, NULL);
 }
 
@@ -776,6 +831,19 @@ away_ctl(evutil_socket_t fd, short what, void *arg)
 		if (a->state == AW_AWAY)
 			on_leaving(a, &m);
 		break;
+	case DM_MOVED:
+		if (a->state == AW_AWAY && a->moving != 0)
+			on_moved(a, &m);
+		break;
+	case DM_MOVEFAIL:
+		if (a->moving != 0) {
+			log_warnx("process %d: moving on to node %s refused: %s",
+			    (int)a->pid, node_name(a->moving), m.text);
+			a->moving = 0;
+			counters.refused++;
+			answer(a, 0, m.text);
+		}
+		break;
 	case DM_LOST:
 		away_lost(a, m.text);
 		break;
@@ -929,7 +997,7 @@ migrate_usage(const struct task *t, struct migrate_usage *mu)
 	memset(mu, 0, sizeof *mu);
 	if (a == NULL)
 		return 1;
-	if (a->state != AW_AWAY)
+	if (a->state != AW_AWAY || a->moving != 0)
 		return 0;
 	mu->away = 1;
 	mu->node = a->node;
@@ -944,7 +1012,7 @@ migrate_busy(void)
 	struct away	*a;
 
 	LIST_FOREACH(a, &aways, entry) {
-		if (a->state != AW_AWAY)
+		if (a->state != AW_AWAY || a->moving != 0)
 			return 1;
 	}
 	return 0;
