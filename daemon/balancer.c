@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "omm/balance.h"
+#include "omm/config.h"
 #include "omm/ckpt.h"
 #include "omm/loadvec.h"
 #include "omm/log.h"
@@ -282,11 +283,12 @@ out:
 }
 
 void
-balancer_start(struct event_base *base)
+balancer_start(struct event_base *base, const struct omm_config *conf)
 {
 	struct timeval	tv = { 1, 0 };
 
 	balance_config_defaults(&cfg);
+	cfg.min_age_s = conf->balance_min_age_ms / 1000.0;
 	rng = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
 	if ((tick_ev = evtimer_new(base, tick, NULL)) == NULL ||
 	    evtimer_add(tick_ev, &tv) == -1)

@@ -5,13 +5,14 @@
 #include <stdint.h>
 
 struct event_base;
+struct omm_config;
 
 struct balancer_counters {
 	uint64_t	started;	/* migrations it started */
 	uint64_t	failed;		/* refused at once */
 };
 
-void	balancer_start(struct event_base *);
+void	balancer_start(struct event_base *, const struct omm_config *);
 void	balancer_stop(void);
 const struct balancer_counters *balancer_counters(void);
 

@@ -239,7 +239,7 @@ main(int argc, char **argv)
 		exit(1);
 	}
 
-	balancer_start(base);
+	balancer_start(base, &conf);
 	if (event_base_dispatch(base) == -1)
 		log_warnx("event loop failed");
 

@@ -45,6 +45,7 @@ static int	set_dead_after(struct omm_config *, const char *, char **);
 static int	set_window(struct omm_config *, const char *, char **);
 static int	set_speed(struct omm_config *, const char *, char **);
 static int	set_load_cgroup(struct omm_config *, const char *, char **);
+static int	set_balance_min_age(struct omm_config *, const char *, char **);
 
 /*
  * The keys ommd.conf knows. set() checks and stores a value; its cause
@@ -74,6 +75,7 @@ static const struct conf_key {
 	{ "window",	set_window },
 	{ "speed",	set_speed },
 	{ "load_cgroup", set_load_cgroup },
+	{ "balance_min_age_ms", set_balance_min_age },
 };
 #define NKEYS	(sizeof conf_keys / sizeof conf_keys[0])
 
@@ -102,6 +104,7 @@ config_defaults(struct omm_config *c)
 	c->gossip_min_ms = OMM_GOSSIP_MIN_MS;
 	c->gossip_max_ms = OMM_GOSSIP_MAX_MS;
 	c->dead_after_ms = OMM_DEAD_AFTER_MS;
+	c->balance_min_age_ms = OMM_BALANCE_MIN_AGE_MS;
 	c->window = OMM_WINDOW;
 	c->speed = 0;
 	c->load_cgroup = NULL;
@@ -342,6 +345,14 @@ set_gossip_interval(struct omm_config *c, const char *v, char **cause)
 	c->gossip_min_ms = min;
 	c->gossip_max_ms = max;
 	return 0;
+}
+
+/* A process younger than this is never moved by the balancer. */
+static int
+set_balance_min_age(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "balance_min_age_ms", 0, 86400000,
+	    &c->balance_min_age_ms, cause);
 }
 
 static int

@@ -19,6 +19,7 @@
 #define OMM_GOSSIP_MIN_MS	500
 #define OMM_GOSSIP_MAX_MS	1000
 #define OMM_DEAD_AFTER_MS	5000
+#define OMM_BALANCE_MIN_AGE_MS	2000	/* short commands never move */
 #define OMM_WINDOW		20
 
 struct omm_config {
@@ -43,6 +44,7 @@ struct omm_config {
 	uint32_t		 gossip_min_ms;
 	uint32_t		 gossip_max_ms;
 	uint32_t		 dead_after_ms;
+	uint32_t		 balance_min_age_ms;	/* the balancer leaves younger processes */
 	uint32_t		 window;
 	uint32_t		 speed;		/* 0: measured at start */
 	char			*load_cgroup;	/* NULL: the whole machine */
