@@ -51,12 +51,6 @@
 #define DEP_FLOOR_MIN	1024	/* the deputy's own fds: at or above */
 #define MANUAL_HOLD_MS	60000	/* a process brought home by hand stays */
 
-#ifndef LIST_FOREACH_SAFE
-#define LIST_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = LIST_FIRST(head);					\
-	    (var) != NULL && ((tvar) = LIST_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
 
 enum away_state {
 	AW_OFFERING = 1,	/* D connects and offers */
@@ -926,17 +920,6 @@ migrate_child_exited(pid_t pid, int status)
 		}
 	}
 	return 0;
-}
-
-void
-migrate_node_down(uint32_t node)
-{
-	struct away	*a, *tmp;
-
-	LIST_FOREACH_SAFE(a, &aways, entry, tmp) {
-		if (a->node == node && a->state == AW_AWAY)
-			away_lost(a, "node down");
-	}
 }
 
 uint32_t

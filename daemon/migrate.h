@@ -42,7 +42,6 @@ void	migrate_on_exec(struct task *);
 void	migrate_task_gone(struct task *);
 /* A child of ommd ended: 1 if it was a deputy. */
 int	migrate_child_exited(pid_t, int status);
-void	migrate_node_down(uint32_t node);
 uint32_t migrate_away_count(void);
 void	migrate_ps(const struct task *, struct msg_ps_entry *);
 const struct migrate_counters *migrate_counters(void);
