@@ -18,80 +18,16 @@
 # --parallel=1 (on 2 CPUs sort would otherwise start a thread, and a
 # multi-threaded process cannot migrate) and -S 1G (no temporary files).
 set -u
-: "${OMM_BUILD:?OMM_BUILD must point at the build tree}"
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
-# an inherited descriptor would make the jobs unmovable (a pipe) or leak
-for _fd in /proc/$$/fd/*; do
-	_fd=${_fd##*/}
-	[ "$_fd" -gt 2 ] && [ "$_fd" -ne 255 ] && eval "exec $_fd>&-" 2>/dev/null
-done
-. "$OMM_SRC/tests/cluster/cluster.sh"
-. "$OMM_SRC/tests/cluster/fabric.sh"
-PY=/usr/bin/python3
-for p in $PY /usr/bin/sha256sum /bin/gzip /usr/bin/xz /usr/bin/bc /usr/bin/sort \
-    "$OMM_BUILD/omrun" "$OMM_BUILD/omctl" "$OMM_BUILD/ommd"; do
-	[ -x "$p" ] || { echo "missing $p" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-done
-id omm-guest >/dev/null 2>&1 ||
-    { echo "no user omm-guest (tests/deps.sh)" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+. "$OMM_SRC/tests/cluster/migrate.sh"
+migrate_need /usr/bin/sha256sum /bin/gzip /usr/bin/xz /usr/bin/bc /usr/bin/sort
 
-# ps_q I PID PYEXPR: node I's ps --json has process PID (as p) and PYEXPR holds.
-# quiet CMD...: CMD with its stdout discarded (check prints its own line)
-quiet() { "$@" >/dev/null; }
-ps_q() {
-	node_omctl "$1" ps --json 2>/dev/null | $PY -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except Exception:
-    sys.exit(1)
-p = {x["pid"]: x for x in d["processes"]}.get(int(sys.argv[1]))
-sys.exit(0 if p is not None and eval(sys.argv[2]) else 1)' "$2" "$3"
-}
 # guests I: node I's count of hosted guests.
 guests() {
 	status_json "$1" | $PY -c 'import json, sys; print(json.load(sys.stdin)["node"]["guests"])'
 }
-# guest_pids I: processes of user omm-guest in node I (other clusters on
-# this machine may have guests of their own).
-guest_pids() {
-	local p
-	for p in $(ip netns pids "$(_cl_ns "$1")" 2>/dev/null); do
-		[ "$(stat -c %U /proc/"$p" 2>/dev/null)" = omm-guest ] && echo "$p"
-	done
-	return 0
-}
-# wait_pid PID SECONDS: wait for a child of this shell; its status in RC
-# (124 and killed if it is still running after SECONDS).
-wait_pid() {
-	local n=$(( $2 * 10 ))
-	while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do
-		# a zombie still answers kill -0: ask /proc
-		[ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = Z ] && break
-		sleep 0.1
-		n=$((n - 1))
-	done
-	if [ "$n" -le 0 ]; then
-		kill -KILL $(pgrep -P "$1") "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		RC=124
-		return
-	fi
-	RC=0
-	wait "$1" || RC=$?
-}
 
-CLUSTER_CONF_EXTRA=$(fabric_conf map)
-if ! cluster_up 3 >/dev/null; then
-	bad "cluster_up 3"
-	finish
-	exit 1
-fi
-started=1
-for i in 1 2 3; do node_start "$i" -v || started=0; done
-check "nodes 1-3 started" [ "$started" -eq 1 ]
-check "nodes 1-3 see each other" within 10 all_see_up "1 2 3" 1 2 3
-N1T=$(node_dir 1)/tmp
+migrate_cluster 3
 
 t0=$(now_ms)
 $PY - "$N1T" <<'EOF'
@@ -160,14 +96,6 @@ move() {
 	check "$w: its calls are forwarded home (fwd_calls, fwd_bytes_in)" \
 	    within 2 ps_q 1 "$pid" "p['fwd_calls'] > 0 and p['fwd_bytes_in'] > 0"
 }
-# logs_of PID: what the nodes' logs say about home pid PID, for a failure.
-logs_of() {
-	local i
-	for i in 1 2 3; do
-		grep -E -- "(process |home 1:)$1[ :)]" "$(node_dir "$i")/log/ommd.log" |
-		    grep -Ev '(dump|restore) [0-9]+: ' | tail -n 12 | sed "s/^/# node$i: /"
-	done
-}
 alive_job() {
 	if ! kill -0 "$OMRUN" 2>/dev/null || ! [ -d "/proc/$2" ]; then
 		bad "$1: the job ended $3 (inputs too small for this machine?)"
@@ -183,13 +111,9 @@ for w in "${ORDER[@]}"; do
 	ref_ms=$(( $(now_ms) - t ))
 	echo "# $w: reference exit $rc in $ref_ms ms, $(stat -c %s "$N1T/$w.ref") bytes"
 
-	rm -f "$N1T/$w.pid"
 	t=$(now_ms)
-	node_exec 1 "$OMM_BUILD/omrun" --pidfile "/tmp/$w.pid" "${argv[@]}" \
-	    </dev/null >"$N1T/$w.out" 2>"$N1T/$w.err" &
-	OMRUN=$!
-	within 5 test -s "$N1T/$w.pid"
-	pid=$(cat "$N1T/$w.pid" 2>/dev/null)
+	job_start "$w" "${argv[@]}"
+	pid=$JOB
 	if [ -z "$pid" ]; then
 		bad "$w: omrun wrote no pidfile"
 		wait_pid "$OMRUN" 60

@@ -8,101 +8,17 @@
 #     and stdout the terminal) keeps answering lines typed with send-keys
 #     after it moved to node 2 (terminal reads, writes and ioctls go home).
 set -u
-: "${OMM_BUILD:?OMM_BUILD must point at the build tree}"
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
-for _fd in /proc/$$/fd/*; do
-	_fd=${_fd##*/}
-	[ "$_fd" -gt 2 ] && [ "$_fd" -ne 255 ] && eval "exec $_fd>&-" 2>/dev/null
-done
-. "$OMM_SRC/tests/cluster/cluster.sh"
-. "$OMM_SRC/tests/cluster/fabric.sh"
-PY=/usr/bin/python3
-for p in $PY /usr/bin/tmux "$OMM_BUILD/omrun" "$OMM_BUILD/omctl" "$OMM_BUILD/ommd"; do
-	[ -x "$p" ] || { echo "missing $p" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-done
-id omm-guest >/dev/null 2>&1 ||
-    { echo "no user omm-guest (tests/deps.sh)" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+. "$OMM_SRC/tests/cluster/migrate.sh"
+migrate_need /usr/bin/tmux
+migrate_cluster 2
 
-ps_q() {
-	node_omctl "$1" ps --json 2>/dev/null | $PY -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except Exception:
-    sys.exit(1)
-p = {x["pid"]: x for x in d["processes"]}.get(int(sys.argv[1]))
-sys.exit(0 if p is not None and eval(sys.argv[2]) else 1)' "$2" "$3"
-}
-guest_pids() {
-	local p
-	for p in $(ip netns pids "$(_cl_ns "$1")" 2>/dev/null); do
-		[ "$(stat -c %U /proc/"$p" 2>/dev/null)" = omm-guest ] && echo "$p"
-	done
-	return 0
-}
-wait_pid() {
-	local n=$(( $2 * 10 ))
-	while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do
-		[ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = Z ] && break
-		sleep 0.1
-		n=$((n - 1))
-	done
-	if [ "$n" -le 0 ]; then
-		kill -KILL $(pgrep -P "$1") "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		RC=124
-		return
-	fi
-	RC=0
-	wait "$1" || RC=$?
-}
-size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-grows() { local a; a=$(size "$1"); sleep "$2"; [ "$(size "$1")" -gt "$a" ]; }
-
-CLUSTER_CONF_EXTRA=$(fabric_conf map)
-if ! cluster_up 2 >/dev/null; then
-	bad "cluster_up 2"
-	finish
-	exit 1
-fi
-started=1
-for i in 1 2; do node_start "$i" -v || started=0; done
-check "nodes 1-2 started" [ "$started" -eq 1 ]
-check "nodes 1-2 see each other" within 10 all_see_up "1 2" 1 2
-N1T=$(node_dir 1)/tmp
-
-# a job printing a counter every 50 ms (n lines, or forever with n = 0)
-cat >"$N1T/tick.py" <<'EOF'
-import sys, time
-n = int(sys.argv[1])
-i = 0
-while n == 0 or i < n:
-    print(i, flush=True)
-    i += 1
-    time.sleep(0.05)
-EOF
-
-# start NAME ARGS: omrun on node 1; OMRUN (host pid), JOB (home pid)
-start() {
-	local n=$1
-	shift
-	rm -f "$N1T/$n.pid"
-	node_exec 1 "$OMM_BUILD/omrun" --pidfile "/tmp/$n.pid" "$@" \
-	    </dev/null >"$N1T/$n.out" 2>"$N1T/$n.err" &
-	OMRUN=$!
-	within 5 test -s "$N1T/$n.pid"
-	JOB=$(cat "$N1T/$n.pid" 2>/dev/null)
-	[ -n "$JOB" ]
-}
-to_node2() {
-	node_omctl 1 migrate "$1" node2 >/dev/null &&
-	    ps_q 1 "$1" "p['where'] == 2 and p['away'] == 'remote'"
-}
+make_tick
 
 # SIGTERM
-if start term $PY /tmp/tick.py 0; then
+if job_start term $PY /tmp/tick.py 0; then
 	sleep 0.3
-	check "term: job $JOB migrated to node2" to_node2 "$JOB"
+	check "term: job $JOB migrated to node2" migrate_to "$JOB" 2
 	check "term: its output grows on node 2" grows "$N1T/term.out" 0.5
 	t=$(now_ms)
 	node_exec 1 kill -TERM "$JOB"
@@ -116,9 +32,9 @@ else
 fi
 
 # SIGSTOP / SIGCONT: 120 lines, 6 s of ticking
-if start stop $PY /tmp/tick.py 120; then
+if job_start stop $PY /tmp/tick.py 120; then
 	sleep 0.3
-	check "stop: job $JOB migrated to node2" to_node2 "$JOB"
+	check "stop: job $JOB migrated to node2" migrate_to "$JOB" 2
 	check "stop: its output grows on node 2" grows "$N1T/stop.out" 0.5
 	node_exec 1 kill -STOP "$JOB"
 	sleep 0.3
@@ -149,7 +65,7 @@ if node_exec 1 tmux new-session -d -s omm71 -x 120 -y 40 \
 	node_exec 1 tmux send-keys -t omm71 'print(6*7)' Enter
 	check "tty: python3 answers 42 at home" within 5 pane_has '^42$'
 	if [ -n "$JOB" ]; then
-		check "tty: python3 ($JOB) migrated to node2" to_node2 "$JOB"
+		check "tty: python3 ($JOB) migrated to node2" migrate_to "$JOB" 2
 		node_exec 1 tmux send-keys -t omm71 'print(6*9)' Enter
 		check "tty: it answers 54 on node 2" within 5 pane_has '^54$'
 		node_exec 1 tmux send-keys -t omm71 \

@@ -10,82 +10,16 @@
 # shows every process of the job managed (seq, sort and tail were exec'd by
 # managed children of the shell).
 set -u
-: "${OMM_BUILD:?OMM_BUILD must point at the build tree}"
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
-for _fd in /proc/$$/fd/*; do
-	_fd=${_fd##*/}
-	[ "$_fd" -gt 2 ] && [ "$_fd" -ne 255 ] && eval "exec $_fd>&-" 2>/dev/null
-done
-. "$OMM_SRC/tests/cluster/cluster.sh"
-. "$OMM_SRC/tests/cluster/fabric.sh"
-PY=/usr/bin/python3
-for p in $PY "$OMM_BUILD/omrun" "$OMM_BUILD/omctl" "$OMM_BUILD/ommd"; do
-	[ -x "$p" ] || { echo "missing $p" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-done
-id omm-guest >/dev/null 2>&1 ||
-    { echo "no user omm-guest (tests/deps.sh)" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-
-# quiet CMD...: CMD with its stdout discarded (check prints its own line)
-quiet() { "$@" >/dev/null; }
-ps_q() {
-	node_omctl "$1" ps --json 2>/dev/null | $PY -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except Exception:
-    sys.exit(1)
-p = {x["pid"]: x for x in d["processes"]}.get(int(sys.argv[1]))
-sys.exit(0 if p is not None and eval(sys.argv[2]) else 1)' "$2" "$3"
-}
-guest_pids() {
-	local p
-	for p in $(ip netns pids "$(_cl_ns "$1")" 2>/dev/null); do
-		[ "$(stat -c %U /proc/"$p" 2>/dev/null)" = omm-guest ] && echo "$p"
-	done
-	return 0
-}
-wait_pid() {
-	local n=$(( $2 * 10 ))
-	while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do
-		[ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = Z ] && break
-		sleep 0.1
-		n=$((n - 1))
-	done
-	if [ "$n" -le 0 ]; then
-		kill -KILL $(pgrep -P "$1") "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		RC=124
-		return
-	fi
-	RC=0
-	wait "$1" || RC=$?
-}
-
-CLUSTER_CONF_EXTRA=$(fabric_conf map)
-if ! cluster_up 2 >/dev/null; then
-	bad "cluster_up 2"
-	finish
-	exit 1
-fi
-started=1
-for i in 1 2; do node_start "$i" -v || started=0; done
-check "nodes 1-2 started" [ "$started" -eq 1 ]
-check "nodes 1-2 see each other" within 10 all_see_up "1 2" 1 2
-N1T=$(node_dir 1)/tmp
-LOG1=$(node_dir 1)/log/ommd.log
+. "$OMM_SRC/tests/cluster/migrate.sh"
+migrate_need
+migrate_cluster 2
 
 mkfifo "$N1T/fifo"
-node_exec 1 "$OMM_BUILD/omrun" --pidfile /tmp/sh.pid sh -c \
-    'read x </tmp/fifo; for i in $(seq 50); do echo $i; done | sort -n | tail -1' \
-    </dev/null >"$N1T/out" 2>"$N1T/err" &
-OMRUN=$!
-within 5 test -s "$N1T/sh.pid"
-SH=$(cat "$N1T/sh.pid" 2>/dev/null)
-if [ -z "$SH" ]; then
-	bad "omrun wrote no pidfile"
-	finish
-	exit 1
-fi
+job_start sh sh -c \
+    'read x </tmp/fifo; for i in $(seq 50); do echo $i; done | sort -n | tail -1' ||
+    give_up "omrun wrote no pidfile"
+SH=$JOB
 sleep 0.3
 check "sh $SH (waiting in open of the fifo) migrates to node2" \
     quiet node_omctl 1 migrate "$SH" node2
@@ -99,8 +33,8 @@ t=$(now_ms)
 echo go >"$N1T/fifo"
 wait_pid "$OMRUN" 30
 check "omrun exits 0 (got $RC) $(( $(now_ms) - t )) ms after the fifo opened" [ "$RC" -eq 0 ]
-check "it printed 50 (got '$(head -c 100 "$N1T/out")')" [ "$(cat "$N1T/out")" = 50 ]
-check "nothing on stderr ($(head -c 200 "$N1T/err"))" [ ! -s "$N1T/err" ]
+check "it printed 50 (got '$(head -c 100 "$N1T/sh.out")')" [ "$(cat "$N1T/sh.out")" = 50 ]
+check "nothing on stderr ($(head -c 200 "$N1T/sh.err"))" [ ! -s "$N1T/sh.err" ]
 # the shell is gone now; the log tells where it went
 check "node 1's log: brought home by its fork" \
     grep -Eq "process $SH: home from node node2 \((a call needs home|.*fork|.*clone)" "$LOG1"
@@ -118,14 +52,10 @@ check "no guest left on node 2" within 3 [ -z "$(guest_pids 2)" ]
 
 # the same with the shell held home after its fork: ps during the run shows
 # every child in the shell's job, at home
-rm -f "$N1T/sh.pid" "$N1T/out"
 mkfifo "$N1T/fifo2"
-node_exec 1 "$OMM_BUILD/omrun" --pidfile /tmp/sh.pid sh -c \
-    'read x </tmp/fifo; seq 50 | sort -n | (read x </tmp/fifo2; tail -1)' \
-    </dev/null >"$N1T/out" 2>"$N1T/err" &
-OMRUN=$!
-within 5 test -s "$N1T/sh.pid"
-SH=$(cat "$N1T/sh.pid" 2>/dev/null)
+job_start sh sh -c \
+    'read x </tmp/fifo; seq 50 | sort -n | (read x </tmp/fifo2; tail -1)'
+SH=$JOB
 sleep 0.3
 check "second sh $SH migrates to node2" quiet node_omctl 1 migrate "$SH" node2
 echo go >"$N1T/fifo"
@@ -145,11 +75,6 @@ check "ps: the shell's children are managed, in its job" kids "$SH"
 echo go >"$N1T/fifo2"
 wait_pid "$OMRUN" 30
 check "second: omrun exits 0 (got $RC) and printed 50" \
-    [ "$RC" -eq 0 -a "$(cat "$N1T/out")" = 50 ]
-if [ "$fail" -ne 0 ]; then
-	for i in 1 2; do
-		grep -E "process ($SH1|$SH)[ :]|home 1:($SH1|$SH)\)" "$(node_dir $i)/log/ommd.log" |
-		    grep -Ev "(dump|restore) [0-9]+: " | sed "s/^/# node$i: /"
-	done
-fi
+    [ "$RC" -eq 0 -a "$(cat "$N1T/sh.out")" = 50 ]
+[ "$fail" -eq 0 ] || logs_of -a "$SH1" "$SH"
 finish

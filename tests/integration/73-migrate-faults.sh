@@ -11,102 +11,23 @@
 # After each, no omm-guest process is left in any node, and nodes 2 and 3
 # have no new file in their /tmp or /var/lib/omm.
 set -u
-: "${OMM_BUILD:?OMM_BUILD must point at the build tree}"
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
-for _fd in /proc/$$/fd/*; do
-	_fd=${_fd##*/}
-	[ "$_fd" -gt 2 ] && [ "$_fd" -ne 255 ] && eval "exec $_fd>&-" 2>/dev/null
-done
-. "$OMM_SRC/tests/cluster/cluster.sh"
-. "$OMM_SRC/tests/cluster/fabric.sh"
-PY=/usr/bin/python3
-for p in $PY "$OMM_BUILD/omrun" "$OMM_BUILD/omctl" "$OMM_BUILD/ommd"; do
-	[ -x "$p" ] || { echo "missing $p" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-done
-id omm-guest >/dev/null 2>&1 ||
-    { echo "no user omm-guest (tests/deps.sh)" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+. "$OMM_SRC/tests/cluster/migrate.sh"
+migrate_need
 
-ps_q() {
-	node_omctl "$1" ps --json 2>/dev/null | $PY -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except Exception:
-    sys.exit(1)
-p = {x["pid"]: x for x in d["processes"]}.get(int(sys.argv[1]))
-sys.exit(0 if p is not None and eval(sys.argv[2]) else 1)' "$2" "$3"
-}
-guest_pids() {
-	local p
-	for p in $(ip netns pids "$(_cl_ns "$1")" 2>/dev/null); do
-		[ "$(stat -c %U /proc/"$p" 2>/dev/null)" = omm-guest ] && echo "$p"
-	done
-	return 0
-}
 no_guests() { [ -z "$(guest_pids 1)$(guest_pids 2)$(guest_pids 3)" ]; }
-# files I: every file under node I's /tmp and /var/lib/omm
-files() { (cd "$(node_dir "$1")" && find tmp lib | sort); }
-wait_pid() {
-	local n=$(( $2 * 10 ))
-	while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do
-		[ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = Z ] && break
-		sleep 0.1
-		n=$((n - 1))
-	done
-	if [ "$n" -le 0 ]; then
-		kill -KILL $(pgrep -P "$1") "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		RC=124
-		return
-	fi
-	RC=0
-	wait "$1" || RC=$?
-}
-logs_of() {
-	local i
-	for i in 1 2 3; do
-		grep -E -- "(process |home 1:)$1[ :)]" "$(node_dir "$i")/log/ommd.log" |
-		    grep -Ev '(dump|restore) [0-9]+: ' | tail -n 12 | sed "s/^/# node$i: /"
-	done
-}
 
-CLUSTER_CONF_EXTRA=$(fabric_conf map)
-if ! cluster_up 3 >/dev/null; then
-	bad "cluster_up 3"
-	finish
-	exit 1
-fi
-started=1
-for i in 1 2 3; do node_start "$i" -v || started=0; done
-check "nodes 1-3 started" [ "$started" -eq 1 ]
-check "nodes 1-3 see each other" within 10 all_see_up "1 2 3" 1 2 3
-N1T=$(node_dir 1)/tmp
-LOG1=$(node_dir 1)/log/ommd.log
-cat >"$N1T/tick.py" <<'EOF'
-import time
-i = 0
-while True:
-    print(i, flush=True)
-    i += 1
-    time.sleep(0.05)
-EOF
+migrate_cluster 3
+make_tick
 files 2 >"$N1T/files2.before"
 files 3 >"$N1T/files3.before"
 
-# start NAME: the ticking job on node 1, migrated to node NODE; OMRUN, JOB
+# start_away NAME NODE: the ticking job on node 1, migrated to node NODE,
+# which then has its guest; OMRUN, JOB
 start_away() {
-	local n=$1 node=$2
-	rm -f "$N1T/$n.pid"
-	node_exec 1 "$OMM_BUILD/omrun" --pidfile "/tmp/$n.pid" $PY /tmp/tick.py \
-	    </dev/null >"$N1T/$n.out" 2>"$N1T/$n.err" &
-	OMRUN=$!
-	within 5 test -s "$N1T/$n.pid"
-	JOB=$(cat "$N1T/$n.pid" 2>/dev/null)
-	[ -n "$JOB" ] || return 1
+	job_start "$1" $PY /tmp/tick.py 0 || return 1
 	sleep 0.2
-	node_omctl 1 migrate "$JOB" "node$node" >/dev/null &&
-	    ps_q 1 "$JOB" "p['where'] == $node and p['away'] == 'remote'" &&
-	    [ -n "$(guest_pids "$node")" ]
+	migrate_to "$JOB" "$2" && [ -n "$(guest_pids "$2")" ]
 }
 
 # lost NAME NODE LIMIT_MS T0: the job ended as lost, within LIMIT_MS of T0
