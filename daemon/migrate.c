@@ -598,7 +598,9 @@ on_ready(struct away *a, const struct depmsg *m)
 	if (t != NULL) {
 		t->state = PROTO_STATE_RUNNING;
 		t->migrations++;
-		t->resident_ms = supervise_now_ms();
+		/* placed by hand: the balancer leaves it there a while */
+		t->resident_ms = supervise_now_ms() + (a->conn != 0 ?
+		    MANUAL_HOLD_MS : 0);
 	}
 	counters.out++;
 	log_info("process %d: runs on node %s (guest %d), %llu bytes, frozen "
@@ -623,7 +625,8 @@ on_moved(struct away *a, const struct depmsg *m)
 	a->dst.freeze_secs = 0;	/* not seen from here: the host's dump */
 	if (t != NULL) {
 		t->migrations++;
-		t->resident_ms = supervise_now_ms();
+		t->resident_ms = supervise_now_ms() + (a->conn != 0 ?
+		    MANUAL_HOLD_MS : 0);
 	}
 	counters.out++;
 	answer(a, 1, NULL);
