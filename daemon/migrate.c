@@ -70,6 +70,7 @@ struct away {
 	uint32_t		 node;		/* where it goes or is */
 	uint32_t		 next;		/* move on there once home */
 	uint32_t		 moving;	/* moving on there (the deputy relays) */
+	int			 manual;	/* asked by a user, not the balancer */
 	struct depstats		*stats;		/* shared with D */
 	uint64_t		 conn;		/* a request waiting for the outcome */
 	int			 conn_bring;	/* that request is a BRING */
@@ -437,6 +438,7 @@ move_on(struct away *a, uint32_t node, uint64_t conn, char **cause)
 	kill(a->dep, SIGUSR1);
 	a->moving = node;
 	a->conn = conn;
+	a->manual = conn != 0;
 	a->conn_bring = 0;
 	a->t0 = now_secs();
 	log_info("process %d: moving on from node %s to node %s", (int)a->pid,
@@ -479,6 +481,7 @@ migrate_start(struct task *t, uint32_t node, uint64_t conn, char **cause)
 	if ((a = away_new(t, node, cause)) == NULL)
 		return -1;
 	a->conn = conn;
+	a->manual = conn != 0;
 	log_info("process %d: migrating to node %s", (int)t->tgid,
 	    node_name(node));
 	return 0;
@@ -599,7 +602,7 @@ on_ready(struct away *a, const struct depmsg *m)
 		t->state = PROTO_STATE_RUNNING;
 		t->migrations++;
 		/* placed by hand: the balancer leaves it there a while */
-		t->resident_ms = supervise_now_ms() + (a->conn != 0 ?
+		t->resident_ms = supervise_now_ms() + (a->manual ?
 		    MANUAL_HOLD_MS : 0);
 	}
 	counters.out++;
@@ -625,7 +628,7 @@ on_moved(struct away *a, const struct depmsg *m)
 	a->dst.freeze_secs = 0;	/* not seen from here: the host's dump */
 	if (t != NULL) {
 		t->migrations++;
-		t->resident_ms = supervise_now_ms() + (a->conn != 0 ?
+		t->resident_ms = supervise_now_ms() + (a->manual ?
 		    MANUAL_HOLD_MS : 0);
 	}
 	counters.out++;
@@ -907,7 +910,8 @@ migrate_on_exec(struct task *t)
 		tell_user(t->tgid, "process %d stays home: %s", (int)t->tgid,
 		    cause);
 		free(cause);
-	}
+	} else if (t->away != NULL)
+		t->away->manual = 1;	/* omrun --on: the user's choice */
 	t->migrate_on_exec = 0;
 }
 
