@@ -45,6 +45,7 @@
 #include "host.h"
 #include "migrate.h"
 #include "peer.h"
+#include "procinfo.h"
 #include "supervise.h"
 
 #define HOLD_WAIT_MS	10000	/* the deputy turning into the holder */
@@ -907,8 +908,10 @@ migrate_on_exec(struct task *t)
 	if (t->migrate_on_exec == 0)
 		return;
 	if (migrate_start(t, t->migrate_on_exec, 0, &cause) == -1) {
-		tell_user(t->tgid, "process %d stays home: %s", (int)t->tgid,
-		    cause);
+		/* a command over before it could go is no news */
+		if (procinfo_exists(t->tgid) && !procinfo_zombie(t->tgid))
+			tell_user(t->tgid, "process %d stays home: %s",
+			    (int)t->tgid, cause);
 		free(cause);
 	} else if (t->away != NULL)
 		t->away->manual = 1;	/* omrun --on: the user's choice */

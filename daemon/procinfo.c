@@ -209,3 +209,22 @@ procinfo_exists(pid_t pid)
 	snprintf(path, sizeof path, "/proc/%d", (int)pid);
 	return stat(path, &st) == 0;
 }
+
+int
+procinfo_zombie(pid_t pid)
+{
+	char	path[64], buf[512], *p;
+	ssize_t	n;
+	int	fd;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* the state follows the last ')': a comm may hold anything */
+	return (p = strrchr(buf, ')')) != NULL && (p[2] == 'Z' || p[2] == 'X');
+}

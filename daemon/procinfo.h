@@ -23,5 +23,7 @@ int	procinfo_groups(pid_t, gid_t **, int *, char **cause)
 char	*procinfo_cmdline(pid_t);
 /* 1 if /proc/pid exists (the process or a zombie is there). */
 int	procinfo_exists(pid_t);
+/* 1 if pid is a zombie (or gone): it will not run again. */
+int	procinfo_zombie(pid_t);
 
 #endif
