@@ -49,6 +49,14 @@ static int64_t			 moves[BAL_MOVES_PER_MIN];	/* start times */
 static uint64_t			 rng;
 static struct balancer_counters	 counters;
 
+/* Nodes that just refused one of ours (loadlimit, block): left alone a while. */
+#define BACKOFF_MS	10000
+#define NBACKOFF	16
+static struct {
+	uint32_t	node;
+	int64_t		until;
+}				 backoff[NBACKOFF];
+
 static int64_t
 now_ms(void)
 {
@@ -86,9 +94,21 @@ proc_usage(pid_t pid, uint64_t *cpu_ns, uint64_t *rss)
 	return 0;
 }
 
+static int
+backed_off(uint32_t node, int64_t t)
+{
+	size_t	i;
+
+	for (i = 0; i < NBACKOFF; i++) {
+		if (backoff[i].node == node && backoff[i].until > t)
+			return 1;
+	}
+	return 0;
+}
+
 /* The nodes we know, from the gossip, as the model reads them. */
 static size_t
-view(struct bal_node **out)
+view(struct bal_node **out, size_t room)
 {
 	struct msg_node		*mn;
 	struct bal_node		*bn, *to, *from;
@@ -96,7 +116,8 @@ view(struct bal_node **out)
 	int64_t			 t = now_ms();
 
 	n = cluster_nodes(&mn);
-	bn = xcalloc(n ? n : 1, sizeof *bn);
+	/* room for hosts our window lacks (candidates() adds them) */
+	bn = xcalloc(n + room + 1, sizeof *bn);
 	for (i = 0; i < n; i++) {
 		if (!mn[i].has_lv)
 			continue;
@@ -112,6 +133,11 @@ view(struct bal_node **out)
 		bn[k].flags = mn[i].lv.flags;
 		bn[k].guest_share = bn[k].demand;
 		bn[k].up = mn[i].self || mn[i].state == PROTO_NODE_UP;
+		/* the CPUs a quota leaves us: the demand of ours reads against them */
+		if (mn[i].self)
+			bn[k].ncpu = cluster_cpus_milli() / 1000.0;
+		if (backed_off(bn[k].id, t))
+			bn[k].up = 0;
 		k++;
 	}
 	free(mn);
@@ -125,6 +151,20 @@ view(struct bal_node **out)
 	}
 	*out = bn;
 	return k;
+}
+
+
+void
+balancer_refused(uint32_t node)
+{
+	size_t	i, oldest = 0;
+
+	for (i = 0; i < NBACKOFF; i++) {
+		if (backoff[i].until < backoff[oldest].until)
+			oldest = i;
+	}
+	backoff[oldest].node = node;
+	backoff[oldest].until = now_ms() + BACKOFF_MS;
 }
 
 static void
@@ -166,14 +206,44 @@ count_move(int64_t t)
 	moves[oldest] = t;
 }
 
+/*
+ * What a host tells of itself with each GUEST_USAGE: its CPUs (the
+ * demand of our process there reads against them) and, when our window
+ * lacks it, its load, as a node of its own.
+ */
+static void
+host_view(struct bal_node *nodes, size_t *nn, const struct migrate_usage *mu,
+    const struct bal_node *self)
+{
+	struct bal_node	*h;
+
+	if (mu->host_cpus_milli == 0)
+		return;
+	if ((h = balance_find(nodes, *nn, mu->node)) == NULL) {
+		h = &nodes[(*nn)++];
+		memset(h, 0, sizeof *h);
+		h->id = mu->node;
+		h->demand = mu->host_load / 100.0;
+		h->guest_share = h->demand;
+		/* its speed unknown: ours, per CPU */
+		h->cap = mu->host_cpus_milli / 1000.0 * (self != NULL &&
+		    self->ncpu > 0 ? self->cap / self->ncpu : 1);
+		h->mem_total = self != NULL ? self->mem_total : 1;
+		h->mem_free = h->mem_total;
+		h->up = 1;
+	}
+	h->ncpu = mu->host_cpus_milli / 1000.0;
+}
+
 /* This node's processes (home here), wherever they run. */
 static size_t
 candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
-    const struct bal_node *nodes, size_t nn)
+    struct bal_node *nodes, size_t *nnp)
 {
+	const struct bal_node	*me = balance_find(nodes, *nnp, self);
+	size_t			 nn;
 	struct bal_proc		*bp;
 	struct task		**tp, *t;
-	const struct bal_node	*w;
 	struct migrate_usage	 mu;
 	size_t			 n = 0, cap = 16;
 	uint64_t		 cpu, rss;
@@ -192,8 +262,10 @@ candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
 		if (mu.away) {
 			cpu = mu.cpu_ns;
 			rss = mu.rss;
+			host_view(nodes, nnp, &mu, me);
 		} else if (proc_usage(t->tgid, &cpu, &rss) == -1)
 			continue;
+		nn = *nnp;
 		/* a new host's counter starts from zero */
 		if (t->bal_where != where || cpu < t->bal_cpu_ns) {
 			t->bal_where = where;
@@ -224,7 +296,7 @@ candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
 		bp[n].resident_s = (ms - t->resident_ms) / 1000.0;
 		bp[n].movable = !t->locked && !t->stay &&
 		    t->cantmove_until <= now &&
-		    (w = balance_find((struct bal_node *)nodes, nn, where)) != NULL;
+		    balance_find(nodes, nn, where) != NULL;
 		bp[n].allowed = t->allowed;
 		bp[n].nallowed = t->nallowed;
 		tp[n] = t;
@@ -251,8 +323,8 @@ tick(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(tick_ev, &tv);
 	if (!cluster_balancing() || migrate_busy() || !rate_ok(ms))
 		return;
-	nn = view(&nodes);
-	np = candidates(&procs, &tasks, self, nodes, nn);
+	nn = view(&nodes, supervise_count());
+	np = candidates(&procs, &tasks, self, nodes, &nn);
 	if (np == 0 || nn < 2 ||
 	    balance_decide(&cfg, self, nodes, nn, procs, np, &rng, &m) != 1)
 		goto out;

@@ -15,5 +15,7 @@ struct balancer_counters {
 void	balancer_start(struct event_base *, const struct omm_config *);
 void	balancer_stop(void);
 const struct balancer_counters *balancer_counters(void);
+/* A node refused one of our processes: the balancer leaves it a while. */
+void	balancer_refused(uint32_t node);
 
 #endif

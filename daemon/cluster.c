@@ -158,6 +158,7 @@ sample(int64_t now)
 	lv.speed = own_speed();
 	lv.flags = own_flags();
 	lv.guests = host_guests();
+	host_publish(lv.load, cluster_cpus_milli());
 	lv.stamp = (uint64_t)now;
 	gossip_set_self(g, now, &lv);
 }
@@ -410,6 +411,17 @@ uint64_t
 cluster_incarnation(void)
 {
 	return lv.incarnation;
+}
+
+/* The CPUs we may use x1000: a cgroup quota, or all of ours. */
+uint32_t
+cluster_cpus_milli(void)
+{
+	double	lim = loadvec_cpu_limit();
+
+	if (lim > 0 && lim < lv.ncpu)
+		return (uint32_t)(lim * 1000);
+	return lv.ncpu * 1000;
 }
 
 /* May the balancer move our processes? (balance on, not stay, not left) */

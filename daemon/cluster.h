@@ -42,6 +42,7 @@ SSL_CTX	*cluster_ctx(void);
 /* Guests refused now (block on, or left). */
 int	cluster_blocked(void);
 int	cluster_balancing(void);
+uint32_t cluster_cpus_milli(void);
 int	cluster_node_up(uint32_t node);
 int	cluster_over_loadlimit(uint32_t *load, uint32_t *limit);
 

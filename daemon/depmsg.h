@@ -56,6 +56,8 @@ struct depstats {
 	uint64_t	cpu_ns;		/* the guest's CPU time there (GUEST_USAGE) */
 	uint64_t	rss;		/* and its resident memory, bytes */
 	uint64_t	usage_ms;	/* when that came, CLOCK_MONOTONIC ms */
+	uint32_t	host_cpus_milli; /* the host's CPUs x1000, its load x100 */
+	uint32_t	host_load;
 };
 
 /* One message: 0, or -1 with cause (peer gone, short, malformed). */

@@ -704,6 +704,8 @@ serve(struct dep *p)
 				lost(p, cause);
 			p->a->stats->cpu_ns = u.cpu_ns;
 			p->a->stats->rss = u.rss;
+			p->a->stats->host_cpus_milli = u.host_cpus_milli;
+			p->a->stats->host_load = u.host_load;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			p->a->stats->usage_ms = (uint64_t)now.tv_sec * 1000 +
 			    (uint64_t)now.tv_nsec / 1000000;

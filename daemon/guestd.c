@@ -708,6 +708,10 @@ send_usage(struct srv *s, char **cause)
 			}
 		}
 	}
+	if (s->a->now != NULL) {
+		u.host_cpus_milli = s->a->now->cpus_milli;
+		u.host_load = s->a->now->load;
+	}
 	buf_init(&b);
 	migwire_encode_usage(&b, &u);
 	rv = send_buf(s, &b, cause);

@@ -15,6 +15,12 @@
 /* The unprivileged user guests run as. */
 #define GUEST_USER	"omm-guest"
 
+/* This node now, as the host's ommd publishes it for the guest servers. */
+struct host_now {
+	volatile uint32_t	load;		/* x100 */
+	volatile uint32_t	cpus_milli;
+};
+
 struct guestd_args {
 	int		 fd;		/* the accepted TCP connection */
 	int		 ctl;		/* to the host's ommd: depmsg READY */
@@ -24,6 +30,7 @@ struct guestd_args {
 	int		 blocked;	/* admin block on: refuse */
 	int		 over_limit;	/* load over the admin's loadlimit */
 	uint32_t	 load, loadlimit;
+	const struct host_now *now;
 	int		 have_guest_user;
 	uid_t		 guest_uid;
 	gid_t		 guest_gid;

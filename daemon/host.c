@@ -6,6 +6,7 @@
  * stops them when it stops.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -44,6 +45,7 @@ struct hosted {
 	struct event		*ev;
 	int			 ready;		/* the guest runs here */
 	int			 leaving;	/* asked to go (memory) */
+	struct timespec		 since;		/* accepted */
 	pid_t			 guest;
 	uint32_t		 home;
 	pid_t			 home_pid;
@@ -61,6 +63,7 @@ static char			 self_name[LV_NAME_MAX];
 static int			(*blocked)(void);
 static struct host_counters	 counters;
 static struct event		*mem_ev;
+static struct host_now		*now_page;	/* shared with the guest servers */
 
 #define MEM_LOW		0.08	/* MemAvailable under this share: guests go */
 #define MEM_CHECK_MS	1000
@@ -102,6 +105,24 @@ server_ctl(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+#define RECENT_MS	4000
+
+static uint32_t
+recent_arrivals(void)
+{
+	struct hosted	*h;
+	struct timespec	 now;
+	uint32_t	 n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	LIST_FOREACH(h, &servers, entry) {
+		if ((now.tv_sec - h->since.tv_sec) * 1000 +
+		    (now.tv_nsec - h->since.tv_nsec) / 1000000 < RECENT_MS)
+			n++;
+	}
+	return n;
+}
+
 static void
 host_accept(struct evconnlistener *lis, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -125,6 +146,13 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	a.self_name = self_name;
 	a.blocked = blocked != NULL && blocked();
 	a.over_limit = cluster_over_loadlimit(&a.load, &a.loadlimit);
+	/*
+	 * The load is smoothed over seconds: guests that came just now do
+	 * not show in it yet. Count each as a full CPU's worth.
+	 */
+	a.load += 100 * recent_arrivals();
+	a.over_limit = a.loadlimit != 0 && a.load > a.loadlimit;
+	a.now = now_page;
 	if ((pw = getpwnam(GUEST_USER)) != NULL) {
 		a.have_guest_user = 1;
 		a.guest_uid = pw->pw_uid;
@@ -145,6 +173,7 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	close(sv[1]);
 	h = xcalloc(1, sizeof *h);
 	h->server = pid;
+	clock_gettime(CLOCK_MONOTONIC, &h->since);
 	h->ctl = sv[0];
 	h->ev = event_new(base, sv[0], EV_READ | EV_PERSIST, server_ctl, h);
 	event_add(h->ev, NULL);
@@ -216,6 +245,10 @@ host_start(struct event_base *b, SSL_CTX *c, const struct node_addr *listen,
 	base = b;
 	ctx = c;
 	self = node;
+	now_page = mmap(NULL, sizeof *now_page, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (now_page == MAP_FAILED)
+		fatal("mmap");
 	blocked = is_blocked;
 	snprintf(self_name, sizeof self_name, "%s", name);
 	a.port = host_migrate_port(listen->port);
@@ -241,6 +274,15 @@ host_start(struct event_base *b, SSL_CTX *c, const struct node_addr *listen,
 		    "%s)", GUEST_USER, GUEST_USER);
 	log_info("node %u accepting guests on %s", node, str);
 	return 0;
+}
+
+void
+host_publish(uint32_t load, uint32_t cpus_milli)
+{
+	if (now_page == NULL)
+		return;
+	now_page->load = load;
+	now_page->cpus_milli = cpus_milli;
 }
 
 uint16_t
@@ -289,8 +331,9 @@ host_expel(void)
 	struct hosted	*h;
 	uint32_t	 n = 0;
 
+	/* one still arriving goes too, once it runs */
 	LIST_FOREACH(h, &servers, entry) {
-		if (h->ready && kill(h->server, SIGTERM) == 0)
+		if (kill(h->server, SIGTERM) == 0)
 			n++;
 	}
 	return n;

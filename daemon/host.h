@@ -21,6 +21,8 @@ struct host_counters {
 int	host_start(struct event_base *, SSL_CTX *, const struct node_addr *listen,
 	    uint32_t node, const char *name, int (*is_blocked)(void),
 	    char **cause) __attribute__((warn_unused_result));
+/* What the guest servers report home of this node (GUEST_USAGE). */
+void	host_publish(uint32_t load, uint32_t cpus_milli);
 /* The migration port of a node listening on node_port. */
 uint16_t host_migrate_port(uint16_t node_port);
 /* A child of ommd ended: 1 if it was a guest server. */

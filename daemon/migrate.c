@@ -38,6 +38,7 @@
 #include "omm/sysent.h"
 #include "omm/xmalloc.h"
 
+#include "balancer.h"
 #include "cluster.h"
 #include "control.h"
 #include "depmsg.h"
@@ -650,6 +651,7 @@ on_failed(struct away *a, const char *why)
 	if (t != NULL)
 		t->state = PROTO_STATE_RUNNING;
 	counters.refused++;
+	balancer_refused(a->node);
 	log_warnx("process %d: migration to node %s failed: %s", (int)a->pid,
 	    node_name(a->node), why);
 	answer(a, 0, why);
@@ -840,6 +842,7 @@ away_ctl(evutil_socket_t fd, short what, void *arg)
 		if (a->moving != 0) {
 			log_warnx("process %d: moving on to node %s refused: %s",
 			    (int)a->pid, node_name(a->moving), m.text);
+			balancer_refused(a->moving);
 			a->moving = 0;
 			counters.refused++;
 			answer(a, 0, m.text);
@@ -996,6 +999,8 @@ migrate_usage(const struct task *t, struct migrate_usage *mu)
 	mu->node = a->node;
 	mu->cpu_ns = a->stats->cpu_ns;
 	mu->rss = a->stats->rss;
+	mu->host_cpus_milli = a->stats->host_cpus_milli;
+	mu->host_load = a->stats->host_load;
 	return 1;
 }
 

@@ -52,6 +52,8 @@ struct migrate_usage {
 	uint32_t	node;
 	uint64_t	cpu_ns;		/* away: the guest's CPU time on node */
 	uint64_t	rss;
+	uint32_t	host_cpus_milli;	/* away: its host's CPUs x1000 */
+	uint32_t	host_load;		/* and its load x100; 0: not told */
 };
 /* 0: it is on the move (leave it alone); 1: *mu filled (away or home). */
 int	migrate_usage(const struct task *, struct migrate_usage *);

@@ -83,6 +83,17 @@ supervise_set_exitkill(pid_t pid, int on)
 		log_debug("PTRACE_SETOPTIONS %d: %s", (int)pid, strerror(errno));
 }
 
+size_t
+supervise_count(void)
+{
+	struct task	*t;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(t, &tasks, entry)
+		n += t->tid == t->tgid;
+	return n;
+}
+
 int64_t
 supervise_now_ms(void)
 {

@@ -60,6 +60,8 @@ void		 supervise_reap(void);
 struct task	*supervise_find(pid_t tid);
 /* Add or drop PTRACE_O_EXITKILL: a parked process dies with ommd. */
 void		 supervise_set_exitkill(pid_t, int on);
+/* Processes (not threads) in the table. */
+size_t		 supervise_count(void);
 /* CLOCK_MONOTONIC in ms: the clock of resident_ms. */
 int64_t		 supervise_now_ms(void);
 /* Process leaders (tid == tgid) in table order, for PS: NULL ends. */

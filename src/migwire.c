@@ -593,6 +593,8 @@ migwire_encode_usage(struct buf *b, const struct guest_usage *m)
 	off = wire_frame_begin(b, WIRE_GUEST_USAGE);
 	buf_add_u64(b, m->cpu_ns);
 	buf_add_u64(b, m->rss);
+	buf_add_u32(b, m->host_cpus_milli);
+	buf_add_u32(b, m->host_load);
 	wire_frame_end(b, off);
 }
 
@@ -605,6 +607,8 @@ migwire_decode_usage(const uint8_t *p, size_t len, struct guest_usage *m,
 	buf_rd_init(&r, p, len);
 	m->cpu_ns = buf_rd_u64(&r);
 	m->rss = buf_rd_u64(&r);
+	m->host_cpus_milli = buf_rd_u32(&r);
+	m->host_load = buf_rd_u32(&r);
 	return rd_end(&r, "GUEST_USAGE", cause);
 }
 

@@ -150,6 +150,14 @@ struct guest_stopped {
 struct guest_usage {
 	uint64_t	cpu_ns;		/* CPU time the guest used there, in all */
 	uint64_t	rss;		/* its resident memory, bytes */
+	/*
+	 * The host as it is now: the CPUs it may use (x1000: a quota makes
+	 * them fractional) and its load (run-queue length x100). Home's
+	 * window may not hold the host's vector, and the process's demand is
+	 * read against them.
+	 */
+	uint32_t	host_cpus_milli;
+	uint32_t	host_load;
 };
 
 
@@ -181,7 +189,7 @@ struct guest_usage {
 #define GUEST_BRING_LEN		4
 #define GUEST_LEAVING_LEN	8
 #define GUEST_STOPPED_LEN	4
-#define GUEST_USAGE_LEN		16
+#define GUEST_USAGE_LEN		24
 
 /* Any decoded frame of the 200 block. */
 struct mig_msg {

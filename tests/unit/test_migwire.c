@@ -833,7 +833,7 @@ test_truncated(void **state)
 static void
 test_usage(void **state)
 {
-	struct guest_usage	 u = { 123456789012ULL, 64ULL << 20 }, v;
+	struct guest_usage	 u = { 123456789012ULL, 64ULL << 20, 450, 312 }, v;
 	struct wire_hdr		 h;
 	struct buf		 b;
 	size_t			 flen;
@@ -846,7 +846,8 @@ test_usage(void **state)
 	assert_int_equal(h.len, GUEST_USAGE_LEN);
 	assert_int_equal(migwire_decode_usage(b.data + WIRE_HDR_LEN, h.len, &v,
 	    &cause), 0);
-	assert_true(v.cpu_ns == u.cpu_ns && v.rss == u.rss);
+	assert_true(v.cpu_ns == u.cpu_ns && v.rss == u.rss &&
+	    v.host_cpus_milli == 450 && v.host_load == 312);
 	assert_int_equal(migwire_decode_usage(b.data + WIRE_HDR_LEN, h.len - 1,
 	    &v, &cause), -1);
 	assert_non_null(strstr(cause, "GUEST_USAGE"));
