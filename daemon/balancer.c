@@ -30,15 +30,22 @@
 #include "migrate.h"
 #include "supervise.h"
 
-#define RESERVE_MS	5000	/* a reservation lasts until gossip has it */
+#define RESERVE_MS	8000	/* at most: the loads show a move by then */
 #define NRESERVE	16
 #define CANTMOVE_HOLD_S	30	/* a refused process is not asked again before */
 #define MOVES_WINDOW_MS	60000
 
+/*
+ * A move the gossip does not show yet. The demand measured on both nodes
+ * when it started is kept: as their loads show the move (they are smoothed
+ * over seconds), the reservation shrinks by as much, so it never counts a
+ * process twice.
+ */
 struct reservation {
 	uint32_t	from, to;
 	double		d;
 	uint64_t	rss;
+	double		base_from, base_to;	/* measured demand then */
 	int64_t		until;
 };
 
@@ -113,6 +120,7 @@ view(struct bal_node **out, size_t room)
 	struct msg_node		*mn;
 	struct bal_node		*bn, *to, *from;
 	size_t			 n, i, k = 0;
+	double			 seen, left;
 	int64_t			 t = now_ms();
 
 	n = cluster_nodes(&mn);
@@ -146,8 +154,16 @@ view(struct bal_node **out, size_t room)
 			continue;
 		to = balance_find(bn, k, resv[i].to);
 		from = balance_find(bn, k, resv[i].from);
-		if (to != NULL && from != NULL)
-			balance_reserve(to, from, resv[i].d, resv[i].rss);
+		if (to == NULL || from == NULL)
+			continue;
+		seen = to->demand - resv[i].base_to;
+		left = resv[i].d - (seen > 0 ? seen : 0);
+		if (left > 0)
+			balance_reserve(to, NULL, left, resv[i].rss);
+		seen = resv[i].base_from - from->demand;
+		left = resv[i].d - (seen > 0 ? seen : 0);
+		if (left > 0)
+			balance_reserve(NULL, from, left, resv[i].rss);
 	}
 	*out = bn;
 	return k;
@@ -168,7 +184,7 @@ balancer_refused(uint32_t node)
 }
 
 static void
-reserve(const struct bal_move *m)
+reserve(const struct bal_move *m, double base_from, double base_to)
 {
 	size_t	i, oldest = 0;
 
@@ -180,7 +196,26 @@ reserve(const struct bal_move *m)
 	resv[oldest].to = m->to;
 	resv[oldest].d = m->d;
 	resv[oldest].rss = m->rss;
+	resv[oldest].base_from = base_from;
+	resv[oldest].base_to = base_to;
 	resv[oldest].until = now_ms() + RESERVE_MS;
+}
+
+/* A node's demand as measured (its vector), reservations not counted. */
+static double
+raw_demand(uint32_t node)
+{
+	struct msg_node	*mn;
+	size_t		 n, i;
+	double		 d = 0;
+
+	n = cluster_nodes(&mn);
+	for (i = 0; i < n; i++) {
+		if (mn[i].node == node && mn[i].has_lv)
+			d = mn[i].lv.load / 100.0;
+	}
+	free(mn);
+	return d;
 }
 
 /* Moves started in the last minute, under BAL_MOVES_PER_MIN. */
@@ -345,7 +380,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 		counters.failed++;
 		goto out;
 	}
-	reserve(&m);
+	reserve(&m, raw_demand(m.from), raw_demand(m.to));
 	count_move(ms);
 	counters.started++;
 out:
