@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, as CI runs it (README's test command): installs the
 # dependencies, builds omm twice (plain with -Werror, and with ASan+UBSan),
-# runs every ctest test in both, then each fuzz harness briefly.
+# runs every ctest test in the first and all but the long scenario tests
+# (label "long") in the second, then each fuzz harness briefly.
 # Needs root (ommd ptraces other users' processes; tests create users).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,11 +18,13 @@ jobs=$(nproc)
 fuzz_secs=${OMM_FUZZ_SECS:-20}
 status=0
 
+# run_suite DIR "CTEST ARGS" CMAKE ARGS...
 run_suite() {
-	local dir=$1; shift
+	local dir=$1 cargs=$2; shift 2
 	cmake -S . -B "$dir" -DOMM_WERROR=ON "$@" >/dev/null
 	cmake --build "$dir" -j"$jobs" >/dev/null
-	(cd "$dir" && ctest --output-on-failure) | tee "$dir/ctest.log" ||
+	# shellcheck disable=SC2086
+	(cd "$dir" && ctest --output-on-failure $cargs) | tee "$dir/ctest.log" ||
 	    status=1
 	# "100% tests passed, 0 tests failed out of 12"
 	local line f n
@@ -34,12 +37,13 @@ run_suite() {
 }
 total_pass=0 total_fail=0
 
-echo "== plain build (-Werror) =="
-run_suite build-ci
-echo "== AddressSanitizer + UBSan build =="
+echo "== plain build (-Werror): every test =="
+run_suite build-ci ""
+# The long scenario tests (label "long", tests/CMakeLists.txt) run once, above.
+echo "== AddressSanitizer + UBSan build: all but the long scenarios =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite build-ci-asan -DOMM_SANITIZE=ON
+    run_suite build-ci-asan "-LE long" -DOMM_SANITIZE=ON
 
 echo "== fuzz harnesses (${fuzz_secs}s each) =="
 CC=clang cmake -S . -B build-ci-fuzz -DOMM_FUZZ=ON >/dev/null
