@@ -51,7 +51,7 @@ static volatile sig_atomic_t	 interrupted;
 
 struct dep;
 static int	ctl_ready(struct dep *);
-static void	ctl_message(struct dep *, struct buf *);
+static void	ctl_message(struct dep *, struct buf *, int);
 
 struct dep {
 	const struct deputyd_args	*a;
@@ -61,6 +61,8 @@ struct dep {
 	int				 floor;
 	struct timespec			 last_send;
 	struct timespec			 last_recv;
+	struct depmsg			 deferred;	/* a bring after a reply */
+	int				 has_deferred;
 	uint8_t				*chunk;
 };
 
@@ -496,8 +498,8 @@ serve_request(struct dep *p, const struct wire_hdr *h, const uint8_t *pl,
 	publish(p);
 	/* a signal that interrupted the call goes before its reply */
 	if (interrupted) {
-		while (ctl_ready(p))
-			ctl_message(p, out);
+		while (!p->has_deferred && ctl_ready(p))
+			ctl_message(p, out, 1);
 		interrupted = 0;
 	}
 	if (send_frame(p, rtype, rep.data, rep.len, &cause) == -1)
@@ -596,15 +598,24 @@ ctl_ready(struct dep *p)
 	return poll(&pfd, 1, 0) == 1;
 }
 
-/* One message from ommd: a signal or a bring to pass on. */
+/*
+ * One message from ommd: a signal or a bring to pass on. Between a call
+ * and its reply (signals_only) a bring waits in p->deferred: moving the
+ * process then would leave the host waiting for that reply.
+ */
 static void
-ctl_message(struct dep *p, struct buf *out)
+ctl_message(struct dep *p, struct buf *out, int signals_only)
 {
 	struct depmsg		 m;
 	struct guest_signal	 gs;
 	struct guest_bring	 gb;
 	char			*cause = NULL;
 
+	if (p->has_deferred && !signals_only) {
+		m = p->deferred;
+		p->has_deferred = 0;
+		goto have;
+	}
 	if (depmsg_recv(p->a->ctl, &m, &cause) == -1) {
 		/* ommd is gone, or let the process go: so does the guest */
 		memset(&gs, 0, sizeof gs);
@@ -613,6 +624,12 @@ ctl_message(struct dep *p, struct buf *out)
 		send_buf(p, out, &cause);
 		dep_exit(p, 1);
 	}
+	if (signals_only && m.type != DM_SIGNAL) {
+		p->deferred = m;
+		p->has_deferred = 1;
+		return;
+	}
+have:
 	switch (m.type) {
 	case DM_SIGNAL:
 		memset(&gs, 0, sizeof gs);
@@ -664,7 +681,7 @@ serve(struct dep *p)
 			pfd[0].events = POLLIN;
 			pfd[1].fd = p->a->ctl;
 			pfd[1].events = POLLIN;
-			rc = poll(pfd, 2, PING_MS);
+			rc = poll(pfd, 2, p->has_deferred ? 0 : PING_MS);
 			if (rc == -1 && errno != EINTR)
 				lost(p, "poll failed");
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -673,9 +690,10 @@ serve(struct dep *p)
 			if (idle >= PING_MS && send_frame(p, WIRE_PING, NULL, 0,
 			    &cause) == -1)
 				lost(p, cause);
-			if (rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+			if (p->has_deferred || (rc > 0 &&
+			    (pfd[1].revents & (POLLIN | POLLHUP)))) {
 				interrupted = 0;
-				ctl_message(p, &out);
+				ctl_message(p, &out, 0);
 				continue;
 			}
 			if (now.tv_sec - p->last_recv.tv_sec > SILENT_S)
