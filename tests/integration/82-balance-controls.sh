@@ -18,113 +18,20 @@
 #
 # Jobs: bc -l with scale 3000, about 3.5 s of CPU each here.
 set -u
-: "${OMM_BUILD:?OMM_BUILD must point at the build tree}"
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
-# an inherited descriptor would make the jobs unmovable (a pipe) or leak
-for _fd in /proc/$$/fd/*; do
-	_fd=${_fd##*/}
-	[ "$_fd" -gt 2 ] && [ "$_fd" -ne 255 ] && eval "exec $_fd>&-" 2>/dev/null
-done
-. "$OMM_SRC/tests/cluster/cluster.sh"
-. "$OMM_SRC/tests/cluster/fabric.sh"
-PY=/usr/bin/python3
-SCALE=${BAL_SCALE:-3000}
-for p in $PY /usr/bin/bc "$OMM_BUILD/omrun" "$OMM_BUILD/omctl" "$OMM_BUILD/ommd"; do
-	[ -x "$p" ] || { echo "missing $p" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-done
-id omm-guest >/dev/null 2>&1 ||
-    { echo "no user omm-guest (tests/deps.sh)" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-[ -n "$(_cl_cpu_kind)" ] ||
-    { echo "no cgroup cpu controller: no CPU shares" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+. "$OMM_SRC/tests/cluster/balance.sh"
+balance_need
+balance_work bal82 "${BAL_SCALE:-3000}"
+reference_check
+balance_cluster 0.45 "0.45 of a core each"
 
-# octl I ARGS: omctl against node I's socket, from outside the node.
-octl() { local i=$1; shift; "$OMM_BUILD/omctl" -s "$(node_dir "$i")/run/ommd.sock" "$@"; }
-quiet() { "$@" >/dev/null; }
-
-W=$(mktemp -d /tmp/omm-bal82.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-echo "scale=$SCALE; 4*a(1)" >"$W/pi.bc"
-/usr/bin/bc -l "$W/pi.bc" >"$W/ref" 2>/dev/null
-check "reference: bc scale $SCALE, $(stat -c %s "$W/ref") bytes" [ -s "$W/ref" ]
-
-CLUSTER_CONF_EXTRA=$(fabric_conf map)
-CLUSTER_CPU=0.45
-if ! cluster_up 4 >/dev/null; then
-	bad "cluster_up 4"
-	finish
-	exit 1
-fi
-started=1
-for i in 1 2 3 4; do node_start "$i" -v || started=0; done
-check "nodes 1-4 started, 0.45 of a core each" [ "$started" -eq 1 ]
-check "nodes 1-4 see each other" within 15 all_see_up "1 2 3 4" 1 2 3 4
-N1T=$(node_dir 1)/tmp
-cp "$W/pi.bc" "$N1T/pi.bc"
-
-# The sampler: node 1's processes (pid where migrations) once a second,
-# as JSON lines in $1, until $1.stop exists.
-cat >"$W/sample.py" <<'EOF'
-import json, os, subprocess, sys, time
-omctl, sock, out = sys.argv[1:4]
-with open(out, "w") as f:
-    while not os.path.exists(out + ".stop"):
-        t = time.time()
-        try:
-            r = subprocess.run([omctl, "-s", sock, "ps", "--json"],
-                               capture_output=True, timeout=5)
-            p = [[x["pid"], x["where"], x["migrations"]]
-                 for x in json.loads(r.stdout)["processes"]]
-            f.write(json.dumps({"t": t, "p": p}) + "\n")
-            f.flush()
-        except Exception:
-            pass
-        time.sleep(max(0.0, 1.0 - (time.time() - t)))
-EOF
-sampler_start() {
-	$PY "$W/sample.py" "$OMM_BUILD/omctl" "$(node_dir 1)/run/ommd.sock" \
-	    "$1" </dev/null &
-	SAMPLER=$!
-}
-sampler_stop() { touch "$1.stop"; wait "$SAMPLER" 2>/dev/null; }
-
-# launch NAME [OMRUN-OPTIONS]: a job on node 1; its pid in $W/NAME.pid,
-# "status end-ms" in $W/NAME.end when omrun returns.
-launch() {
-	local name=$1
-	shift
-	(
-		node_exec 1 "$OMM_BUILD/omrun" --pidfile "/tmp/$name.pid" "$@" \
-		    /usr/bin/bc -l /tmp/pi.bc </dev/null >"$N1T/$name.out" \
-		    2>"$N1T/$name.err"
-		echo "$? $(now_ms)" >"$W/$name.end"
-	) &
-	LAUNCHED="${LAUNCHED:-} $!"
-}
-jobpid() { cat "$N1T/$1.pid" 2>/dev/null; }
-# finished NAME...: every job named has ended
-finished() {
-	local n
-	for n in "$@"; do [ -s "$W/$n.end" ] || return 1; done
-}
 # collect SECONDS NAME...: wait for the jobs, kill those still running,
 # check their statuses and outputs
 collect() {
-	local s=$1 n rc te
+	local s=$1 n
 	shift
-	within "$s" finished "$@" || bad "jobs still running after $s s: killed"
-	for n in "$@"; do
-		[ -s "$W/$n.end" ] || node_exec 1 kill -KILL "$(jobpid "$n")" 2>/dev/null
-	done
-	wait $LAUNCHED
-	LAUNCHED=
-	for n in "$@"; do
-		read -r rc te <"$W/$n.end" 2>/dev/null || rc=none
-		if [ "$rc" = 0 ] && cmp -s "$W/ref" "$N1T/$n.out"; then
-			ok "$n: exit 0, output identical to the reference"
-		else
-			bad "$n: exit $rc, output: $(cmp "$W/ref" "$N1T/$n.out" 2>&1 | head -1); stderr: $(head -c 300 "$N1T/$n.err")"
-		fi
-	done
+	jobs_end "$s" "$@" || bad "jobs still running after $s s: killed"
+	for n in "$@"; do job_check "$n" "$n"; done
 }
 # where SAMPLES PYEXPR NAME...: over every sample, the nodes each job was
 # seen on (w: set of nodes per name; nmax: the most jobs seen on one node
@@ -144,7 +51,7 @@ nmax = {}
 for line in open(f):
     s = json.loads(line)
     cnt = {}
-    for pid, node, m in s["p"]:
+    for pid, node, m in s["p"] or []:
         if pid in name:
             w[name[pid]].add(node)
             mig[name[pid]] = max(mig[name[pid]], m)
@@ -173,7 +80,7 @@ for n in free1 free2 free3; do launch "$n"; done
 within 10 test -s "$N1T/free3.pid"
 collect 150 $P1
 sampler_stop "$W/s1"
-grep -E 'balancer:|migration to node .* failed|refused:' "$(node_dir 1)/log/ommd.log" |
+grep -E 'balancer:|migration to node .* failed|refused:' "$LOG1" |
     sed 's/^/# node1: /'
 where "$W/s1" 1 $P1
 check "block on: no job ever ran on node 3" holds "$W/s1" \
@@ -217,7 +124,4 @@ echo "# spread in $(( $(now_ms) - t )) ms"
 collect 150 $P2
 sampler_stop "$W/s3"
 where "$W/s3" 1 $P2
-# an ASan build reports in the logs (leaks when an ommd exits: node_stop)
-clean_logs() { ! grep -Eq 'Sanitizer|runtime error:' "$CLUSTER_DIR"/n*/log/ommd.log; }
-check "no sanitizer report in the nodes' logs" clean_logs
-finish
+balance_finish
