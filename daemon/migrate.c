@@ -425,7 +425,8 @@ move_on(struct away *a, uint32_t node, uint64_t conn, char **cause)
 	if (a->moving != 0)
 		return cause_set(cause, "process %d is already moving on",
 		    (int)a->pid);
-	if (!cluster_node_up(node))
+	/* either says it lives: gossip lags a restart, a link redials */
+	if (!cluster_node_up(node) && peer_link_state(node) != PROTO_LINK_UP)
 		return cause_set(cause, "node %s is not up", node_name(node));
 	if (sockaddr_of(node, &sin, cause) == -1)
 		return -1;
@@ -472,7 +473,8 @@ migrate_start(struct task *t, uint32_t node, uint64_t conn, char **cause)
 			    (int)t->tgid, node_name(node));
 		return move_on(a, node, conn, cause);
 	}
-	if (!cluster_node_up(node))
+	/* either says it lives: gossip lags a restart, a link redials */
+	if (!cluster_node_up(node) && peer_link_state(node) != PROTO_LINK_UP)
 		return cause_set(cause, "node %s is not up", node_name(node));
 	if ((why = ckpt_cantmigrate(t->tgid)) != NULL) {
 		cause_set(cause, "process %d cannot migrate: %s", (int)t->tgid,
