@@ -28,6 +28,7 @@
 #include "balancer.h"
 #include "cluster.h"
 #include "migrate.h"
+#include "procinfo.h"
 #include "supervise.h"
 
 #define RESERVE_MS	8000	/* at most: the loads show a move by then */
@@ -71,34 +72,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* CPU time and resident memory of a process here, from /proc. */
-static int
-proc_usage(pid_t pid, uint64_t *cpu_ns, uint64_t *rss)
-{
-	char			 path[64], buf[1024], *p;
-	unsigned long long	 ut, st;
-	long			 pages;
-	ssize_t			 n;
-	int			 fd;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d "
-	    "%*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u "
-	    "%*u %ld", &ut, &st, &pages) != 3)
-		return -1;
-	*cpu_ns = (ut + st) * (1000000000ULL /
-	    (unsigned long long)sysconf(_SC_CLK_TCK));
-	*rss = (uint64_t)pages * (uint64_t)getpagesize();
-	return 0;
 }
 
 static int
@@ -298,7 +271,7 @@ candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
 			cpu = mu.cpu_ns;
 			rss = mu.rss;
 			host_view(nodes, nnp, &mu, me);
-		} else if (proc_usage(t->tgid, &cpu, &rss) == -1)
+		} else if (procinfo_usage(t->tgid, &cpu, &rss) == -1)
 			continue;
 		nn = *nnp;
 		/* a new host's counter starts from zero */

@@ -39,6 +39,7 @@
 #include "omm/xmalloc.h"
 
 #include "depmsg.h"
+#include "procinfo.h"
 #include "deputyd.h"
 
 #define PING_MS		1000	/* idle this long: PING */
@@ -126,30 +127,6 @@ keep_only(struct dep *p, int *fds, size_t n)
 	syscall(SYS_close_range, (unsigned)hi, ~0U, 0);
 }
 
-static int
-vdso_sizes(uint64_t *vdso, uint64_t *vvar)
-{
-	struct procfs_vma	*v;
-	size_t			 n, i;
-	char			*cause = NULL;
-
-	*vdso = *vvar = 0;
-	if (procfs_maps(getpid(), 0, &v, &n, &cause) == -1) {
-		free(cause);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (v[i].path == NULL)
-			continue;
-		if (strcmp(v[i].path, "[vdso]") == 0)
-			*vdso += v[i].end - v[i].start;
-		else if (strncmp(v[i].path, "[vvar", 5) == 0)
-			*vvar += v[i].end - v[i].start;
-	}
-	procfs_vmas_free(v, n);
-	return 0;
-}
-
 /* Connect to node, offer the process: 0 accepted, -1 refused (cause). */
 static struct miglink *
 offer(struct dep *p, uint32_t node, const struct sockaddr_in *to, char **cause)
@@ -188,7 +165,7 @@ offer(struct dep *p, uint32_t node, const struct sockaddr_in *to, char **cause)
 	cpu_features_get(&o.need);
 	uname(&u);
 	snprintf(o.kernel, sizeof o.kernel, "%s", u.release);
-	vdso_sizes(&o.vdso_len, &o.vvar_len);
+	procinfo_vdso(&o.vdso_len, &o.vvar_len);
 	buf_init(&b);
 	migwire_encode_offer(&b, &o);
 	rc = miglink_send_frames(l, b.data, b.len, &why);

@@ -45,6 +45,7 @@
 
 #include "depmsg.h"
 #include "guestd.h"
+#include "procinfo.h"
 
 #define ACCEPT_MS	10000
 #define PING_MS		1000
@@ -176,29 +177,6 @@ fail(struct srv *s, const char *fmt, ...)
 	_exit(1);
 }
 
-static void
-vdso_sizes(uint64_t *vdso, uint64_t *vvar)
-{
-	struct procfs_vma	*v;
-	size_t			 n, i;
-	char			*cause = NULL;
-
-	*vdso = *vvar = 0;
-	if (procfs_maps(getpid(), 0, &v, &n, &cause) == -1) {
-		free(cause);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		if (v[i].path == NULL)
-			continue;
-		if (strcmp(v[i].path, "[vdso]") == 0)
-			*vdso += v[i].end - v[i].start;
-		else if (strncmp(v[i].path, "[vvar", 5) == 0)
-			*vvar += v[i].end - v[i].start;
-	}
-	procfs_vmas_free(v, n);
-}
-
 /* Everything a host checks before it takes a process. */
 static void
 check_offer(struct srv *s, const struct mig_offer *o)
@@ -224,7 +202,7 @@ check_offer(struct srv *s, const struct mig_offer *o)
 	if (cpu_features_missing(&have, &o->need, missing, sizeof missing))
 		refuse(s, MIG_REFUSE_CPU, "node %s lacks %s", s->a->self_name,
 		    missing);
-	vdso_sizes(&vdso, &vvar);
+	procinfo_vdso(&vdso, &vvar);
 	if (vdso != o->vdso_len || vvar != o->vvar_len)
 		refuse(s, MIG_REFUSE_KERNEL, "node %s runs another kernel "
 		    "(vdso %#llx+%#llx bytes, the home's %#llx+%#llx)",
@@ -684,30 +662,11 @@ send_usage(struct srv *s, char **cause)
 {
 	struct guest_usage	 u;
 	struct buf		 b;
-	char			 path[64], buf[1024], *p;
-	unsigned long long	 ut = 0, st = 0;
-	long			 pages = 0;
-	ssize_t			 n;
-	int			 fd, rv;
+	int			 rv;
 
 	memset(&u, 0, sizeof u);
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)s->gpid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			/* utime, stime: fields 14, 15; rss pages: 24 */
-			if ((p = strrchr(buf, ')')) != NULL &&
-			    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-			    "%*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u "
-			    "%ld", &ut, &st, &pages) == 3) {
-				u.cpu_ns = (ut + st) * (1000000000ULL /
-				    (unsigned long long)sysconf(_SC_CLK_TCK));
-				u.rss = (uint64_t)pages * (uint64_t)getpagesize();
-			}
-		}
-	}
+	if (procinfo_usage(s->gpid, &u.cpu_ns, &u.rss) == -1)
+		u.cpu_ns = u.rss = 0;	/* ending: its exit follows */
 	if (s->a->now != NULL) {
 		u.host_cpus_milli = s->a->now->cpus_milli;
 		u.host_load = s->a->now->load;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "omm/log.h"
+#include "omm/procfs.h"
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
 
@@ -227,4 +228,55 @@ procinfo_zombie(pid_t pid)
 	buf[n] = '\0';
 	/* the state follows the last ')': a comm may hold anything */
 	return (p = strrchr(buf, ')')) != NULL && (p[2] == 'Z' || p[2] == 'X');
+}
+
+int
+procinfo_usage(pid_t pid, uint64_t *cpu_ns, uint64_t *rss)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut, st;
+	long			 pages;
+	ssize_t			 n;
+	int			 fd;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* utime, stime: fields 14, 15; rss in pages: 24 */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d "
+	    "%*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u "
+	    "%*u %ld", &ut, &st, &pages) != 3)
+		return -1;
+	*cpu_ns = (ut + st) * (1000000000ULL /
+	    (unsigned long long)sysconf(_SC_CLK_TCK));
+	*rss = (uint64_t)pages * (uint64_t)getpagesize();
+	return 0;
+}
+
+void
+procinfo_vdso(uint64_t *vdso, uint64_t *vvar)
+{
+	struct procfs_vma	*v;
+	size_t			 n, i;
+	char			*cause = NULL;
+
+	*vdso = *vvar = 0;
+	if (procfs_maps(getpid(), 0, &v, &n, &cause) == -1) {
+		free(cause);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].path == NULL)
+			continue;
+		if (strcmp(v[i].path, "[vdso]") == 0)
+			*vdso += v[i].end - v[i].start;
+		else if (strncmp(v[i].path, "[vvar", 5) == 0)
+			*vvar += v[i].end - v[i].start;
+	}
+	procfs_vmas_free(v, n);
 }

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <stdint.h>
+
 struct pstatus {
 	pid_t	tgid;
 	pid_t	ppid;
@@ -23,6 +25,10 @@ int	procinfo_groups(pid_t, gid_t **, int *, char **cause)
 char	*procinfo_cmdline(pid_t);
 /* 1 if /proc/pid exists (the process or a zombie is there). */
 int	procinfo_exists(pid_t);
+/* CPU time (user + system) and resident memory of pid; -1 when gone. */
+int	procinfo_usage(pid_t, uint64_t *cpu_ns, uint64_t *rss);
+/* Bytes of our [vdso] and [vvar] mappings: a kernel's fingerprint. */
+void	procinfo_vdso(uint64_t *vdso, uint64_t *vvar);
 /* 1 if pid is a zombie (or gone): it will not run again. */
 int	procinfo_zombie(pid_t);
 
