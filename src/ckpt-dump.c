@@ -640,54 +640,12 @@ page_is_zero(const uint8_t *p)
 	return 1;
 }
 
-/*
- * Read n pages at addrs (all in one mapping) into buf, in one
- * process_vm_readv over merged runs; a mapping without PROT_READ (or a
- * short read) goes through /proc/PID/mem, which reads with FOLL_FORCE.
- */
+/* Read n pages of one mapping: ckpt_read_pages on the dump's tracee. */
 static int
 read_pages(struct dump *d, const uint64_t *addrs, size_t n, uint8_t *buf,
     int readable, char **cause)
 {
-	struct iovec	 local, remote[DUMP_BATCH];
-	size_t		 nr = 0, i, done;
-	ssize_t		 got;
-
-	for (i = 0; i < n; i++) {
-		if (nr > 0 && (uint64_t)remote[nr - 1].iov_base +
-		    remote[nr - 1].iov_len == addrs[i])
-			remote[nr - 1].iov_len += CKPT_PAGE;
-		else {
-			remote[nr].iov_base = (void *)addrs[i];
-			remote[nr].iov_len = CKPT_PAGE;
-			nr++;
-		}
-	}
-	if (readable) {
-		local.iov_base = buf;
-		local.iov_len = n * CKPT_PAGE;
-		got = process_vm_readv(d->pid, &local, 1, remote, nr, 0);
-		if (got == (ssize_t)(n * CKPT_PAGE))
-			return 0;
-	}
-	for (i = 0, done = 0; i < nr; i++) {
-		size_t	off = 0;
-
-		while (off < remote[i].iov_len) {
-			got = pread(d->memfd, buf + done + off,
-			    remote[i].iov_len - off,
-			    (off_t)((uint64_t)remote[i].iov_base + off));
-			if (got == -1 && errno == EINTR)
-				continue;
-			if (got <= 0)
-				return cause_set(cause, "reading memory at %#" PRIx64
-				    ": %s", (uint64_t)remote[i].iov_base + off,
-				    got == 0 ? "end of file" : strerror(errno));
-			off += got;
-		}
-		done += remote[i].iov_len;
-	}
-	return 0;
+	return ckpt_read_pages(d->pid, d->memfd, addrs, n, buf, readable, cause);
 }
 
 /* Which pagemap entries of a mapping hold content the image must carry. */
@@ -865,8 +823,16 @@ dump_filter(struct dump *d, const size_t *first, const size_t *count,
 
 /*
  * The shared zero page's frame number, when pagemap shows frame numbers to
- * us (CAP_SYS_ADMIN): a page mapped to it was only ever read, and is
- * skipped without reading it. 0 when unknown.
+ * us (CAP_SYS_ADMIN) and the kernel maps read faults of anonymous memory to
+ * it: a page mapped to it was only ever read, and is skipped without
+ * reading it. 0 when unknown, and then every present page is read.
+ *
+ * Not every kernel maps a read fault to the zero page: some give each one
+ * a fresh page of its own. The frame of such a page, once freed, goes to
+ * the next allocation, very likely a page of the very process we dump, and
+ * taking it for the zero page would drop that page from the image. So the
+ * frame counts only if two separate read faults got the same one and
+ * pagemap calls neither mapped exclusively (the zero page is no one's).
  */
 static uint64_t
 zero_pfn(void)
@@ -874,23 +840,30 @@ zero_pfn(void)
 	static int	 known;
 	static uint64_t	 pfn;
 	volatile char	*p;
-	uint64_t	 e;
+	uint64_t	 e[2];
 	int		 fd;
 
 	if (known)
 		return pfn;
 	known = 1;
-	p = mmap(NULL, CKPT_PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, 2 * CKPT_PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
 	(void)p[0];
+	(void)p[CKPT_PAGE];
 	if ((fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) != -1) {
-		if (pread(fd, &e, 8, (off_t)((uint64_t)p / CKPT_PAGE * 8)) == 8 &&
-		    (e & PM_PRESENT))
-			pfn = e & PM_PFN_MASK;
+		if (pread(fd, e, sizeof e, (off_t)((uint64_t)p / CKPT_PAGE * 8)) ==
+		    (ssize_t)sizeof e && (e[0] & PM_PRESENT) &&
+		    (e[1] & PM_PRESENT) && !((e[0] | e[1]) & PM_EXCLUSIVE) &&
+		    (e[0] & PM_PFN_MASK) != 0 &&
+		    (e[0] & PM_PFN_MASK) == (e[1] & PM_PFN_MASK))
+			pfn = e[0] & PM_PFN_MASK;
 		close(fd);
 	}
-	munmap((void *)p, CKPT_PAGE);
+	munmap((void *)p, 2 * CKPT_PAGE);
+	log_debug("zero page frame: %s", pfn != 0 ? "known" :
+	    "unknown (every present page is read)");
 	return pfn;
 }
 
@@ -922,6 +895,7 @@ scan_vma(struct dump *d, struct img_vma *v, uint64_t *pm, char **cause)
 			if (!page_wanted(v, pm[i], full))
 				continue;
 			if (zpfn != 0 && (pm[i] & PM_PRESENT) &&
+			    !(pm[i] & PM_EXCLUSIVE) &&
 			    (pm[i] & PM_PFN_MASK) == zpfn) {
 				d->stats->zero_pages++;
 				continue;

@@ -98,6 +98,11 @@ void		*ckpt_pipe_get(struct ckpt_pipe *);
 void		 ckpt_pipe_put(struct ckpt_pipe *);
 int		 ckpt_pipe_finish(struct ckpt_pipe *, char **cause);
 
+/* (ckpt-mem.c) Pages read at once by ckpt_read_pages, at most. */
+#define CKPT_READ_MAX	1024
+int	ckpt_read_pages(pid_t, int memfd, const uint64_t *addrs, size_t n,
+	    uint8_t *buf, int readable, char **cause);
+
 /* Monotonic seconds. */
 static inline double
 ckpt_now(void)

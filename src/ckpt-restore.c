@@ -40,6 +40,7 @@
 #include <linux/userfaultfd.h>
 
 #include "omm/ckpt.h"
+#include "omm/crc32c.h"
 #include "omm/image.h"
 #include "omm/inject.h"
 #include "omm/log.h"
@@ -83,6 +84,10 @@ struct restore {
 	uint32_t		*mapped_prot;	/* prot each vma was mapped with */
 	int			 uffd;		/* ours, on the stub's mm, or -1 */
 	uint8_t			*uffd_vma;	/* vma i registered with it */
+	/* every page the image put in, and the crc32c of what it held */
+	uint64_t		*paddr;
+	uint32_t		*pcrc;
+	size_t			 npg, cpg;
 };
 
 /* An injected call whose failure is either the injection's or the call's. */
@@ -629,6 +634,49 @@ restore_slot_write(void *arg, void *p, char **cause)
 }
 
 /*
+ * The crc32c of a page at addr, but for the bytes of the rseq area: the
+ * kernel writes the running CPU there whenever the restored (or dumped)
+ * task returns to user mode, so they are the kernel's, not the image's.
+ */
+static uint32_t
+page_crc(const struct restore *r, uint64_t addr, const uint8_t *data)
+{
+	uint8_t		tmp[CKPT_PAGE];
+	uint64_t	lo = r->img.proc.rseq_addr, hi;
+
+	hi = lo + r->img.proc.rseq_len;
+	if (lo == 0 || hi <= addr || lo >= addr + CKPT_PAGE)
+		return crc32c(0, data, CKPT_PAGE);
+	memcpy(tmp, data, CKPT_PAGE);
+	if (lo < addr)
+		lo = addr;
+	if (hi > addr + CKPT_PAGE)
+		hi = addr + CKPT_PAGE;
+	memset(tmp + (lo - addr), 0, hi - lo);
+	return crc32c(0, tmp, CKPT_PAGE);
+}
+
+/* Remember each page of a section and its crc, for restore_verify. */
+static void
+restore_note_pages(struct restore *r, const struct img_pages *pg)
+{
+	uint32_t	i;
+
+	if (r->npg + pg->count > r->cpg) {
+		while (r->npg + pg->count > r->cpg)
+			r->cpg = r->cpg == 0 ? 4096 : r->cpg * 2;
+		r->paddr = xreallocarray(r->paddr, r->cpg, sizeof *r->paddr);
+		r->pcrc = xreallocarray(r->pcrc, r->cpg, sizeof *r->pcrc);
+	}
+	for (i = 0; i < pg->count; i++) {
+		r->paddr[r->npg] = img_page_addr(pg, i);
+		r->pcrc[r->npg] = page_crc(r, r->paddr[r->npg],
+		    pg->data + (size_t)i * CKPT_PAGE);
+		r->npg++;
+	}
+}
+
+/*
  * Page contents. This thread reads and checks the image; the
  * pipe's thread puts each section into the stub (faulting the fresh
  * memory in is most of the cost).
@@ -685,6 +733,7 @@ restore_pages(struct restore *r, char **cause)
 		}
 		if (rv == -1)
 			break;
+		restore_note_pages(r, &pg);
 		memcpy(slot->data, pg.data, (size_t)pg.count * CKPT_PAGE);
 		ckpt_pipe_put(cp);
 		r->stats->pages += pg.count;
@@ -1185,6 +1234,60 @@ restore_seccomp(struct restore *r, char **cause)
 	return 0;
 }
 
+/*
+ * Last, before the process runs: read every page the image put in back out
+ * of the process and compare it with what the image held. The stream's
+ * own checks (a crc per section, the counts in END) cover the way from
+ * the dump to here; this covers the way into the process's memory, so a
+ * page lost on the way in (or zapped since) fails the restore instead of
+ * coming back as zeros.
+ */
+static int
+restore_verify(struct restore *r, char **cause)
+{
+	const struct img_vma	*v;
+	uint8_t			*buf;
+	char			 path[64];
+	uint32_t		 cur = 0, c;
+	size_t			 i, n, k;
+	int			 memfd, rv = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/mem", (long)r->pid);
+	if ((memfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return cause_set(cause, "%s: %s", path, strerror(errno));
+	buf = xmalloc(CKPT_READ_MAX * CKPT_PAGE);
+	for (i = 0; i < r->npg; i += n) {
+		if ((v = find_vma(&r->img, r->paddr[i], &cur)) == NULL) {
+			cause_set(cause, "page %#" PRIx64 " is in no mapping",
+			    r->paddr[i]);
+			goto out;
+		}
+		for (n = 1; i + n < r->npg && n < CKPT_READ_MAX &&
+		    r->paddr[i + n] > r->paddr[i + n - 1] &&
+		    r->paddr[i + n] < v->end; n++)
+			;
+		if (ckpt_read_pages(r->pid, memfd, &r->paddr[i], n, buf,
+		    (v->prot & PROT_READ) != 0, cause) == -1)
+			goto out;
+		for (k = 0; k < n; k++) {
+			c = page_crc(r, r->paddr[i + k], buf + k * CKPT_PAGE);
+			if (c == r->pcrc[i + k])
+				continue;
+			cause_set(cause, "page %#" PRIx64 " of mapping %#" PRIx64
+			    "-%#" PRIx64 " %s does not hold what the image "
+			    "does (crc32c %08x, the image's %08x)",
+			    r->paddr[i + k], v->start, v->end, v->path != NULL ?
+			    v->path : "(anonymous)", c, r->pcrc[i + k]);
+			goto out;
+		}
+	}
+	rv = 0;
+out:
+	free(buf);
+	close(memfd);
+	return rv;
+}
+
 /* The area goes, the image's registers and mask come. */
 static int
 restore_finish(struct restore *r, char **cause)
@@ -1238,6 +1341,7 @@ static const struct restore_step {
 	{ "task state", restore_task },
 	{ "pending signals", restore_pending },
 	{ "seccomp filter", restore_seccomp },
+	{ "checking the pages", restore_verify },
 	{ "registers", restore_finish },
 };
 
@@ -1309,6 +1413,8 @@ out:
 	inject_free(r.in);
 	free(r.mapped_prot);
 	free(r.uffd_vma);
+	free(r.paddr);
+	free(r.pcrc);
 	if (r.uffd != -1)
 		close(r.uffd);
 	img_free(&r.img);

@@ -47,6 +47,7 @@ struct img_reader {
 	struct img_rvma		*vmas;
 	uint32_t		 nvmas;
 	uint32_t		 vcur;		/* where the last page was */
+	uint64_t		 next_addr;	/* pages come in ascending order */
 
 	struct img_sec_stats	 stats;
 };
@@ -454,6 +455,18 @@ img_read_pages(struct img_reader *r, struct img_pages *pg, char **cause)
 			    (unsigned long long)addr);
 			goto fail;
 		}
+		/*
+		 * One copy of each page, in address order: a page twice
+		 * would leave whichever came last, unnoticed.
+		 */
+		if (addr < r->next_addr) {
+			cause_set(cause, "image section PAGES #%llu: page %#llx "
+			    "comes after page %#llx (out of order or twice)",
+			    (unsigned long long)idx, (unsigned long long)addr,
+			    (unsigned long long)(r->next_addr - r->page_size));
+			goto fail;
+		}
+		r->next_addr = addr + r->page_size;
 		v->seen++;
 	}
 	r->npages += pg->count;

@@ -959,6 +959,17 @@ test_payload_rejects(void **state)
 	buf_put_u64(&r.p[7], 8, 0x500000);
 	expect_raw(&r, "page in no vma", "page 0x500000 is in no vma");
 	raw_free(&r);
+	/* the second section's first page again, and one before it */
+	raw_sample(&r, &a);
+	buf_put_u64(&r.p[7], 8, 0x603000);
+	expect_raw(&r, "page twice", "page 0x603000 comes after page "
+	    "0x603000 (out of order or twice)");
+	raw_free(&r);
+	raw_sample(&r, &a);
+	buf_put_u64(&r.p[7], 8, 0x600000);
+	expect_raw(&r, "page out of order", "page 0x600000 comes after page "
+	    "0x603000");
+	raw_free(&r);
 	raw_sample(&r, &a);
 	buf_put_u64(&r.p[7], 8, 0x600010);
 	expect_raw(&r, "unaligned page", "not page aligned");
