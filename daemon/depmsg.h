@@ -26,9 +26,12 @@ enum depmsg_type {
 	DM_DUMPFAIL,		/* the dump failed: text */
 	DM_SIGNAL,		/* deliver a = signo, b = si_code, pid, uid, value */
 	DM_BRING,		/* bring it back: a = reason, node = move on to (0 home) */
-	DM_HOLD,		/* the image is home: become the holder */
+	DM_HOLD,		/* the image is home, restored and checked: tell
+				   the host it landed, become the holder */
 	DM_MOVED,		/* D -> ommd: it runs on node now (moved on): a = pid */
 	DM_MOVEFAIL,		/* D -> ommd: the move on was refused, it stays: text */
+	DM_STAY,		/* ommd -> D: the image could not come home (text), it
+				   goes on at its host; a new in pipe comes with it */
 	DM_NTYPES
 };
 
@@ -63,6 +66,9 @@ struct depstats {
 /* One message: 0, or -1 with cause (peer gone, short, malformed). */
 int	depmsg_send(int fd, const struct depmsg *, char **cause);
 int	depmsg_recv(int fd, struct depmsg *, char **cause);
+/* The same with a descriptor (-1: none) passed along (DM_STAY's pipe). */
+int	depmsg_send_fd(int fd, const struct depmsg *, int passfd, char **cause);
+int	depmsg_recv_fd(int fd, struct depmsg *, int *passfd, char **cause);
 int	depmsg_sendf(int fd, uint32_t type, int32_t a, int32_t b,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 const char *depmsg_name(uint32_t type);

@@ -384,6 +384,50 @@ wait_ready(struct dep *p, struct miglink *l, int32_t *gpid, char **cause)
 	}
 }
 
+/*
+ * wait_ready on the host a process moves on to, while the host it leaves
+ * waits (its guest stopped) for our word: PING it every second.
+ */
+static int
+wait_ready_pinging(struct dep *p, struct miglink *l, int32_t *gpid,
+    char **cause)
+{
+	struct mig_ready	 r;
+	struct mig_fail		 f;
+	struct wire_hdr		 h;
+	const uint8_t		*pl;
+	int			 rc, waited = 0;
+
+	for (;;) {
+		if ((rc = miglink_recv(l, PING_MS, &h, &pl, cause)) == 0) {
+			if ((waited += PING_MS) >= READY_MS)
+				return cause_set(cause, "no answer after the "
+				    "image");
+			if (send_frame(p, WIRE_PING, NULL, 0, cause) == -1)
+				return -1;
+			continue;
+		}
+		if (rc == -1)
+			return -1;
+		switch (h.type) {
+		case WIRE_PING:
+			continue;
+		case WIRE_MIG_READY:
+			if (migwire_decode_ready(pl, h.len, &r, cause) == -1)
+				return -1;
+			*gpid = r.guest_pid;
+			return 0;
+		case WIRE_MIG_FAIL:
+			if (migwire_decode_fail(pl, h.len, &f, cause) == -1)
+				return -1;
+			return cause_set(cause, "%s", f.text);
+		default:
+			return cause_set(cause, "unexpected %s after the image",
+			    wire_type_name(h.type));
+		}
+	}
+}
+
 static void
 send_end(struct dep *p, struct miglink *l, uint64_t total, char **cause)
 {
@@ -415,17 +459,83 @@ lost(struct dep *p, const char *why)
 	dep_exit(p, 1);
 }
 
+/* Tell the host a guest left what became of its image. */
+static void
+tell_old_host(struct dep *p, struct miglink *l, int landed, uint32_t node,
+    const char *why)
+{
+	struct guest_landed	gl;
+	struct guest_stay	gs;
+	struct buf		b;
+	char			*cause = NULL;
+
+	buf_init(&b);
+	if (landed) {
+		gl.node = node;
+		migwire_encode_landed(&b, &gl);
+	} else {
+		memset(&gs, 0, sizeof gs);
+		snprintf(gs.text, sizeof gs.text, "%s", why != NULL && *why ?
+		    why : "the move failed");
+		migwire_encode_stay(&b, &gs);
+	}
+	sent_now(p);
+	if (miglink_send_frames(l, b.data, b.len, &cause) == -1) {
+		log_debug("deputy: telling the host: %s", cause);
+		free(cause);
+	}
+	buf_free(&b);
+}
+
 /*
- * The image comes home: frames into the in pipe (ommd restores from it),
- * then D turns into the holder of the process's descriptors.
+ * Wait for ommd's word on an image that came home (DM_HOLD: restored and
+ * checked; DM_STAY: it failed, with a new in pipe), keeping the host the
+ * guest left (which waits for that word, the guest stopped) from taking
+ * our silence for our end.
  */
-static void __attribute__((noreturn))
+static int
+wait_home_verdict(struct dep *p, struct depmsg *m, int *newpipe)
+{
+	struct pollfd	 pfd = { p->a->ctl, POLLIN, 0 };
+	char		*cause = NULL;
+	int		 rc;
+
+	for (;;) {
+		do
+			rc = poll(&pfd, 1, PING_MS);
+		while (rc == -1 && errno == EINTR);
+		if (rc == 0) {
+			if (send_frame(p, WIRE_PING, NULL, 0, &cause) == -1)
+				lost(p, cause);
+			continue;
+		}
+		if (depmsg_recv_fd(p->a->ctl, m, newpipe, &cause) == -1)
+			dep_exit(p, 1);		/* ommd is gone */
+		if (m->type == DM_HOLD || m->type == DM_STAY)
+			return 0;
+		if (*newpipe != -1)
+			close(*newpipe);
+		/* a signal or a bring meanwhile: the process is on its way */
+		log_debug("deputy: %s while coming home: dropped",
+		    depmsg_name(m->type));
+	}
+}
+
+/*
+ * The image comes home: frames into the in pipe (ommd restores from it).
+ * Restored and checked there, the host that kept its guest stopped hears
+ * that it landed and D turns into the holder of the process's
+ * descriptors; else the host resumes its guest, and D serves it on (with
+ * the new in pipe ommd sent for the next time).
+ */
+static void
 come_home(struct dep *p, const struct guest_leaving *lv)
 {
 	struct wire_hdr	 h;
+	struct depmsg	 m;
 	const uint8_t	*pl;
 	char		*cause = NULL;
-	int		 rc, broken = 0, fd = p->a->img_in;
+	int		 rc, broken = 0, fd = p->a->img_in, newpipe = -1;
 	size_t		 off;
 	ssize_t		 n;
 
@@ -433,12 +543,14 @@ come_home(struct dep *p, const struct guest_leaving *lv)
 	for (;;) {
 		if ((rc = miglink_recv(p->link, READY_MS, &h, &pl, &cause)) <= 0)
 			lost(p, rc == 0 ? "the image stopped coming" : cause);
+		clock_gettime(CLOCK_MONOTONIC, &p->last_recv);
 		if (h.type == WIRE_PING)
 			continue;
 		if (h.type == WIRE_MIG_IMAGE_END)
 			break;
+		/* the host's dump failed: it resumed its guest, waits for STAY */
 		if (h.type == WIRE_MIG_FAIL)
-			lost(p, "the host could not send the image");
+			break;
 		if (h.type != WIRE_MIG_IMAGE)
 			continue;	/* a late reply or stop: irrelevant now */
 		for (off = 0; !broken && off < h.len; off += (size_t)n) {
@@ -452,9 +564,25 @@ come_home(struct dep *p, const struct guest_leaving *lv)
 		}
 	}
 	close(fd);
-	miglink_free(p->link);
-	p->link = NULL;
-	deputyd_become_holder(p->a->ctl, p->floor);
+	((struct deputyd_args *)p->a)->img_in = -1;
+	wait_home_verdict(p, &m, &newpipe);
+	if (m.type == DM_HOLD) {
+		tell_old_host(p, p->link, 1, 0, NULL);
+		miglink_free(p->link);
+		p->link = NULL;
+		deputyd_become_holder(p->a->ctl, p->floor);
+	}
+	/* DM_STAY: it goes on where it was */
+	if (newpipe == -1)
+		lost(p, "ommd sent no pipe for the next way home");
+	if ((fd = fcntl(newpipe, F_DUPFD_CLOEXEC, p->floor)) == -1)
+		lost(p, "moving the new in pipe");
+	close(newpipe);
+	((struct deputyd_args *)p->a)->img_in = fd;
+	log_info("deputy of %d: coming home failed (%s); it goes on at node %u",
+	    (int)p->a->orig, m.text, p->host);
+	tell_old_host(p, p->link, 0, 0, m.text);
+	clock_gettime(CLOCK_MONOTONIC, &p->last_recv);
 }
 
 /* A forwarded call: run it, answer it. -1: not a request. */
@@ -538,19 +666,35 @@ move_on(struct dep *p, const struct depmsg *m, struct buf *out)
 	for (;;) {
 		if ((rc = miglink_recv(p->link, READY_MS, &h, &pl, &cause)) <= 0)
 			lost(p, rc == 0 ? "the image stopped coming" : cause);
+		clock_gettime(CLOCK_MONOTONIC, &p->last_recv);
 		if (h.type == WIRE_MIG_IMAGE_END)
 			break;
-		if (h.type == WIRE_MIG_FAIL)
-			lost(p, "the host could not send the image");
+		if (h.type == WIRE_MIG_FAIL) {
+			/* the old host's dump failed: the new one gives up */
+			struct mig_fail	f;
+
+			memset(&f, 0, sizeof f);
+			snprintf(f.text, sizeof f.text, "the image did not "
+			    "come whole");
+			buf_reset(out);
+			migwire_encode_fail(out, &f);
+			miglink_send_frames(nl, out->data, out->len, &cause);
+			buf_reset(out);
+			free(cause);
+			cause = xstrdup("the old host could not dump it");
+			goto stay;
+		}
 		if (h.type != WIRE_MIG_IMAGE)
 			continue;
 		if (miglink_send(nl, WIRE_MIG_IMAGE, pl, h.len, &cause) == -1)
-			lost(p, cause);
+			goto stay;
 		total += h.len;
 	}
 	send_end(p, nl, total, &cause);
-	if (wait_ready(p, nl, &gpid, &cause) == -1)
-		lost(p, cause);
+	if (wait_ready_pinging(p, nl, &gpid, &cause) == -1)
+		goto stay;
+	/* restored and checked there: the old host's copy goes */
+	tell_old_host(p, p->link, 1, m->node, NULL);
 	miglink_free(p->link);
 	p->link = nl;
 	p->host = m->node;
@@ -565,6 +709,17 @@ move_on(struct dep *p, const struct depmsg *m, struct buf *out)
 		if (depmsg_send(p->a->ctl, &dm, &cause) == -1)
 			dep_exit(p, 1);
 	}
+	return;
+
+stay:
+	/* the old host kept its guest stopped: it goes on there */
+	log_info("deputy of %d: moving on to node %u failed (%s); it goes on "
+	    "at node %u", (int)p->a->orig, m->node, cause, p->host);
+	miglink_free(nl);
+	tell_old_host(p, p->link, 0, 0, cause);
+	clock_gettime(CLOCK_MONOTONIC, &p->last_recv);
+	depmsg_sendf(p->a->ctl, DM_MOVEFAIL, 0, 0, "%s", cause);
+	free(cause);
 }
 
 static int
@@ -721,6 +876,7 @@ serve(struct dep *p)
 				lost(p, cause);
 			publish(p);
 			come_home(p, &lv);
+			break;
 		default:
 			xasprintf(&cause, "protocol: unexpected %s",
 			    wire_type_name(h.type));

@@ -34,6 +34,7 @@
 #include "omm/buf.h"
 #include "omm/ckpt.h"
 #include "omm/cpufeat.h"
+#include "omm/inject.h"
 #include "omm/log.h"
 #include "omm/marshal.h"
 #include "omm/miglink.h"
@@ -65,6 +66,8 @@ struct srv {
 	struct timespec		 last_usage;
 	int			 chld[2];	/* SIGCHLD self-pipe */
 	int			 term;		/* SIGTERM: send it home */
+	int			 stays;		/* moves that failed */
+	time_t			 next_leave;	/* monotonic s: try again then */
 };
 
 static int	sigpipe_w = -1;
@@ -341,34 +344,35 @@ pump_out(void *arg)
 }
 
 /*
- * While the dump injects calls into G, they meet G's filter. The calls the
- * engine injects (below) only read or set the process's own state: they
- * run. Anything else is a call of the guest's own that reached the filter
+ * While the dump injects calls into G, they meet G's filter. The engine
+ * tells where its injection area is (contarg.area, set before its first
+ * call there): a call made from that code page is the dump's own and runs.
+ * Anything else is a call of the guest's own that reached the filter
  * before the interrupt took hold: it must never run here; it is restarted
- * and made at home after the image is restored there.
+ * (and made at home after the image is restored there, or here again if
+ * the guest stays).
  */
-static const int dump_calls[] = {
-	SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk, SYS_prctl,
-	SYS_rt_sigaction, SYS_sigaltstack, SYS_getitimer, SYS_timer_gettime,
-	SYS_get_robust_list, SYS_arch_prctl, SYS_rseq,
-};
-
-static int
-dump_call(int nr)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof dump_calls / sizeof dump_calls[0]; i++) {
-		if (dump_calls[i] == nr)
-			return 1;
-	}
-	return 0;
-}
-
 struct contarg {
 	struct trap_guest	*g;
 	int			 stop;		/* read end: closed to stop */
+	uint64_t		 area;		/* the engine's code page */
 };
+
+static void
+set_area(uint64_t area, void *arg)
+{
+	struct contarg	*c = arg;
+
+	__atomic_store_n(&c->area, area, __ATOMIC_RELEASE);
+}
+
+static int
+from_area(struct contarg *c, uint64_t ip)
+{
+	uint64_t	area = __atomic_load_n(&c->area, __ATOMIC_ACQUIRE);
+
+	return area != 0 && ip >= area && ip < area + INJECT_CODE_SIZE;
+}
 
 static void *
 cont_all(void *arg)
@@ -394,7 +398,7 @@ cont_all(void *arg)
 			cause = NULL;
 			continue;
 		}
-		if ((dump_call(n.nr) ? trap_continue(c->g, n.id, &cause) :
+		if ((from_area(c, n.ip) ? trap_continue(c->g, n.id, &cause) :
 		    trap_respond(c->g, n.id, -CKPT_ERESTARTNOINTR, &cause)) ==
 		    -1) {
 			free(cause);
@@ -506,23 +510,78 @@ send_exit(struct srv *s, int status)
 	buf_free(&b);
 }
 
+static void __attribute__((noreturn)) home_lost(struct srv *, const char *);
+
 /*
- * Send G home (or on): GUEST_LEAVING, then its image, dumped and killed.
- * n: the call it is stopped in when a call brought it home, or NULL.
+ * After G's image went: home's word on it. GUEST_LANDED: it was restored
+ * and checked where it went, G (stopped since its dump) goes. GUEST_STAY:
+ * that failed, G goes on here. Home keeps us posted (PING) meanwhile.
+ * 1: landed, 0: stay (why in *text).
  */
-static void __attribute__((noreturn))
+static int
+leave_verdict(struct srv *s, char *text, size_t len)
+{
+	struct guest_landed	 gl;
+	struct guest_stay	 gs;
+	struct wire_hdr		 h;
+	struct timespec		 now;
+	const uint8_t		*pl;
+	char			*cause = NULL;
+	int			 rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
+	for (;;) {
+		if ((rc = miglink_recv(s->link, PING_MS, &h, &pl, &cause)) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - s->last_recv.tv_sec > SILENT_S)
+				home_lost(s, "no word from home on the image");
+			continue;
+		}
+		if (rc == -1)
+			home_lost(s, cause);
+		clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
+		switch (h.type) {
+		case WIRE_PING:
+		case WIRE_GUEST_BRING:		/* on its way already */
+			continue;
+		case WIRE_GUEST_LANDED:
+			if (migwire_decode_landed(pl, h.len, &gl, &cause) == -1)
+				home_lost(s, cause);
+			return 1;
+		case WIRE_GUEST_STAY:
+			if (migwire_decode_stay(pl, h.len, &gs, &cause) == -1)
+				home_lost(s, cause);
+			snprintf(text, len, "%s", gs.text);
+			return 0;
+		default:
+			/* a signal now would be in neither copy: home holds them */
+			xasprintf(&cause, "protocol: %s while the image is on its "
+			    "way", wire_type_name(h.type));
+			home_lost(s, cause);
+		}
+	}
+}
+
+/*
+ * Send G home (or on): GUEST_LEAVING, then its image, dumped with G left
+ * stopped, then home's word: G goes once its image landed, or goes on here
+ * when the move failed (a failed dump too: home hears MIG_FAIL). Returns
+ * only when G stays. n: the call it is stopped in when a call brought it
+ * home, or NULL.
+ */
+static void
 leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 {
 	struct guest_leaving	 lv;
 	struct mig_image_end	 e;
-	struct ckpt_opts	 o = { CKPT_KILL | CKPT_MIGRATE };
+	struct ckpt_opts	 o;
 	struct ckpt_stats	 st;
 	struct contarg		 ca;
 	struct pump		 pp;
 	struct buf		 b;
 	pthread_t		 tc, tp;
-	char			*cause = NULL;
-	int			 p[2], stop[2], status;
+	char			*cause = NULL, text[MIG_TEXT_MAX];
+	int			 p[2], stop[2], status, rc;
 
 	memset(&lv, 0, sizeof lv);
 	lv.why = why;
@@ -530,7 +589,7 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 	buf_init(&b);
 	migwire_encode_leaving(&b, &lv);
 	if (send_buf(s, &b, &cause) == -1)
-		goto lost;
+		home_lost(s, cause);
 	/*
 	 * Stop it first: from here on a call it makes is withdrawn from the
 	 * filter's queue and restarted after the stop, never served.
@@ -546,55 +605,77 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 		 * turned back into the call when the image is restored.
 		 */
 		if (trap_respond(s->g, n->id, -CKPT_ERESTARTNOINTR, &cause) == -1)
-			goto lost;
+			home_lost(s, cause);
 	}
 	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(stop, O_CLOEXEC) == -1)
 		fail(s, "pipe: %s", strerror(errno));
 	memset(&pp, 0, sizeof pp);
 	pp.s = s;
 	pp.fd = p[0];
+	memset(&ca, 0, sizeof ca);
 	ca.g = s->g;
 	ca.stop = stop[0];
 	if (pthread_create(&tp, NULL, pump_out, &pp) != 0 ||
 	    pthread_create(&tc, NULL, cont_all, &ca) != 0)
 		fail(s, "threads");
-	if (ckpt_dump(s->gpid, p[1], &o, &st, &cause) == -1)
+	memset(&o, 0, sizeof o);
+	o.flags = CKPT_LEAVE_STOPPED | CKPT_MIGRATE;
+	o.inject_area = set_area;
+	o.arg = &ca;
+	if ((rc = ckpt_dump(s->gpid, p[1], &o, &st, &cause)) == -1)
 		log_warnx("guest %d: dump: %s", (int)s->gpid, cause);
 	close(p[1]);
 	close(stop[1]);
 	pthread_join(tc, NULL);
 	pthread_join(tp, NULL);
 	close(stop[0]);
-	if (cause != NULL || !pp.ok) {
-		/* home then says the process is lost: nothing else is right */
-		kill(s->gpid, SIGKILL);
-		buf_reset(&b);
-		{
-			struct mig_fail	f;
-
-			memset(&f, 0, sizeof f);
-			snprintf(f.text, sizeof f.text, "dump failed: %s",
-			    cause != NULL ? cause : pp.cause);
-			migwire_encode_fail(&b, &f);
-		}
-		send_buf(s, &b, &cause);
-		goto out;
+	if (st.exited) {
+		/* it ended under the dump: its end is home's news */
+		send_exit(s, st.wstatus);
+		_exit(0);
 	}
-	e.total_bytes = pp.bytes;
+	if (!pp.ok)
+		home_lost(s, pp.cause != NULL ? pp.cause : "sending the image");
 	buf_reset(&b);
-	migwire_encode_image_end(&b, &e);
+	if (rc == -1) {
+		/* the engine resumed G as it was: home hears it failed */
+		struct mig_fail	f;
+
+		memset(&f, 0, sizeof f);
+		snprintf(f.text, sizeof f.text, "dump on node %s failed: %s",
+		    s->a->self_name, cause);
+		migwire_encode_fail(&b, &f);
+	} else {
+		e.total_bytes = pp.bytes;
+		migwire_encode_image_end(&b, &e);
+	}
 	if (send_buf(s, &b, &cause) == -1)
-		goto lost;
-	log_info("guest %d (home %u:%d) left: %llu bytes", (int)s->gpid,
-	    s->home, (int)s->home_pid, (unsigned long long)pp.bytes);
-out:
-	waitpid(s->gpid, &status, __WALL);
-	miglink_free(s->link);
-	_exit(0);
-lost:
-	kill(s->gpid, SIGKILL);
-	log_warnx("guest %d: home %u lost: %s", (int)s->gpid, s->home, cause);
-	_exit(1);
+		home_lost(s, cause);
+	buf_free(&b);
+	if (leave_verdict(s, text, sizeof text) == 1) {
+		if (rc == -1)
+			home_lost(s, "home says an image that never went landed");
+		log_info("guest %d (home %u:%d) left: %llu bytes", (int)s->gpid,
+		    s->home, (int)s->home_pid, (unsigned long long)pp.bytes);
+		kill(s->gpid, SIGKILL);
+		waitpid(s->gpid, &status, __WALL);
+		miglink_free(s->link);
+		_exit(0);
+	}
+	log_warnx("guest %d (home %u:%d) stays: %s", (int)s->gpid, s->home,
+	    (int)s->home_pid, text);
+	{
+		struct timespec	now;
+		int		k = s->stays < 3 ? s->stays : 3;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		s->stays++;
+		s->next_leave = now.tv_sec + (1 << k);
+	}
+	free(cause);
+	if (rc == 0 && ckpt_resume(s->gpid, &cause) == -1)
+		home_lost(s, cause);
+	clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
 }
 
 static void __attribute__((noreturn))
@@ -678,6 +759,43 @@ send_usage(struct srv *s, char **cause)
 	return rv;
 }
 
+/*
+ * After a move that failed (home could not take the image), the next try
+ * waits a little longer each time (1, 2, 4, 8 s): a call that needs home
+ * would otherwise bring it home again at once, and fail again.
+ */
+
+static int
+may_leave(struct srv *s)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return s->stays == 0 || now.tv_sec >= s->next_leave;
+}
+
+/* Wait (serving home's frames) until a leave may be tried again. */
+static void
+leave_wait(struct srv *s)
+{
+	struct wire_hdr	 h;
+	const uint8_t	*pl;
+	char		*cause = NULL;
+	int		 rc;
+
+	while (!may_leave(s)) {
+		if (send_usage(s, &cause) == -1)
+			home_lost(s, cause);
+		if ((rc = miglink_recv(s->link, PING_MS, &h, &pl, &cause)) == -1)
+			home_lost(s, cause);
+		if (rc == 0)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
+		if (async_frame(s, &h, pl, &cause) == -1)
+			home_lost(s, cause);
+	}
+}
+
 static void __attribute__((noreturn))
 serve(struct srv *s)
 {
@@ -692,12 +810,16 @@ serve(struct srv *s)
 	int			 rc;
 
 	for (;;) {
-		if (s->bring)
+		if (s->bring) {
+			s->bring = 0;		/* asked again if still wanted */
 			leave(s, MIG_LEAVE_ASKED, NULL);
-		if (got_term)
+		}
+		if (got_term && may_leave(s))
 			leave(s, MIG_LEAVE_SHUTDOWN, NULL);
-		if (got_mem)
+		if (got_mem && may_leave(s)) {
+			got_mem = 0;
 			leave(s, MIG_LEAVE_MEMORY, NULL);
+		}
 		if (!miglink_pending(s->link)) {
 			pfd[0].fd = trap_fd(s->g);
 			pfd[0].events = POLLIN;
@@ -732,8 +854,10 @@ serve(struct srv *s)
 				rc = trap_serve(s->g, &tl, &n, &cause);
 				if (rc == -1)
 					home_lost(s, cause);
-				if (rc == TRAP_BRINGHOME)
+				if (rc == TRAP_BRINGHOME) {
+					leave_wait(s);
 					leave(s, MIG_LEAVE_SYSCALL, &n);
+				}
 				continue;
 			}
 			if (!(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))

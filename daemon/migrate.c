@@ -561,7 +561,7 @@ migrate_bring_all(uid_t uid, uint64_t conn)
 static void
 on_accepted(struct away *a)
 {
-	struct ckpt_opts	 o = { CKPT_MIGRATE | CKPT_LEAVE_STOPPED };
+	struct ckpt_opts	 o = { .flags = CKPT_MIGRATE | CKPT_LEAVE_STOPPED };
 	struct task		*t = supervise_find(a->pid);
 	char			*cause = NULL;
 	int			 rc;
@@ -706,6 +706,48 @@ wait_holding(struct away *a, char **cause)
 	}
 }
 
+/*
+ * The image could not come home (the restore into P failed, P is parked
+ * again): the process goes on at its host, which kept it stopped. D gets
+ * a new pipe for the next time and passes the word on (DM_STAY).
+ */
+static int
+stay_away(struct away *a, const char *why)
+{
+	struct depmsg	 m;
+	char		*cause = NULL;
+	int		 in[2];
+
+	if (pipe2(in, O_CLOEXEC) == -1) {
+		log_warn("process %d: pipe", (int)a->pid);
+		return -1;
+	}
+	fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
+	memset(&m, 0, sizeof m);
+	m.type = DM_STAY;
+	snprintf(m.text, sizeof m.text, "restore at home: %s", why);
+	if (depmsg_send_fd(a->ctl, &m, in[1], &cause) == -1) {
+		log_warnx("process %d: %s", (int)a->pid, cause);
+		free(cause);
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	close(in[1]);
+	a->img_in = in[0];
+	a->next = 0;
+	if (ptrace(PTRACE_CONT, a->pid, 0, 0) == -1) {
+		log_warn("process %d: resuming it parked", (int)a->pid);
+		return -1;
+	}
+	a->state = AW_AWAY;
+	counters.refused++;
+	log_warnx("process %d: coming home from node %s failed: %s; it goes on "
+	    "there", (int)a->pid, node_name(a->node), why);
+	answer(a, 0, m.text);
+	return 0;
+}
+
 /* LEAVING: restore P from the image D pipes in, give it D's fds, go on. */
 static void
 on_leaving(struct away *a, const struct depmsg *m)
@@ -723,10 +765,24 @@ on_leaving(struct away *a, const struct depmsg *m)
 	if (stop_parked(a->pid, &cause) == -1)
 		goto lost;
 	memset(&ro, 0, sizeof ro);
-	ro.flags = RESTORE_ORIGINAL | RESTORE_LEAVE_STOPPED;
-	if (ckpt_restore(a->pid, a->img_in, &ro, &st, &cause) == -1)
+	ro.flags = RESTORE_ORIGINAL | RESTORE_LEAVE_STOPPED | RESTORE_REPARK;
+	if (ckpt_restore(a->pid, a->img_in, &ro, &st, &cause) == -1) {
+		close(a->img_in);
+		a->img_in = -1;
+		if (st.parked && stay_away(a, cause) == 0) {
+			free(cause);
+			return;
+		}
 		goto lost;
+	}
+	close(a->img_in);
+	a->img_in = -1;
 	supervise_set_exitkill(a->pid, 0);
+	/* restored and checked: the host's copy may go, D becomes the holder */
+	if (depmsg_sendf(a->ctl, DM_HOLD, 0, 0, NULL) == -1) {
+		cause = xstrdup("the deputy is gone");
+		goto lost;
+	}
 	if (wait_holding(a, &cause) == -1 ||
 	    ckpt_adopt_fds(a->pid, a->dep, &cause) == -1)
 		goto lost;

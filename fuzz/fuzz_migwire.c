@@ -17,7 +17,8 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-#define NTYPES	(WIRE_GUEST_USAGE - WIRE_MIG_OFFER + 1)
+#define LAST	WIRE_GUEST_STAY
+#define NTYPES	(LAST - WIRE_MIG_OFFER + 1)
 
 static struct mig_msg	msg;
 
@@ -70,6 +71,12 @@ reencode(uint16_t type, const uint8_t *p, size_t n)
 	case WIRE_GUEST_USAGE:
 		migwire_encode_usage(&b, &msg.usage);
 		break;
+	case WIRE_GUEST_LANDED:
+		migwire_encode_landed(&b, &msg.landed);
+		break;
+	case WIRE_GUEST_STAY:
+		migwire_encode_stay(&b, &msg.stay);
+		break;
 	default:
 		abort();
 	}
@@ -95,7 +102,7 @@ stream(const uint8_t *data, size_t size)
 		free(cause);
 		if (rc != 1)
 			return;
-		if (h.type >= WIRE_MIG_OFFER && h.type <= WIRE_GUEST_USAGE &&
+		if (h.type >= WIRE_MIG_OFFER && h.type <= LAST &&
 		    migwire_decode(&h, data + off + WIRE_HDR_LEN, &msg,
 		    NULL) == 0)
 			reencode(h.type, data + off + WIRE_HDR_LEN, h.len);

@@ -57,6 +57,7 @@
 struct dump {
 	pid_t			 pid;
 	int			 flags;
+	const struct ckpt_opts	*opts;
 	struct ckpt_stats	*stats;
 	struct img		 img;
 	struct inject		*in;
@@ -168,6 +169,8 @@ dump_inject_begin(struct dump *d, char **cause)
 
 	if ((d->in = inject_init(d->pid, 0, cause)) == NULL)
 		return -1;
+	if (d->opts->inject_area != NULL)
+		d->opts->inject_area(inject_area(d->in), d->opts->arg);
 	/*
 	 * A process killed after the dump takes them in the image only
 	 * (dump_signals): queueing them again is a call a guest's seccomp
@@ -1181,6 +1184,7 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	memset(&d, 0, sizeof d);
 	d.pid = pid;
 	d.flags = opts->flags;
+	d.opts = opts;
 	d.stats = stats;
 	d.memfd = d.pmfd = -1;
 	if (((d.flags & CKPT_LEAVE_RUNNING) != 0) + ((d.flags & CKPT_KILL) != 0) +

@@ -98,6 +98,14 @@ void		*ckpt_pipe_get(struct ckpt_pipe *);
 void		 ckpt_pipe_put(struct ckpt_pipe *);
 int		 ckpt_pipe_finish(struct ckpt_pipe *, char **cause);
 
+/*
+ * (ckpt-park.c) Map the park loop into pid through in (*page), and, once
+ * the injection is over, point pid's registers at it.
+ */
+struct inject;
+int	ckpt_park_code(struct inject *, pid_t, uint64_t *page, char **cause);
+int	ckpt_park_regs(pid_t, uint64_t page, char **cause);
+
 /* (ckpt-mem.c) Pages read at once by ckpt_read_pages, at most. */
 #define CKPT_READ_MAX	1024
 int	ckpt_read_pages(pid_t, int memfd, const uint64_t *addrs, size_t n,

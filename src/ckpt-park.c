@@ -110,44 +110,68 @@ park_drain(struct inject *in, char **cause)
 	return cause_set(cause, "more than %d pending signals", PARK_MAX_DRAIN);
 }
 
+/*
+ * Map the park loop into pid (through in) and point its registers at it:
+ * rip at the loop, no system call to restart. The mask and the injection
+ * area are the caller's to settle. Returns the page in *page.
+ */
+int
+ckpt_park_code(struct inject *in, pid_t pid, uint64_t *page, char **cause)
+{
+	struct iovec		 lv, rv;
+	long			 addr, ret;
+
+	if (INJECT(in, &addr, cause, SYS_mmap, 0, CKPT_PAGE,
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    (uint64_t)-1, 0) == -1)
+		return -1;
+	if (addr < 0 && addr > -4096)
+		return cause_set(cause, "mmap: %s", strerror(-addr));
+	lv.iov_base = (void *)park_code;
+	lv.iov_len = sizeof park_code;
+	rv.iov_base = (void *)addr;
+	rv.iov_len = sizeof park_code;
+	if (process_vm_writev(pid, &lv, 1, &rv, 1, 0) != sizeof park_code)
+		return cause_set(cause, "writing the park code: %s",
+		    strerror(errno));
+	if (INJECT(in, &ret, cause, SYS_mprotect, addr, CKPT_PAGE,
+	    PROT_READ | PROT_EXEC) == -1)
+		return -1;
+	if (ret != 0)
+		return cause_set(cause, "mprotect: %s", strerror(-ret));
+	*page = (uint64_t)addr;
+	return 0;
+}
+
+/* After inject_fini: the registers of the park loop at page. */
+int
+ckpt_park_regs(pid_t pid, uint64_t page, char **cause)
+{
+	struct user_regs_struct	regs;
+
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) == -1)
+		return cause_set(cause, "PTRACE_GETREGS: %s", strerror(errno));
+	regs.rip = page;
+	regs.orig_rax = (uint64_t)-1;
+	regs.rax = 0;
+	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) == -1)
+		return cause_set(cause, "PTRACE_SETREGS: %s", strerror(errno));
+	return 0;
+}
+
 int
 ckpt_park(pid_t pid, char **cause)
 {
-	struct user_regs_struct	 regs;
 	struct inject		*in;
-	struct iovec		 lv, rv;
-	uint64_t		 mask = 0;
-	long			 page, ret;
+	uint64_t		 mask = 0, page;
 	char			*why = NULL;
 	int			 exited = 0, wstatus;
 
 	if ((in = inject_init(pid, 0, cause)) == NULL)
 		return -1;
-	if (park_drain(in, &why) == -1)
+	if (park_drain(in, &why) == -1 ||
+	    ckpt_park_code(in, pid, &page, &why) == -1)
 		goto fail;
-	if (INJECT(in, &page, &why, SYS_mmap, 0, CKPT_PAGE,
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	    (uint64_t)-1, 0) == -1)
-		goto fail;
-	if (page < 0 && page > -4096) {
-		cause_set(&why, "mmap: %s", strerror(-page));
-		goto fail;
-	}
-	lv.iov_base = (void *)park_code;
-	lv.iov_len = sizeof park_code;
-	rv.iov_base = (void *)page;
-	rv.iov_len = sizeof park_code;
-	if (process_vm_writev(pid, &lv, 1, &rv, 1, 0) != sizeof park_code) {
-		cause_set(&why, "writing the park code: %s", strerror(errno));
-		goto fail;
-	}
-	if (INJECT(in, &ret, &why, SYS_mprotect, page, CKPT_PAGE,
-	    PROT_READ | PROT_EXEC) == -1)
-		goto fail;
-	if (ret != 0) {
-		cause_set(&why, "mprotect: %s", strerror(-ret));
-		goto fail;
-	}
 	/* Signals that came meanwhile were not in the image: they stay. */
 	if (park_requeue(in, pid, &why) == -1)
 		goto fail;
@@ -161,15 +185,8 @@ ckpt_park(pid_t pid, char **cause)
 	 * stays the injection's until it is settled in the signal path, or a
 	 * signal would be delivered to it on the way.
 	 */
-	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) == -1)
-		return cause_set(cause, "park %ld: PTRACE_GETREGS: %s", (long)pid,
-		    strerror(errno));
-	regs.rip = (uint64_t)page;
-	regs.orig_rax = (uint64_t)-1;
-	regs.rax = 0;
-	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) == -1)
-		return cause_set(cause, "park %ld: PTRACE_SETREGS: %s", (long)pid,
-		    strerror(errno));
+	if (ckpt_park_regs(pid, page, &why) == -1)
+		goto fail_free;
 	if (inject_settle(pid, &exited, &wstatus, &why) == -1)
 		goto fail_free;
 	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof mask, &mask) == -1 ||

@@ -1242,6 +1242,25 @@ restore_seccomp(struct restore *r, char **cause)
  * page lost on the way in (or zapped since) fails the restore instead of
  * coming back as zeros.
  */
+/*
+ * Fault injection for the tests of a failed check (docs/testing.md): with
+ * OMM_FAULT_VERIFY=N in the environment, the first N checks of this
+ * process find page contents that differ, as a real loss would.
+ */
+static int
+fault_verify(void)
+{
+	static int	 left = -1;
+	const char	*e;
+
+	if (left == -1)
+		left = (e = getenv("OMM_FAULT_VERIFY")) != NULL ? atoi(e) : 0;
+	if (left <= 0)
+		return 0;
+	left--;
+	return 1;
+}
+
 static int
 restore_verify(struct restore *r, char **cause)
 {
@@ -1271,6 +1290,8 @@ restore_verify(struct restore *r, char **cause)
 			goto out;
 		for (k = 0; k < n; k++) {
 			c = page_crc(r, r->paddr[i + k], buf + k * CKPT_PAGE);
+			if (i + k == 0 && fault_verify())
+				c = ~r->pcrc[0];	/* OMM_FAULT_VERIFY */
 			if (c == r->pcrc[i + k])
 				continue;
 			cause_set(cause, "page %#" PRIx64 " of mapping %#" PRIx64
@@ -1339,11 +1360,57 @@ static const struct restore_step {
 	{ "pipes", restore_pipes },
 	{ "rlimits", restore_rlimits },
 	{ "task state", restore_task },
+	{ "checking the pages", restore_verify },
 	{ "pending signals", restore_pending },
 	{ "seccomp filter", restore_seccomp },
-	{ "checking the pages", restore_verify },
 	{ "registers", restore_finish },
 };
+
+/*
+ * Steps before this one leave nothing of the image's in the target that
+ * the park loop would act on (its pending signals come after): a failed
+ * RESTORE_REPARK restore can still put the original back in its loop.
+ */
+#define RESTORE_REPARKABLE	"pending signals"
+
+/*
+ * A failed restore into the original (RESTORE_REPARK): what it put in goes,
+ * and the original loops in the park code again, stopped, as ckpt_park
+ * left it; its image still runs where it ran.
+ */
+static int
+restore_repark(struct restore *r, char **cause)
+{
+	struct ckpt_rseq_conf	rseq;
+	uint64_t		page, mask = 0;
+	long			ret;
+	int			wstatus;
+
+	if (r->uffd != -1) {
+		close(r->uffd);
+		r->uffd = -1;
+	}
+	/* an rseq area the restore registered is about to go: the kernel
+	 * would kill the task the next time it writes there */
+	if (ptrace(CKPT_PTRACE_GET_RSEQ_CONFIGURATION, r->pid, sizeof rseq,
+	    &rseq) != -1 && rseq.rseq_abi_pointer != 0 &&
+	    (CALL(r, &ret, cause, SYS_rseq, rseq.rseq_abi_pointer,
+	    rseq.rseq_abi_size, CKPT_RSEQ_FLAG_UNREGISTER, rseq.signature) == -1 ||
+	    call_ok(ret, cause, "unregistering rseq") == -1))
+		return -1;
+	if (restore_unmap(r, cause) == -1 ||
+	    ckpt_park_code(r->in, r->pid, &page, cause) == -1 ||
+	    inject_fini(r->in, 0, cause) == -1)
+		return -1;
+	inject_free(r->in);
+	r->in = NULL;
+	if (ckpt_park_regs(r->pid, page, cause) == -1 ||
+	    inject_settle(r->pid, &r->stats->exited, &wstatus, cause) == -1)
+		return -1;
+	if (ptrace(PTRACE_SETSIGMASK, r->pid, sizeof mask, &mask) == -1)
+		return cause_set(cause, "PTRACE_SETSIGMASK: %s", strerror(errno));
+	return 0;
+}
 
 int
 ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
@@ -1354,7 +1421,7 @@ ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
 	double			 t0 = ckpt_now(), tstop;
 	size_t			 i;
 	char			*why = NULL;
-	int			 rv = -1;
+	int			 rv = -1, reparkable = 1;
 
 	if (stats == NULL)
 		stats = &dummy;
@@ -1372,19 +1439,21 @@ ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
 	r.rd = img_reader_new(in_fd);
 	if (img_read_meta(r.rd, &r.img, &why) == -1) {
 		cause_set(cause, "%s", why);
-		goto out_kill;
+		goto out_untouched;
 	}
 	if (restore_check(&r, &why) == -1) {
 		cause_set(cause, "%s", why);
-		goto out_kill;
+		goto out_untouched;
 	}
 	tstop = ckpt_now();
 	for (i = 0; i < sizeof restore_steps / sizeof restore_steps[0]; i++) {
 		double	ts = ckpt_now();
 
+		if (strcmp(restore_steps[i].name, RESTORE_REPARKABLE) == 0)
+			reparkable = 0;
 		if (restore_steps[i].fn(&r, &why) == -1) {
 			cause_set(cause, "%s: %s", restore_steps[i].name, why);
-			goto out_kill;
+			goto out_fail;
 		}
 		log_debug("restore %ld: %s: %.3fs", (long)stub,
 		    restore_steps[i].name, ckpt_now() - ts);
@@ -1404,6 +1473,30 @@ ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
 	rv = 0;
 	goto out;
 
+out_untouched:
+	/* nothing of the target changed: an original stays as it is */
+	if (r.flags & RESTORE_REPARK) {
+		stats->parked = 1;
+		goto out;
+	}
+	goto out_kill;
+out_fail:
+	/* an original whose image runs elsewhere goes back to its loop */
+	if ((r.flags & RESTORE_REPARK) && reparkable && r.in == NULL &&
+	    !stats->exited) {
+		stats->parked = 1;	/* it failed before the injection began */
+		goto out;
+	}
+	if ((r.flags & RESTORE_REPARK) && reparkable && r.in != NULL &&
+	    !stats->exited) {
+		free(why);
+		why = NULL;
+		if (restore_repark(&r, &why) == 0) {
+			stats->parked = 1;
+			goto out;
+		}
+		log_warnx("pid %ld: parking it again: %s", (long)stub, why);
+	}
 out_kill:
 	if (!stats->exited)
 		kill(stub, SIGKILL);

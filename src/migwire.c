@@ -612,6 +612,54 @@ migwire_decode_usage(const uint8_t *p, size_t len, struct guest_usage *m,
 	return rd_end(&r, "GUEST_USAGE", cause);
 }
 
+void
+migwire_encode_landed(struct buf *b, const struct guest_landed *m)
+{
+	size_t	off;
+
+	off = wire_frame_begin(b, WIRE_GUEST_LANDED);
+	buf_add_u32(b, m->node);
+	wire_frame_end(b, off);
+}
+
+int
+migwire_decode_landed(const uint8_t *p, size_t len, struct guest_landed *m,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	buf_rd_init(&r, p, len);
+	m->node = buf_rd_u32(&r);
+	return rd_end(&r, "GUEST_LANDED", cause);
+}
+
+void
+migwire_encode_stay(struct buf *b, const struct guest_stay *m)
+{
+	char	*why = NULL;
+	size_t	 off;
+
+	if (str_ok(m->text, sizeof m->text, 1, "GUEST_STAY text", &why) != 0)
+		fatalx("%s: %s", __func__, why);
+	off = wire_frame_begin(b, WIRE_GUEST_STAY);
+	put_str(b, m->text, sizeof m->text, "text");
+	wire_frame_end(b, off);
+}
+
+int
+migwire_decode_stay(const uint8_t *p, size_t len, struct guest_stay *m,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	memset(m, 0, sizeof *m);
+	buf_rd_init(&r, p, len);
+	if (get_str(&r, m->text, sizeof m->text, 1, "GUEST_STAY text",
+	    cause) != 0)
+		return -1;
+	return rd_end(&r, "GUEST_STAY", cause);
+}
+
 /*
  * The frames with bytes for payload: MIG_IMAGE (1..MIG_IMAGE_CHUNK bytes,
  * pointed at) and PING (none).
@@ -654,6 +702,8 @@ ADAPT(bring, bring)
 ADAPT(leaving, leaving)
 ADAPT(stopped, stopped)
 ADAPT(usage, usage)
+ADAPT(landed, landed)
+ADAPT(stay, stay)
 
 /* The decoder of each type of the block, by type - WIRE_MIG_OFFER. */
 static int (*const mig_decoders[])(const uint8_t *, size_t, struct mig_msg *,
@@ -672,6 +722,8 @@ static int (*const mig_decoders[])(const uint8_t *, size_t, struct mig_msg *,
 	[WIRE_GUEST_STOPPED - WIRE_MIG_OFFER] = dec_stopped,
 	[WIRE_PING - WIRE_MIG_OFFER] = decode_ping,
 	[WIRE_GUEST_USAGE - WIRE_MIG_OFFER] = dec_usage,
+	[WIRE_GUEST_LANDED - WIRE_MIG_OFFER] = dec_landed,
+	[WIRE_GUEST_STAY - WIRE_MIG_OFFER] = dec_stay,
 };
 
 int

@@ -35,6 +35,13 @@
 
 struct ckpt_opts {
 	int	flags;
+	/*
+	 * Told where the injection area is once it is mapped: a guest's
+	 * server lets the calls made from its code page (area, one page)
+	 * through the guest's seccomp filter during the dump, and no other.
+	 */
+	void	(*inject_area)(uint64_t area, void *arg);
+	void	 *arg;
 };
 
 struct ckpt_stats {
@@ -47,6 +54,8 @@ struct ckpt_stats {
 	/* set when the process exited under us: the engine reaped it */
 	int		exited;
 	int		wstatus;
+	/* a failed RESTORE_REPARK restore left the original parked, stopped */
+	int		parked;
 };
 
 /*
@@ -100,6 +109,14 @@ int	ckpt_resume(pid_t pid, char **cause) __attribute__((warn_unused_result));
  * stay as they are; everything else comes from the image.
  */
 #define RESTORE_ORIGINAL	0x04
+/*
+ * With RESTORE_ORIGINAL: a restore that fails does not kill the original
+ * but, when it can, puts it back in its park loop (ckpt_park), stopped,
+ * so that the image running elsewhere can go on there; *cause says why it
+ * failed. (It fails with the original killed only when even that is not
+ * possible.)
+ */
+#define RESTORE_REPARK		0x08
 
 struct sock_fprog;
 struct restore_opts {
@@ -114,10 +131,12 @@ struct restore_opts {
  * restore child), into the process of the image read from in_fd, and resume
  * it. The stub keeps its pid and its fds 0-2 (IMG_FD_STDIO are rebound to
  * them); everything else comes from the image. The image's header, CPU
- * features and metadata are checked before the stub is touched. On failure
- * the stub is killed (SIGKILL, not reaped) and *cause says why; so is the
- * original of a RESTORE_ORIGINAL restore. A RESTORE_GUEST restore writes
- * opts->listener and opts->killable.
+ * features and metadata are checked before the stub is touched. Every page
+ * the image puts in is read back and compared with the image before the
+ * process resumes. On failure the stub is killed (SIGKILL, not reaped) and
+ * *cause says why; so is the original of a RESTORE_ORIGINAL restore, unless
+ * RESTORE_REPARK. A RESTORE_GUEST restore writes opts->listener and
+ * opts->killable.
  */
 int	ckpt_restore(pid_t stub, int in_fd, struct restore_opts *,
 	    struct ckpt_stats *, char **cause) __attribute__((warn_unused_result));

@@ -190,6 +190,26 @@ struct guest_usage {
 #define GUEST_LEAVING_LEN	8
 #define GUEST_STOPPED_LEN	4
 #define GUEST_USAGE_LEN		24
+#define GUEST_LANDED_LEN	4
+#define GUEST_STAY_MIN		MIGW_STR(1)
+#define GUEST_STAY_MAX		MIGW_STR(MIG_TEXT_MAX - 1)
+
+/*
+ * 214 GUEST_LANDED: home -> the host a guest left: its image was restored
+ * and checked where it went (node, 0 for home): the copy kept stopped there
+ * can go.
+ */
+struct guest_landed {
+	uint32_t	node;
+};
+
+/*
+ * 215 GUEST_STAY: home -> the host a guest left: the move failed (text
+ * says why): the guest it kept stopped goes on there.
+ */
+struct guest_stay {
+	char		text[MIG_TEXT_MAX];	/* 1..255 bytes */
+};
 
 /* Any decoded frame of the 200 block. */
 struct mig_msg {
@@ -211,6 +231,8 @@ struct mig_msg {
 		struct guest_leaving	 leaving;
 		struct guest_stopped	 stopped;
 		struct guest_usage	 usage;
+		struct guest_landed	 landed;
+		struct guest_stay	 stay;
 	};
 };
 
@@ -232,6 +254,8 @@ void	migwire_encode_bring(struct buf *, const struct guest_bring *);
 void	migwire_encode_leaving(struct buf *, const struct guest_leaving *);
 void	migwire_encode_stopped(struct buf *, const struct guest_stopped *);
 void	migwire_encode_usage(struct buf *, const struct guest_usage *);
+void	migwire_encode_landed(struct buf *, const struct guest_landed *);
+void	migwire_encode_stay(struct buf *, const struct guest_stay *);
 
 /*
  * Decoders: a payload of their type into the struct (no heap). They refuse
@@ -262,6 +286,10 @@ int	migwire_decode_leaving(const uint8_t *, size_t, struct guest_leaving *,
 int	migwire_decode_usage(const uint8_t *, size_t, struct guest_usage *,
 	    char **cause) __attribute__((warn_unused_result));
 int	migwire_decode_stopped(const uint8_t *, size_t, struct guest_stopped *,
+	    char **cause) __attribute__((warn_unused_result));
+int	migwire_decode_landed(const uint8_t *, size_t, struct guest_landed *,
+	    char **cause) __attribute__((warn_unused_result));
+int	migwire_decode_stay(const uint8_t *, size_t, struct guest_stay *,
 	    char **cause) __attribute__((warn_unused_result));
 
 /*

@@ -59,6 +59,8 @@ enum wire_type {
 	WIRE_GUEST_STOPPED = 211, /* host -> home: the guest group-stopped */
 	WIRE_PING = 212,	/* either way when idle; empty */
 	WIRE_GUEST_USAGE = 213,	/* host -> home: the guest's CPU time and memory */
+	WIRE_GUEST_LANDED = 214, /* home -> old host: its image runs elsewhere now */
+	WIRE_GUEST_STAY = 215,	/* home -> old host: the move failed, resume it */
 
 	/*
 	 * 300-399: forwarded system calls (marshal.h: MARSHAL_SYSCALL_REQ

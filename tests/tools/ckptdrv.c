@@ -228,7 +228,7 @@ cmd_dump(int argc, char **argv)
 		{ "kick", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ckpt_opts	 opts = { CKPT_KILL };
+	struct ckpt_opts	 opts = { .flags = CKPT_KILL };
 	struct ckpt_stats	 stats;
 	const char		*out = NULL, *ready = NULL;
 	char			*cause = NULL, *end;
@@ -439,7 +439,7 @@ static int
 dump_stream(pid_t pid, int flags, int *mfd, struct ckpt_stats *st,
     char **cause)
 {
-	struct ckpt_opts	opts = { flags };
+	struct ckpt_opts	opts = { .flags = flags };
 	struct relay		r;
 	int			p[2], rv;
 

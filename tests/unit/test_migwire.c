@@ -146,6 +146,19 @@ make_stopped(struct mig_msg *m)
 }
 
 static void
+make_landed(struct mig_msg *m)
+{
+	m->landed.node = 3;
+}
+
+static void
+make_stay(struct mig_msg *m)
+{
+	snprintf(m->stay.text, sizeof m->stay.text, "restore at home: "
+	    "checking the pages");
+}
+
+static void
 encode(struct buf *b, uint16_t type, const struct mig_msg *m)
 {
 	switch (type) {
@@ -181,6 +194,12 @@ encode(struct buf *b, uint16_t type, const struct mig_msg *m)
 		break;
 	case WIRE_GUEST_STOPPED:
 		migwire_encode_stopped(b, &m->stopped);
+		break;
+	case WIRE_GUEST_LANDED:
+		migwire_encode_landed(b, &m->landed);
+		break;
+	case WIRE_GUEST_STAY:
+		migwire_encode_stay(b, &m->stay);
 		break;
 	default:
 		fail_msg("no encoder for %u", type);
@@ -223,6 +242,10 @@ static const struct rt_case {
 	    sizeof(struct guest_leaving), 8 },
 	{ "stopped", WIRE_GUEST_STOPPED, make_stopped,
 	    sizeof(struct guest_stopped), 4 },
+	{ "landed", WIRE_GUEST_LANDED, make_landed,
+	    sizeof(struct guest_landed), 4 },
+	{ "stay", WIRE_GUEST_STAY, make_stay, sizeof(struct guest_stay),
+	    2 + 35 },
 };
 
 /* Each message: framed, found by the peeker, decoded, re-encoded identically. */
