@@ -391,7 +391,7 @@ static const struct hdr_case {
 	    "MIG_OFFER of" },
 	{ "offer too long", WIRE_MIG_OFFER, MIG_OFFER_MAX + 1, 0,
 	    "MIG_OFFER of" },
-	{ "type 214", 214, 0, 0, "unknown message type 214" },
+	{ "type 216", 216, 0, 0, "unknown message type 216" },
 	{ "type 299", 299, 0, 0, "unknown message type 299" },
 	{ "type 306", 306, 0, 0, "unknown message type 306" },
 	{ "LOADWIN keeps its cap", WIRE_LOADWIN, 5000, 4096,
@@ -443,8 +443,10 @@ test_names(void **state)
 	assert_string_equal(wire_type_name(WIRE_MIG_OFFER), "MIG_OFFER");
 	assert_string_equal(wire_type_name(WIRE_PING), "PING");
 	assert_string_equal(wire_type_name(MARSHAL_FDDATA_REP), "FDDATA_REP");
-	assert_string_equal(wire_type_name(214), "unknown");
+	assert_string_equal(wire_type_name(216), "unknown");
 	assert_string_equal(wire_type_name(WIRE_GUEST_USAGE), "GUEST_USAGE");
+	assert_string_equal(wire_type_name(WIRE_GUEST_LANDED), "GUEST_LANDED");
+	assert_string_equal(wire_type_name(WIRE_GUEST_STAY), "GUEST_STAY");
 	assert_string_equal(mig_refuse_name(MIG_REFUSE_NOGUEST),
 	    "host has no omm-guest user");
 	assert_string_equal(mig_refuse_name(0), "unknown");
