@@ -230,6 +230,7 @@ req_checkpoint(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		return -1;
 	}
 
+	memset(&opts, 0, sizeof opts);
 	opts.flags = (req.flags & PROTO_CKPT_KILL) ? CKPT_KILL :
 	    CKPT_LEAVE_RUNNING;
 	memset(&rep, 0, sizeof rep);
