@@ -980,6 +980,7 @@ guestd_main(const struct guestd_args *a)
 	if ((s.g = trap_open(nfd, s.gpid, TRAP_ORIGINAL_HOME |
 	    (ro.killable ? TRAP_KILLABLE : 0), &cause)) == NULL)
 		fail(&s, "%s", cause);
+	trap_set_home_pid(s.g, o.home_pid);
 	memset(&r, 0, sizeof r);
 	r.guest_pid = s.gpid;
 	r.flags = ro.killable ? MIG_READY_KILLABLE : 0;

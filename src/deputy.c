@@ -271,6 +271,27 @@ emul_close_range(struct deputy *d, struct deputy_call *c)
 	return r == -1 ? -errno : r;
 }
 
+/*
+ * A clock read for a home pid (trap.c keeps the process's own): as the
+ * kernel here answers it, but a descriptor clock of the deputy's own range
+ * is no clock of the process's (EINVAL: the kernel's answer for an fd
+ * that is not a clock).
+ */
+static int64_t
+emul_clock(struct deputy *d, struct deputy_call *c)
+{
+	int32_t	clk = (int32_t)c->arg[0];
+	long	r;
+
+	if (clk < 0 && SYSENT_CLK_IS_FD(clk) &&
+	    SYSENT_CLK_PID(clk) >= d->fd_floor) {
+		d->stats.badfd++;
+		return -EINVAL;
+	}
+	r = syscall(c->req->nr, clk, c->arg[1]);
+	return r == -1 ? -errno : r;
+}
+
 /* Calls the deputy answers itself (SYV_EMUL), by number. */
 static const struct emul {
 	int	  nr;
@@ -284,6 +305,8 @@ static const struct emul {
 	{ SYS_getsid, emul_getsid },
 	{ SYS_kill, emul_kill },
 	{ SYS_close_range, emul_close_range },
+	{ SYS_clock_gettime, emul_clock },
+	{ SYS_clock_getres, emul_clock },
 };
 
 static const struct emul *

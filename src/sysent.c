@@ -110,6 +110,17 @@ _Static_assert(sizeof (struct flock) == 32, "struct flock");
 /* local_if conditions. */
 #define COND(a, m, v)	{ .used = 1, .arg = (a), .mask = (m), .value = (v) }
 #define IS0(a)		COND(a, 0xffffffffULL, 0)	/* an int argument is 0 */
+#define ISN(a, n)	COND(a, 0xffffffffULL, n)	/* an int argument is n */
+/*
+ * A clock id (an int) the guest may read or arm where it runs: a fixed
+ * clock (REALTIME, MONOTONIC, PROCESS_CPUTIME_ID...: not negative), or a
+ * CPU clock of pid 0, the caller itself (which 0-2, process or thread: low
+ * bits 0, 1, 4, 5 and 2, 6). Not low bits 3 (the clock of descriptor 0,
+ * a home descriptor) or 7 (invalid). Any other CPU clock names a home pid.
+ */
+#define CLK_LOCAL	.local_if = { COND(0, 0x80000000ULL, 0), \
+			  COND(0, 0xfffffffaULL, 0xfffffff8ULL), \
+			  COND(0, 0xfffffffbULL, 0xfffffffaULL) }
 
 /* Entries, indexed by number. */
 #define T(n, w, ...)	[__NR_##n] = { .nr = __NR_##n, .name = #n, .where = (w), \
@@ -301,8 +312,9 @@ static const struct sysent prlimit_sub[] = {
  *		bound every length that comes from the guest; a length over its
  *		cap is cut when the call may transfer less than asked (read,
  *		write), else refused with err (EINVAL by default).
- * local_if	conditions on the arguments under which the call is LOCAL after
- *		all (mmap of anonymous private memory; affinity of pid 0).
+ * local_if	alternative conditions on the arguments under which the call
+ *		is LOCAL after all, any one sufficing (mmap of anonymous
+ *		private memory; affinity of pid 0; the caller's own clocks).
  * sub, subarg	variants by the value of one argument (the ioctl request, the
  *		fcntl command, the prctl option, the resource of a limit); a
  *		value without a variant gets the parent entry.
@@ -509,7 +521,9 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	L(futex_waitv),
 	L(set_tid_address),
 	L(set_robust_list),
-	L(get_robust_list),
+	/* another pid's list: ptrace's rules, for a home pid, at home */
+	T(get_robust_list, SY_HOME, .local_if = { IS0(0) },
+	    .arg = { V, OUT(8), OUT(8) }),
 	L(rseq),
 	L(arch_prctl),
 	L(rt_sigaction),
@@ -524,15 +538,24 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	L(exit),
 	L(exit_group),
 	L(nanosleep),
-	L(clock_nanosleep),
-	L(clock_gettime),
-	L(clock_getres),
+	/*
+	 * Clocks: a CPU clock of another pid is a home process's. Reading it
+	 * goes home (any process may read any other's CPU clock, as at home);
+	 * the deputy refuses a descriptor clock of its own range. Sleeping on
+	 * it or arming a timer on it makes state the guest must own: home.
+	 * A clock naming the process's own home pid is the guest's (trap.c).
+	 */
+	T(clock_nanosleep, SY_BRINGHOME, .flags = SYF_CLOCK, CLK_LOCAL),
+	T(clock_gettime, SY_HOME, .via = SYV_EMUL, .flags = SYF_CLOCK,
+	    CLK_LOCAL, .arg = { V, OUT(sizeof (struct timespec)) }),
+	T(clock_getres, SY_HOME, .via = SYV_EMUL, .flags = SYF_CLOCK,
+	    CLK_LOCAL, .arg = { V, OUT(sizeof (struct timespec)) }),
 	L(gettimeofday),
 	L(time),
 	L(getitimer),
 	L(setitimer),
 	L(alarm),
-	L(timer_create),
+	T(timer_create, SY_BRINGHOME, .flags = SYF_CLOCK, CLK_LOCAL),
 	L(timer_settime),
 	L(timer_gettime),
 	L(timer_getoverrun),
@@ -541,7 +564,10 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	L(getcpu),
 	L(personality),
 	L(times),
-	L(getrusage),
+	/* the children's usage is the original's: its children are at home */
+	T(getrusage, SY_HOME, .via = SYV_ORIGINAL,
+	    .local_if = { ISN(0, RUSAGE_SELF), ISN(0, RUSAGE_THREAD) },
+	    .arg = { V, OUT(sizeof (struct rusage)) }),
 	L(sched_yield),
 	L(sched_get_priority_max),
 	L(sched_get_priority_min),
@@ -616,17 +642,13 @@ static int
 cond_holds(const struct sysent *e, const uint64_t *a)
 {
 	size_t	i;
-	int	any = 0;
 
 	for (i = 0; i < SYSENT_NCOND; i++) {
-		if (!e->local_if[i].used)
-			continue;
-		any = 1;
-		if ((a[e->local_if[i].arg] & e->local_if[i].mask) !=
-		    e->local_if[i].value)
-			return 0;
+		if (e->local_if[i].used && (a[e->local_if[i].arg] &
+		    e->local_if[i].mask) == e->local_if[i].value)
+			return 1;
 	}
-	return any;
+	return 0;
 }
 
 const struct sysent *

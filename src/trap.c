@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "omm/buf.h"
@@ -44,6 +45,7 @@ struct trap_guest {
 	int				 flags;		/* TRAP_* */
 	int				 syncwake;
 	pid_t				 cur;		/* thread being served */
+	pid_t				 home_pid;	/* its pid at home, 0: unknown */
 	uint64_t			 seq;
 	struct seccomp_notif_sizes	 sizes;
 	struct seccomp_notif		*notif;
@@ -74,35 +76,36 @@ struct rules {
 };
 
 /*
- * One ALLOW rule per LOCAL entry, with its conditions (a variant's key, the
- * local_if of the entry). Ints are compared on their low 32 bits, as the
- * kernel reads them.
+ * ALLOW rules of an entry: one for a LOCAL entry, else one per alternative
+ * of its local_if; each with the variant's key when it is one. Ints are
+ * compared on their low 32 bits, as the kernel reads them.
  */
 static void
 add_rule(const struct sysent *e, const struct sysent *parent, void *arg)
 {
 	struct rules		*r = arg;
-	struct scmp_arg_cmp	 c[1 + SYSENT_NCOND];
-	unsigned int		 n = 0;
+	struct scmp_arg_cmp	 c[2];
+	unsigned int		 n;
 	size_t			 i;
-	int			 rc, cond = 0;
+	int			 rc;
 
-	for (i = 0; i < SYSENT_NCOND; i++)
-		cond |= e->local_if[i].used;
-	if (r->rc != 0 || (e->where != SY_LOCAL && !cond))
-		return;
-	if (parent != NULL)
-		c[n++] = SCMP_CMP(parent->subarg, SCMP_CMP_MASKED_EQ, 0xffffffffU,
-		    e->key);
-	for (i = 0; i < SYSENT_NCOND; i++) {
-		if (e->local_if[i].used)
+	for (i = 0; i <= SYSENT_NCOND && r->rc == 0; i++) {
+		n = 0;
+		if (i < SYSENT_NCOND && !e->local_if[i].used)
+			continue;
+		/* the last round: the entry itself, when it is LOCAL */
+		if (i == SYSENT_NCOND && e->where != SY_LOCAL)
+			break;
+		if (parent != NULL)
+			c[n++] = SCMP_CMP(parent->subarg, SCMP_CMP_MASKED_EQ,
+			    0xffffffffU, e->key);
+		if (i < SYSENT_NCOND)
 			c[n++] = SCMP_CMP(e->local_if[i].arg, SCMP_CMP_MASKED_EQ,
 			    e->local_if[i].mask, e->local_if[i].value);
-	}
-	if ((rc = seccomp_rule_add_array(r->ctx, SCMP_ACT_ALLOW, e->nr, n,
-	    c)) != 0) {
-		r->rc = cause_set(r->cause, "seccomp rule for %s: %s", e->name,
-		    strerror(-rc));
+		if ((rc = seccomp_rule_add_array(r->ctx, SCMP_ACT_ALLOW, e->nr,
+		    n, c)) != 0)
+			r->rc = cause_set(r->cause, "seccomp rule for %s: %s",
+			    e->name, strerror(-rc));
 	}
 }
 
@@ -233,6 +236,12 @@ trap_close(struct trap_guest *g)
 	free(g->notif);
 	free(g->resp);
 	free(g);
+}
+
+void
+trap_set_home_pid(struct trap_guest *g, pid_t pid)
+{
+	g->home_pid = pid;
 }
 
 int
@@ -720,6 +729,53 @@ out:
 	return rc;
 }
 
+/*
+ * A CPU clock that names the process's own pid at home (glibc's
+ * clock_getcpuclockid(getpid()), pthread_getcpuclockid of its thread: the
+ * pids it sees are home pids) is the guest's own clock. Read or resolved
+ * here, on the guest's process clock (a guest has one thread: its thread
+ * clock is its process clock); a sleep or a timer on it goes home, where
+ * the kernel does it natively. 0: not such a clock; 1: served, the outcome
+ * in *out.
+ */
+static int
+serve_self_clock(struct trap_guest *g, struct trap_notif *n, int *out,
+    char **cause)
+{
+	struct timespec	ts;
+	int32_t		clk = (int32_t)n->args[0];
+	int		rc;
+
+	if (clk >= 0 || SYSENT_CLK_IS_FD(clk) || SYSENT_CLK_WHICH(clk) == 3 ||
+	    g->home_pid <= 0 || SYSENT_CLK_PID(clk) != g->home_pid)
+		return 0;
+	if (n->nr != SYS_clock_gettime && n->nr != SYS_clock_getres) {
+		*out = TRAP_BRINGHOME;
+		return 1;
+	}
+	clk = SYSENT_CLK_PROCESS(g->pid, SYSENT_CLK_WHICH(clk));
+	if ((n->nr == SYS_clock_gettime ? clock_gettime(clk, &ts) :
+	    clock_getres(clk, &ts)) == -1) {
+		*out = answer(g, n->id, -errno, 0, cause);
+		return 1;
+	}
+	if (n->args[1] == 0) {
+		/* the kernel: gettime faults on NULL, getres allows it */
+		*out = answer(g, n->id, n->nr == SYS_clock_gettime ? -EFAULT :
+		    0, 0, cause);
+		return 1;
+	}
+	rc = trap_id_valid(g, n->id) ? trap_write_mem(g, n->args[1], &ts,
+	    sizeof ts) : -1;
+	if (rc == -1 && !trap_id_valid(g, n->id)) {
+		g->stats.gone++;
+		*out = TRAP_GONE;
+		return 1;
+	}
+	*out = answer(g, n->id, rc == -1 ? -EFAULT : 0, 0, cause);
+	return 1;
+}
+
 /* What the supervisor does with a call, by where the table says it runs. */
 static int (*const serve_where[SY_NWHERE])(struct trap_guest *,
     const struct trap_link *, struct trap_notif *, const struct sysent *,
@@ -753,6 +809,9 @@ trap_serve(struct trap_guest *g, const struct trap_link *link,
 	if ((g->flags & TRAP_ORIGINAL_HOME) && where == SY_HOME && e != NULL &&
 	    e->via == SYV_ORIGINAL)
 		where = SY_BRINGHOME;
+	if ((e->flags & SYF_CLOCK) && where != SY_LOCAL &&
+	    serve_self_clock(g, n, &rc, cause))
+		return rc;
 	g->stats.by_where[where]++;
 	return serve_where[where](g, link, n, e, cause);
 }

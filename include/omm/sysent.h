@@ -26,6 +26,20 @@
 /* Longest path, NUL included (PATH_MAX). */
 #define SYSENT_PATH_MAX	4096
 
+/*
+ * CPU clock ids, as the kernel encodes them (posix-timers.h): a negative
+ * clock id is (~pid << 3) | (perthread << 2) | which; which 0-2 names a CPU
+ * clock of pid (0: the caller itself), and which 3 without perthread a
+ * dynamic clock behind the descriptor ~(id >> 3). Ints: the kernel reads 32
+ * bits.
+ */
+#define SYSENT_CLK_PID(c)	((int32_t)~((int32_t)(c) >> 3))
+#define SYSENT_CLK_WHICH(c)	((int32_t)(c) & 3)
+#define SYSENT_CLK_THREAD(c)	(((int32_t)(c) & 4) != 0)
+#define SYSENT_CLK_IS_FD(c)	(((int32_t)(c) & 7) == 3)
+#define SYSENT_CLK_PROCESS(pid, which) \
+	((int32_t)(~(uint32_t)(pid) << 3) | (which))
+
 /* Where a call runs. */
 enum sy_where {
 	SY_LOCAL = 1,		/* natively on the remote node */
@@ -96,10 +110,17 @@ struct sycond {
 	uint64_t	mask;
 	uint64_t	value;
 };
-#define SYSENT_NCOND	2	/* conditions of local_if, all must hold */
+/*
+ * Alternatives of local_if: the call is LOCAL when any one holds (the
+ * filter gets one rule per alternative). Three: a clock id is local when it
+ * is a fixed clock or one of two masks of the caller's own CPU clocks.
+ */
+#define SYSENT_NCOND	3
 
 #define SYF_SIGPIPE	0x01	/* EPIPE from it comes with SIGPIPE (or SIGXFSZ) */
 #define SYF_BLOCKS	0x02	/* may block for long at home */
+#define SYF_CLOCK	0x04	/* arg 0 is a clock id: a CPU clock naming the
+				   process's own home pid is the guest's (trap.c) */
 
 struct sysent {
 	int			 nr;		/* system call number, -1: unknown */
@@ -109,7 +130,7 @@ struct sysent {
 	uint8_t			 flags;		/* SYF_* */
 	uint8_t			 err;		/* SY_REFUSE: the errno */
 	struct sysarg		 arg[SYSENT_NARGS];
-	struct sycond		 local_if[SYSENT_NCOND]; /* all hold: LOCAL */
+	struct sycond		 local_if[SYSENT_NCOND]; /* one holds: LOCAL */
 	/* Variants by the value of one argument (ioctl request, fcntl command). */
 	const struct sysent	*sub;
 	size_t			 nsub;

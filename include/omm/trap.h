@@ -112,6 +112,8 @@ int	trap_filter_build(struct sock_fprog *out, char **cause)
  */
 struct trap_guest	*trap_open(int nfd, pid_t pid, int flags, char **cause);
 void			 trap_close(struct trap_guest *);
+/* The process's pid at home: a CPU clock naming it is the guest's own. */
+void			 trap_set_home_pid(struct trap_guest *, pid_t);
 int			 trap_fd(const struct trap_guest *);
 /* Did the kernel take SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6+)? */
 int			 trap_sync_wakeup(const struct trap_guest *);

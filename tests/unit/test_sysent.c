@@ -27,6 +27,11 @@
 
 #define A(...)	{ __VA_ARGS__ }
 
+/* The kernel's CPU clock ids (posix-timers.h), as glibc makes them. */
+#define PCLK(pid, which)	((uint64_t)(uint32_t)((~(uint32_t)(pid) << 3) | (which)))
+#define TCLK(tid, which)	PCLK(tid, (which) | 4)
+#define FDCLK(fd)		PCLK(fd, 3)
+
 /* ---- where calls run ---- */
 
 static const struct where_case {
@@ -95,6 +100,50 @@ static const struct where_case {
 	{ "signalfd brings home", SYS_signalfd4, A(0), SY_BRINGHOME,
 	    "signalfd4" },
 	{ "SysV shm brings home", SYS_shmat, A(0), SY_BRINGHOME, "shmat" },
+	{ "CLOCK_MONOTONIC is local", SYS_clock_gettime, A(CLOCK_MONOTONIC, 1),
+	    SY_LOCAL, "clock_gettime" },
+	{ "CLOCK_PROCESS_CPUTIME_ID is local", SYS_clock_gettime,
+	    A(CLOCK_PROCESS_CPUTIME_ID, 1), SY_LOCAL, "clock_gettime" },
+	{ "own process CPU clock (pid 0) is local", SYS_clock_gettime,
+	    A(PCLK(0, 2), 1), SY_LOCAL, "clock_gettime" },
+	{ "own thread PROF clock (tid 0) is local", SYS_clock_gettime,
+	    A(TCLK(0, 0), 1), SY_LOCAL, "clock_gettime" },
+	{ "own thread VIRT clock (tid 0) is local", SYS_clock_getres,
+	    A(TCLK(0, 1), 1), SY_LOCAL, "clock_getres" },
+	{ "own thread SCHED clock (tid 0) is local", SYS_clock_gettime,
+	    A(TCLK(0, 2), 1), SY_LOCAL, "clock_gettime" },
+	{ "clock id compared on 32 bits", SYS_clock_gettime,
+	    A(0xffffffff00000000ULL | PCLK(0, 1), 1), SY_LOCAL, "clock_gettime" },
+	{ "pid 1's CPU clock goes home", SYS_clock_gettime, A(PCLK(1, 2), 1),
+	    SY_HOME, "clock_gettime" },
+	{ "pid 4242's PROF clock goes home", SYS_clock_getres,
+	    A(PCLK(4242, 0), 1), SY_HOME, "clock_getres" },
+	{ "tid 7's thread clock goes home", SYS_clock_gettime,
+	    A(TCLK(7, 2), 1), SY_HOME, "clock_gettime" },
+	{ "the clock of fd 0 goes home", SYS_clock_gettime, A(FDCLK(0), 1),
+	    SY_HOME, "clock_gettime" },
+	{ "the clock of fd 5 goes home", SYS_clock_gettime, A(FDCLK(5), 1),
+	    SY_HOME, "clock_gettime" },
+	{ "invalid clock 7 of pid 0 goes home", SYS_clock_gettime,
+	    A(PCLK(0, 7), 1), SY_HOME, "clock_gettime" },
+	{ "sleeping on another pid's clock brings home", SYS_clock_nanosleep,
+	    A(PCLK(9, 2), 0, 1, 0), SY_BRINGHOME, "clock_nanosleep" },
+	{ "sleeping on CLOCK_MONOTONIC is local", SYS_clock_nanosleep,
+	    A(CLOCK_MONOTONIC, 0, 1, 0), SY_LOCAL, "clock_nanosleep" },
+	{ "a timer on own CPU clock is local", SYS_timer_create,
+	    A(PCLK(0, 2), 0, 1), SY_LOCAL, "timer_create" },
+	{ "a timer on another pid's clock brings home", SYS_timer_create,
+	    A(PCLK(33, 2), 0, 1), SY_BRINGHOME, "timer_create" },
+	{ "getrusage(RUSAGE_SELF) is local", SYS_getrusage,
+	    A(RUSAGE_SELF, 1), SY_LOCAL, "getrusage" },
+	{ "getrusage(RUSAGE_THREAD) is local", SYS_getrusage,
+	    A(RUSAGE_THREAD, 1), SY_LOCAL, "getrusage" },
+	{ "getrusage(RUSAGE_CHILDREN) goes home", SYS_getrusage,
+	    A((uint32_t)RUSAGE_CHILDREN, 1), SY_HOME, "getrusage" },
+	{ "own robust list is local", SYS_get_robust_list, A(0, 1, 1),
+	    SY_LOCAL, "get_robust_list" },
+	{ "another pid's robust list goes home", SYS_get_robust_list,
+	    A(12, 1, 1), SY_HOME, "get_robust_list" },
 };
 
 static void
@@ -122,7 +171,8 @@ test_via(void **state)
 		{ SYS_getpid, SYV_EMUL }, { SYS_getppid, SYV_EMUL },
 		{ SYS_kill, SYV_EMUL }, { SYS_wait4, SYV_ORIGINAL },
 		{ SYS_setsid, SYV_ORIGINAL }, { SYS_read, SYV_DEPUTY },
-		{ SYS_getuid, SYV_DEPUTY },
+		{ SYS_getuid, SYV_DEPUTY }, { SYS_clock_gettime, SYV_EMUL },
+		{ SYS_getrusage, SYV_ORIGINAL },
 	};
 	size_t	i;
 
@@ -327,6 +377,24 @@ static const struct filter_case {
 	{ "ioctl", SYS_ioctl, A(0, TCGETS, 0), 1 },
 	{ "an unknown number", 1000, A(0), 1 },
 	{ "getpid", SYS_getpid, A(0), 1 },
+	{ "CLOCK_PROCESS_CPUTIME_ID", SYS_clock_gettime,
+	    A(CLOCK_PROCESS_CPUTIME_ID, 0), 0 },
+	{ "own process CPU clock", SYS_clock_gettime, A(PCLK(0, 2), 0), 0 },
+	{ "own thread CPU clock", SYS_clock_getres, A(TCLK(0, 2), 0), 0 },
+	{ "own thread PROF clock", SYS_clock_getres, A(TCLK(0, 0), 0), 0 },
+	{ "own process VIRT clock, junk above 32 bits", SYS_clock_getres,
+	    A(0x1234567800000000ULL | PCLK(0, 1), 0), 0 },
+	{ "pid 1's CPU clock", SYS_clock_gettime, A(PCLK(1, 2), 0), 1 },
+	{ "tid 1's thread clock", SYS_clock_getres, A(TCLK(1, 2), 0), 1 },
+	{ "the clock of fd 0", SYS_clock_getres, A(FDCLK(0), 0), 1 },
+	{ "pid 0 clock 7 (invalid)", SYS_clock_getres, A(PCLK(0, 7), 0), 1 },
+	{ "a timer on pid 1's clock", SYS_timer_create, A(PCLK(1, 2), 0, 0), 1 },
+	{ "sleeping on pid 1's clock", SYS_clock_nanosleep,
+	    A(PCLK(1, 2), 0, 0, 0), 1 },
+	{ "getrusage(RUSAGE_SELF)", SYS_getrusage, A(RUSAGE_SELF, 0), 0 },
+	{ "getrusage(RUSAGE_CHILDREN)", SYS_getrusage,
+	    A((uint32_t)RUSAGE_CHILDREN, 0), 1 },
+	{ "pid 1's robust list", SYS_get_robust_list, A(1, 0, 0), 1 },
 };
 #define NFILTER	(sizeof filter_cases / sizeof filter_cases[0])
 
