@@ -486,7 +486,8 @@ link_call(void *arg, uint16_t type, const uint8_t *p, size_t n,
 			return -1;
 		clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
 		if (h.type == MARSHAL_SYSCALL_REP || h.type == MARSHAL_FDINFO_REP ||
-		    h.type == MARSHAL_FDDATA_REP) {
+		    h.type == MARSHAL_FDDATA_REP ||
+		    h.type == MARSHAL_SYSCALL_LOCAL) {
 			buf_add(rep, pl, h.len);
 			*rtype = h.type;
 			return 0;

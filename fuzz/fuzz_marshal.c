@@ -24,6 +24,7 @@
 
 #include "omm/buf.h"
 #include "omm/marshal.h"
+#include "omm/procself.h"
 #include "omm/sysent.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -311,6 +312,7 @@ check_fdinfo(const uint8_t *data, size_t size)
 	struct fdinfo_req	q;
 	struct fddata_req	dq;
 	struct fddata		d;
+	struct syslocal		l;
 	struct buf		b;
 
 	buf_init(&b);
@@ -334,6 +336,15 @@ check_fdinfo(const uint8_t *data, size_t size)
 	buf_reset(&b);
 	if (marshal_decode_fddata(data, size, &d, NULL) == 0) {
 		marshal_encode_fddata(&b, &d);
+		if (b.len != size || memcmp(b.data, data, size) != 0)
+			abort();
+	}
+	buf_reset(&b);
+	if (marshal_decode_syslocal(data, size, &l, NULL) == 0) {
+		/* an entry the host may open: a plain name of the table */
+		if (!procself_guest_entry(l.entry) || l.fd < 0)
+			abort();
+		marshal_encode_syslocal(&b, &l);
 		if (b.len != size || memcmp(b.data, data, size) != 0)
 			abort();
 	}

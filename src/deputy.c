@@ -1,10 +1,12 @@
 /* deputy.c: forwarded system calls, run at home for the original process. */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,11 +22,25 @@
 #include "omm/log.h"
 #include "omm/marshal.h"
 #include "omm/procfs.h"
+#include "omm/procself.h"
 #include "omm/sysent.h"
 #include "omm/xmalloc.h"
 
 #define VIA_TABLE	0xff	/* no override: the table's choice */
 #define ALIGN16(n)	(((n) + 15) & ~(size_t)15)
+
+/*
+ * A descriptor the process holds on one of its own GUEST /proc entries
+ * (a placeholder at home): by what it is, so a number reused for
+ * something else never matches.
+ */
+struct pmark {
+	int			 fd;
+	dev_t			 dev;
+	ino_t			 ino;
+	uint8_t			 thread;
+	char			 entry[PROCSELF_ENTRY_MAX];
+};
 
 struct deputy {
 	pid_t			 orig;
@@ -43,8 +59,95 @@ struct deputy {
 	size_t			 localcap;
 	uint8_t			*data;		/* FDDATA bytes */
 
+	struct procself		 ps;		/* what /proc/self means */
+	struct pmark		*marks;
+	size_t			 nmarks;
+	char			 rpath[2][PATH_MAX]; /* paths of the call, rerouted */
+	int			 to_host;	/* the call's answer is loc */
+	struct syslocal		 loc;
+
 	struct deputy_stats	 stats;
 };
+
+/* ---- descriptors of the process's own /proc entries ---- */
+
+static struct pmark *
+mark_find(struct deputy *d, int fd)
+{
+	size_t	i;
+
+	for (i = 0; i < d->nmarks; i++) {
+		if (d->marks[i].fd == fd)
+			return &d->marks[i];
+	}
+	return NULL;
+}
+
+static void
+mark_drop(struct deputy *d, int fd)
+{
+	struct pmark	*m;
+
+	if ((m = mark_find(d, fd)) != NULL)
+		*m = d->marks[--d->nmarks];
+}
+
+static void
+mark_add(struct deputy *d, int fd, const char *entry, int thread)
+{
+	struct stat	 st;
+	struct pmark	*m;
+
+	mark_drop(d, fd);
+	if (fstat(fd, &st) == -1)
+		return;
+	d->marks = xreallocarray(d->marks, d->nmarks + 1, sizeof *d->marks);
+	m = &d->marks[d->nmarks++];
+	m->fd = fd;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->thread = thread;
+	snprintf(m->entry, sizeof m->entry, "%s", entry);
+}
+
+/* The mark of fd, if fd is still what was marked. */
+static struct pmark *
+mark_get(struct deputy *d, int fd)
+{
+	struct pmark	*m;
+	struct stat	 st;
+
+	if (d->nmarks == 0 || (m = mark_find(d, fd)) == NULL)
+		return NULL;
+	if (fstat(fd, &st) == -1 || st.st_dev != m->dev || st.st_ino != m->ino) {
+		mark_drop(d, fd);
+		return NULL;
+	}
+	return m;
+}
+
+/* The process's own entries it opened at home before it left. */
+static void
+marks_scan(struct deputy *d)
+{
+	struct procself_route	 r;
+	struct dirent		*de;
+	DIR			*dir;
+	int			 fd;
+
+	if ((dir = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		fd = atoi(de->d_name);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
+		    fd >= d->fd_floor || fd == dirfd(dir))
+			continue;
+		procself_route_fd(&d->ps, fd, &r);
+		if (r.action == PR_LOCAL && !r.deputy)
+			mark_add(d, fd, r.entry, r.thread);
+	}
+	closedir(dir);
+}
 
 struct deputy *
 deputy_new(pid_t orig, int fd_floor, char **cause)
@@ -82,6 +185,12 @@ deputy_new(pid_t orig, int fd_floor, char **cause)
 	close(fd);
 	d->ppidfd = -1;
 	memset(d->via, VIA_TABLE, sizeof d->via);
+	if (procself_init(&d->ps, orig, fd_floor, cause) == -1) {
+		close(d->statfd);
+		free(d);
+		return NULL;
+	}
+	marks_scan(d);
 
 	/*
 	 * SIGPIPE and SIGXFSZ a forwarded call raises belong to the guest:
@@ -105,6 +214,7 @@ deputy_free(struct deputy *d)
 	free(d->arena);
 	free(d->local);
 	free(d->data);
+	free(d->marks);
 	free(d);
 }
 
@@ -486,10 +596,292 @@ raised_signal(const struct sysent *e, int64_t ret)
 	return sig > 0 ? sig : 0;
 }
 
+/* ---- what /proc/self means (procself.h) ---- */
+
+/* Answer SYSCALL_LOCAL: the process's own entry, held at fd here. */
+static int64_t
+answer_local(struct deputy *d, const struct sysreq *req, int fd,
+    uint64_t flags, const char *entry, int thread)
+{
+	off_t	pos;
+
+	memset(&d->loc, 0, sizeof d->loc);
+	d->loc.seq = req->seq;
+	d->loc.fd = fd;
+	d->loc.flags = (uint32_t)flags & SYSLOCAL_FLAGS;
+	pos = lseek(fd, 0, SEEK_CUR);
+	d->loc.pos = pos > 0 ? (uint64_t)pos : 0;
+	d->loc.thread = thread != 0;
+	snprintf(d->loc.entry, sizeof d->loc.entry, "%s", entry);
+	d->to_host = 1;
+	d->stats.local++;
+	return 0;
+}
+
+/*
+ * What holds the number of the process's own entry here: the original's
+ * entry (right once the process is home again), else an empty memfd; at
+ * the number the process's open would have got.
+ */
+static int
+placeholder(struct deputy *d, const char *path, uint64_t flags)
+{
+	int	fd, e;
+
+	fd = open(path, (int)(flags & (O_ACCMODE | O_CLOEXEC | O_NONBLOCK |
+	    O_APPEND | O_PATH)) | O_NOFOLLOW);
+	if (fd == -1)
+		fd = memfd_create("omm-proc", (flags & O_CLOEXEC) ? MFD_CLOEXEC :
+		    0);
+	if (fd >= d->fd_floor) {
+		e = EMFILE;	/* the process's limit: the kernel's answer */
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* readlink of /proc/self (or thread-self): the original's pid. */
+static int64_t
+emul_selflink(struct deputy_call *c, int argi, const char *text)
+{
+	int64_t	size = (int32_t)c->arg[argi + 2];
+	size_t	n = strlen(text);
+
+	if (size <= 0)
+		return -EINVAL;
+	if (c->arg[argi + 1] == 0)
+		return -EFAULT;
+	if ((uint64_t)size < n)
+		n = (size_t)size;
+	memcpy((void *)(uintptr_t)c->arg[argi + 1], text, n);
+	return (int64_t)n;
+}
+
+/*
+ * The paths of a call, as /proc/self means the process: 1 and *ret when
+ * the call is answered here (refused, the self link read, the process's
+ * own entry opened: SYSCALL_LOCAL), 0 to run it, its paths into our own
+ * /proc replaced by the right ones in c->arg.
+ */
+static int
+route_paths(struct deputy *d, const struct sysreq *req, struct deputy_call *c,
+    int64_t *ret, int *isopen, uint64_t *oflags)
+{
+	struct procself_pathref	 ref[2];
+	struct procself_route	 r;
+	int			 n, k, fd;
+
+	n = procself_call_paths(req->nr, c->arg, ref, isopen);
+	*oflags = req->nr == SYS_creat ? O_CREAT | O_WRONLY | O_TRUNC :
+	    *isopen && n > 0 ? ref[0].flags : 0;
+	for (k = 0; k < n; k++) {
+		procself_route_path(&d->ps, ref[k].dirfd, ref[k].path,
+		    ref[k].follow, &r);
+		switch (r.action) {
+		case PR_ERR:
+			*ret = -r.err;
+			return 1;
+		case PR_LINK:
+			if (req->nr != SYS_readlink && req->nr != SYS_readlinkat)
+				break;
+			*ret = emul_selflink(c, ref[k].argi, r.path);
+			return 1;
+		case PR_LOCAL:
+			if (*isopen) {
+				if ((fd = placeholder(d, r.path, *oflags)) == -1) {
+					*ret = -errno;
+					return 1;
+				}
+				mark_add(d, fd, r.entry, r.thread);
+				*ret = answer_local(d, req, fd, *oflags, r.entry,
+				    r.thread);
+				return 1;
+			}
+			/* its names and attributes are the original's */
+			/* FALLTHROUGH */
+		case PR_PATH:
+			snprintf(d->rpath[k], sizeof d->rpath[k], "%s", r.path);
+			c->arg[ref[k].argi] = (uint64_t)(uintptr_t)d->rpath[k];
+			d->stats.rerouted++;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Is the FIFO st one of the deputy's own descriptors (its image pipe)? */
+static int
+private_fifo(struct deputy *d, const struct stat *st)
+{
+	struct stat	 ps;
+	struct dirent	*de;
+	DIR		*dir;
+	int		 fd, found = 0;
+
+	if ((dir = opendir("/proc/self/fd")) == NULL)
+		return 1;
+	while (!found && (de = readdir(dir)) != NULL) {
+		fd = atoi(de->d_name);
+		if (fd >= d->fd_floor && fd != dirfd(dir) && fstat(fd, &ps) == 0 &&
+		    ps.st_dev == st->st_dev && ps.st_ino == st->st_ino)
+			found = 1;
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * What an open really opened (the path may have changed since it was
+ * judged): the process's own entry is answered SYSCALL_LOCAL, one of ours
+ * becomes the right one, a descriptor of the deputy's own is refused.
+ */
+static int64_t
+check_opened(struct deputy *d, const struct sysreq *req, int fd,
+    uint64_t flags)
+{
+	struct procself_route	r;
+	struct stat		st;
+	int			nfd = -1, e;
+
+	flags &= ~(uint64_t)(O_CREAT | O_EXCL | O_TRUNC);
+	procself_route_fd(&d->ps, fd, &r);
+	switch (r.action) {
+	case PR_ERR:
+		close(fd);
+		return -r.err;
+	case PR_LOCAL:
+		if (r.deputy && (nfd = placeholder(d, r.path, flags)) == -1)
+			goto fail;
+		break;
+	case PR_PATH:
+		if ((nfd = open(r.path, (int)flags)) == -1)
+			goto fail;
+		break;
+	default:
+		if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+		    private_fifo(d, &st)) {
+			close(fd);
+			d->stats.badfd++;
+			return -ENOENT;
+		}
+		return fd;
+	}
+	if (nfd != -1) {
+		if (dup3(nfd, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0) == -1)
+			goto fail;
+		close(nfd);
+		d->stats.rerouted++;
+	}
+	if (r.action == PR_LOCAL) {
+		mark_add(d, fd, r.entry, r.thread);
+		return answer_local(d, req, fd, flags, r.entry, r.thread);
+	}
+	return fd;
+fail:
+	e = errno;
+	if (nfd != -1)
+		close(nfd);
+	close(fd);
+	return -e;
+}
+
+/* A dup of the process's own entry is one too. */
+static void
+after_dup(struct deputy *d, struct deputy_call *c, int64_t ret)
+{
+	struct pmark	*m;
+	char		 entry[PROCSELF_ENTRY_MAX];
+	int		 thread;
+
+	mark_drop(d, (int)ret);
+	if ((m = mark_get(d, (int)c->arg[0])) == NULL)
+		return;
+	snprintf(entry, sizeof entry, "%s", m->entry);
+	thread = m->thread;
+	mark_add(d, (int)ret, entry, thread);
+}
+
+static void
+after_close(struct deputy *d, struct deputy_call *c, int64_t ret)
+{
+	mark_drop(d, (int)c->arg[0]);
+}
+
+/* Our own descriptors are in our fd/ and fdinfo/, not in the process's. */
+static int64_t
+filter_fddir(struct deputy *d, struct deputy_call *c, int64_t ret)
+{
+	if (ret <= 0 || !procself_is_fddir(&d->ps, (int)c->arg[0]))
+		return ret;
+	return (int64_t)procself_filter_dents((uint8_t *)(uintptr_t)c->arg[1],
+	    (size_t)ret, d->fd_floor, c->req->nr == SYS_getdents64);
+}
+
+static int64_t
+after_getdents(struct deputy *d, struct deputy_call *c, int64_t ret)
+{
+	return filter_fddir(d, c, ret);
+}
+
+static int64_t
+after_dup_ret(struct deputy *d, struct deputy_call *c, int64_t ret)
+{
+	after_dup(d, c, ret);
+	return ret;
+}
+
+static int64_t
+after_close_ret(struct deputy *d, struct deputy_call *c, int64_t ret)
+{
+	after_close(d, c, ret);
+	return ret;
+}
+
+/* What follows a successful call, by number (fcntl: its F_DUPFD variants). */
+static const struct after {
+	int	  nr;
+	int	  key;		/* fcntl's command, -1: any */
+	int64_t	(*fn)(struct deputy *, struct deputy_call *, int64_t);
+} afters[] = {
+	{ SYS_dup, -1, after_dup_ret },
+	{ SYS_dup2, -1, after_dup_ret },
+	{ SYS_dup3, -1, after_dup_ret },
+	{ SYS_fcntl, F_DUPFD, after_dup_ret },
+	{ SYS_fcntl, F_DUPFD_CLOEXEC, after_dup_ret },
+	{ SYS_close, -1, after_close_ret },
+	{ SYS_getdents, -1, after_getdents },
+	{ SYS_getdents64, -1, after_getdents },
+};
+
+static int64_t
+after_call(struct deputy *d, const struct sysreq *req, struct deputy_call *c,
+    int64_t ret)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof afters / sizeof afters[0]; i++) {
+		if (afters[i].nr == req->nr && (afters[i].key == -1 ||
+		    (uint32_t)afters[i].key == req->ent->key))
+			return afters[i].fn(d, c, ret);
+	}
+	return ret;
+}
+
+const struct syslocal *
+deputy_local(const struct deputy *d)
+{
+	return d->to_host ? &d->loc : NULL;
+}
+
 int
 deputy_exec(struct deputy *d, const struct sysreq *req, struct sysrep *rep,
     char **cause)
 {
+	struct pmark		*m;
+	uint64_t		 oflags = 0;
+	int			 isopen = 0, fl;
 	struct deputy_call	 c;
 	const struct emul	*em;
 	int64_t			 ret;
@@ -505,7 +897,18 @@ deputy_exec(struct deputy *d, const struct sysreq *req, struct sysrep *rep,
 	via = deputy_via(d, req->ent);
 	d->stats.by_via[via]++;
 
+	d->to_host = 0;
 	if ((ret = prepare(d, req, &c)) != 0)
+		goto done;
+	/* data calls on the process's own /proc entry run on its host */
+	if ((req->ent->flags & SYF_LOCALFD) &&
+	    (m = mark_get(d, (int)req->arg[0])) != NULL) {
+		fl = fcntl(m->fd, F_GETFL);
+		ret = answer_local(d, req, m->fd, fl == -1 ? 0 : (uint64_t)fl,
+		    m->entry, m->thread);
+		goto done;
+	}
+	if (route_paths(d, req, &c, &ret, &isopen, &oflags))
 		goto done;
 	em = emul_find(req->nr);
 	if (via == SYV_ORIGINAL && d->inject != NULL) {
@@ -518,6 +921,9 @@ deputy_exec(struct deputy *d, const struct sysreq *req, struct sysrep *rep,
 		    c.arg[4], c.arg[5]);
 		ret = r == -1 ? -errno : r;
 	}
+	if (!SYSRET_ERR(ret))
+		ret = isopen ? check_opened(d, req, (int)ret, oflags) :
+		    after_call(d, req, &c, ret);
 	rep->sig = raised_signal(req->ent, ret);
 done:
 	/*
@@ -571,7 +977,7 @@ deputy_fdinfo(struct deputy *d, const struct fdinfo_req *r, struct fdinfo *f)
 	f->path[n] = '\0';
 	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5))
 		f->type = FDI_ZERO;
-	else if (!S_ISREG(st.st_mode))
+	else if (!S_ISREG(st.st_mode) || st.st_dev == d->ps.dev)
 		f->type = FDI_OTHER;
 	else {
 		f->type = FDI_REG;
@@ -617,7 +1023,7 @@ deputy_fddata(struct deputy *d, const struct fddata_req *r, struct fddata *f)
 
 static int
 handle_syscall(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
-    char **cause)
+    uint16_t *rtype, char **cause)
 {
 	struct sysreq	req;
 	struct sysrep	rep;
@@ -626,7 +1032,10 @@ handle_syscall(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
 
 	if (marshal_decode_request(p, n, &req, cause) == -1)
 		return -1;
-	if ((rc = deputy_exec(d, &req, &rep, cause)) == 0) {
+	if ((rc = deputy_exec(d, &req, &rep, cause)) == 0 && d->to_host) {
+		marshal_encode_syslocal(out, &d->loc);
+		*rtype = MARSHAL_SYSCALL_LOCAL;
+	} else if (rc == 0) {
 		marshal_encode_reply(&req, &rep, out);
 		d->stats.bytes_out += out->len - len0;
 	}
@@ -637,7 +1046,7 @@ handle_syscall(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
 
 static int
 handle_fdinfo(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
-    char **cause)
+    uint16_t *rtype, char **cause)
 {
 	struct fdinfo_req	 r;
 	struct fdinfo		*f;
@@ -653,7 +1062,7 @@ handle_fdinfo(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
 
 static int
 handle_fddata(struct deputy *d, const uint8_t *p, size_t n, struct buf *out,
-    char **cause)
+    uint16_t *rtype, char **cause)
 {
 	struct fddata_req	r;
 	struct fddata		f;
@@ -670,7 +1079,7 @@ static const struct deputy_handler {
 	uint16_t	 type;
 	uint16_t	 rtype;
 	int		(*fn)(struct deputy *, const uint8_t *, size_t,
-			    struct buf *, char **);
+			    struct buf *, uint16_t *, char **);
 } deputy_handlers[] = {
 	{ MARSHAL_SYSCALL_REQ, MARSHAL_SYSCALL_REP, handle_syscall },
 	{ MARSHAL_FDINFO_REQ, MARSHAL_FDINFO_REP, handle_fdinfo },
@@ -686,7 +1095,8 @@ deputy_handle(struct deputy *d, uint16_t type, const uint8_t *p, size_t n,
 	for (i = 0; i < sizeof deputy_handlers / sizeof deputy_handlers[0]; i++) {
 		if (deputy_handlers[i].type == type) {
 			*rtype = deputy_handlers[i].rtype;
-			return deputy_handlers[i].fn(d, p, n, reply, cause);
+			return deputy_handlers[i].fn(d, p, n, reply, rtype,
+			    cause);
 		}
 	}
 	return cause_set(cause, "no deputy request of type %u", type);

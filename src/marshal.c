@@ -13,6 +13,7 @@
 #include "omm/buf.h"
 #include "omm/log.h"
 #include "omm/marshal.h"
+#include "omm/procself.h"
 #include "omm/sysent.h"
 #include "omm/xmalloc.h"
 
@@ -1135,15 +1136,55 @@ out:
 	return rc;
 }
 
+#define SYSLOCAL_MIN	(8 + 4 + 4 + 8 + 1 + 4)
+
+void
+marshal_encode_syslocal(struct buf *b, const struct syslocal *l)
+{
+	buf_add_u64(b, l->seq);
+	buf_add_u32(b, (uint32_t)l->fd);
+	buf_add_u32(b, l->flags);
+	buf_add_u64(b, l->pos);
+	buf_add_u8(b, l->thread);
+	buf_add_str(b, l->entry);
+}
+
+int
+marshal_decode_syslocal(const uint8_t *p, size_t n, struct syslocal *l,
+    char **cause)
+{
+	struct buf_rd	rd;
+
+	memset(l, 0, sizeof *l);
+	if (n < SYSLOCAL_MIN || n > SYSLOCAL_MIN + sizeof l->entry - 1)
+		return cause_set(cause, "SYSCALL_LOCAL of %zu bytes", n);
+	buf_rd_init(&rd, p, n);
+	l->seq = buf_rd_u64(&rd);
+	l->fd = (int32_t)buf_rd_u32(&rd);
+	l->flags = buf_rd_u32(&rd);
+	l->pos = buf_rd_u64(&rd);
+	l->thread = buf_rd_u8(&rd);
+	buf_rd_strbuf(&rd, l->entry, sizeof l->entry);
+	if (!buf_rd_ok(&rd, 1))
+		return cause_set(cause, "SYSCALL_LOCAL: bad entry or length");
+	if (l->fd < 0 || (l->flags & ~(uint32_t)SYSLOCAL_FLAGS) != 0 ||
+	    l->thread > 1 || l->pos > (uint64_t)INT64_MAX ||
+	    !procself_guest_entry(l->entry))
+		return cause_set(cause, "SYSCALL_LOCAL: fd %d, flags %#x, "
+		    "thread %u, entry '%s'", l->fd, l->flags, l->thread,
+		    l->entry);
+	return 0;
+}
+
 const char *
 marshal_type_name(uint16_t type)
 {
 	static const char	*names[] = {
 		"SYSCALL_REQ", "SYSCALL_REP", "FDINFO_REQ", "FDINFO_REP",
-		"FDDATA_REQ", "FDDATA_REP",
+		"FDDATA_REQ", "FDDATA_REP", "SYSCALL_LOCAL",
 	};
 
-	if (type < MARSHAL_SYSCALL_REQ || type > MARSHAL_FDDATA_REP)
+	if (type < MARSHAL_SYSCALL_REQ || type > MARSHAL_SYSCALL_LOCAL)
 		return NULL;
 	return names[type - MARSHAL_SYSCALL_REQ];
 }

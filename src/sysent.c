@@ -131,6 +131,8 @@ _Static_assert(sizeof (struct flock) == 32, "struct flock");
 #define HB(n, ...)	T(n, SY_HOME, .flags = SYF_BLOCKS, .arg = { __VA_ARGS__ })
 #define HP(n, ...)	T(n, SY_HOME, .flags = SYF_BLOCKS | SYF_SIGPIPE, \
 			  .arg = { __VA_ARGS__ })
+/* Data calls on a descriptor: natively on one of the guest's own /proc entries. */
+#define HL(n, f, ...)	T(n, SY_HOME, .flags = SYF_LOCALFD | (f), .arg = { __VA_ARGS__ })
 #define HE(n, ...)	T(n, SY_HOME, .via = SYV_EMUL, .arg = { __VA_ARGS__ })
 #define HO(n, ...)	T(n, SY_HOME, .via = SYV_ORIGINAL, .flags = SYF_BLOCKS, \
 			  .arg = { __VA_ARGS__ })
@@ -306,6 +308,9 @@ static const struct sysent prlimit_sub[] = {
  * flags	SYF_SIGPIPE: an EPIPE or EFBIG from it comes with SIGPIPE or
  *		SIGXFSZ, which the deputy catches and sends along. SYF_BLOCKS: it
  *		may wait at home for long (read from a terminal, poll, wait4).
+ *		SYF_CLOCK: arg 0 is a clock id (the process's own home pid in
+ *		it means the guest). SYF_LOCALFD: on a descriptor of the
+ *		guest's own /proc entry (maps, mem...) the host runs it natively.
  * arg[6]	how each argument travels: a number, a home fd, a path, a buffer
  *		in or out with its length (fixed, from another argument, from a
  *		socklen_t in memory, an fd_set), an iovec array, a msghdr. Caps
@@ -321,20 +326,20 @@ static const struct sysent prlimit_sub[] = {
  */
 static const struct sysent sysent_table[SYSENT_MAX] = {
 	/* Files and descriptors: all at home, where the descriptors are. */
-	HB(read, FD, RD(2), V),
-	HP(write, FD, WR(2), V),
+	HL(read, SYF_BLOCKS, FD, RD(2), V),
+	HL(write, SYF_BLOCKS | SYF_SIGPIPE, FD, WR(2), V),
 	H(open, PATH, V, V),
 	H(close, FD),
 	H(stat, PATH, OUT(sizeof (struct stat))),
-	H(fstat, FD, OUT(sizeof (struct stat))),
+	HL(fstat, 0, FD, OUT(sizeof (struct stat))),
 	H(lstat, PATH, OUT(sizeof (struct stat))),
 	HB(poll, INOUTA(1, sizeof (struct pollfd), POLLFD_MAX * 8), V, V),
-	H(lseek, FD, V, V),
+	HL(lseek, 0, FD, V, V),
 	T(ioctl, SY_REFUSE, .err = ENOTTY, SUB(ioctl_sub, 1)),
-	HB(pread64, FD, RD(2), V, V),
-	HP(pwrite64, FD, WR(2), V, V),
-	HB(readv, FD, IOVR(2), V),
-	HP(writev, FD, IOVW(2), V),
+	HL(pread64, SYF_BLOCKS, FD, RD(2), V, V),
+	HL(pwrite64, SYF_BLOCKS | SYF_SIGPIPE, FD, WR(2), V, V),
+	HL(readv, SYF_BLOCKS, FD, IOVR(2), V),
+	HL(writev, SYF_BLOCKS | SYF_SIGPIPE, FD, IOVW(2), V),
 	H(access, PATH, V),
 	H(pipe, OUT(8)),
 	HB(select, V, FDSET(0), FDSET(0), FDSET(0), INOUT(sizeof (struct timeval))),
@@ -383,7 +388,7 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	H(utime, PATH, IN(16)),
 	H(mknod, PATH, V, V),
 	H(statfs, PATH, OUT(sizeof (struct statfs))),
-	H(fstatfs, FD, OUT(sizeof (struct statfs))),
+	HL(fstatfs, 0, FD, OUT(sizeof (struct statfs))),
 	H(sync),
 	H(readahead, FD, V, V),
 	H(setxattr, PATH, XNAME, INA(3, 1, XATTR_VAL_MAX, E2BIG), V, V),
@@ -443,14 +448,14 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	H(dup3, FD, FD, V),
 	H(pipe2, OUT(8), V),
 	H(inotify_init1, V),
-	HB(preadv, FD, IOVR(2), V, V, V),
-	HP(pwritev, FD, IOVW(2), V, V, V),
+	HL(preadv, SYF_BLOCKS, FD, IOVR(2), V, V, V),
+	HL(pwritev, SYF_BLOCKS | SYF_SIGPIPE, FD, IOVW(2), V, V, V),
 	H(syncfs, FD),
 	H(renameat2, FD, PATH, FD, PATH, V),
 	H(memfd_create, MEMFD_NAME, V),
 	H(copy_file_range, FD, INOUT(8), FD, INOUT(8), V, V),
-	HB(preadv2, FD, IOVR(2), V, V, V, V),
-	HP(pwritev2, FD, IOVW(2), V, V, V, V),
+	HL(preadv2, SYF_BLOCKS, FD, IOVR(2), V, V, V, V),
+	HL(pwritev2, SYF_BLOCKS | SYF_SIGPIPE, FD, IOVW(2), V, V, V, V),
 	H(statx, FD, PATH, V, V, OUT(256)),
 	H(openat2, FD, PATH, INA(3, 1, OPEN_HOW_MAX, E2BIG), V),
 	HB(epoll_pwait2, FD, OUTAI(2, EPOLL_EV_LEN, SYSENT_IO_MAX), V,

@@ -24,6 +24,7 @@
 #include "omm/buf.h"
 #include "omm/log.h"
 #include "omm/marshal.h"
+#include "omm/procself.h"
 #include "omm/sysent.h"
 #include "omm/trap.h"
 #include "omm/xmalloc.h"
@@ -53,6 +54,8 @@ struct trap_guest {
 	struct buf			 req;		/* payloads, reused */
 	struct buf			 rep;
 	struct trap_stats		 stats;
+	uint8_t				*lfd;		/* numbers holding the guest's */
+	size_t				 nlfd;		/* own /proc entries (bits) */
 };
 
 int
@@ -233,6 +236,7 @@ trap_close(struct trap_guest *g)
 	close(g->nfd);
 	buf_free(&g->req);
 	buf_free(&g->rep);
+	free(g->lfd);
 	free(g->notif);
 	free(g->resp);
 	free(g);
@@ -399,10 +403,10 @@ signal_deliverable(pid_t pid)
 	return ((pnd | shd) & ~blk) != 0;
 }
 
-/* A round trip home; the reply payload in g->rep. */
+/* A round trip home; the reply payload in g->rep, its type want or alt. */
 static int
-roundtrip(struct trap_guest *g, const struct trap_link *link, uint16_t type,
-    uint16_t want, char **cause)
+roundtrip2(struct trap_guest *g, const struct trap_link *link, uint16_t type,
+    uint16_t want, uint16_t alt, uint16_t *got, char **cause)
 {
 	uint16_t	rtype = 0;
 
@@ -412,10 +416,19 @@ roundtrip(struct trap_guest *g, const struct trap_link *link, uint16_t type,
 	    &rtype, cause) == -1)
 		return -1;
 	g->stats.bytes_rep += g->rep.len;
-	if (rtype != want)
+	if (rtype != want && (alt == 0 || rtype != alt))
 		return cause_set(cause, "home answered %s with type %u",
 		    marshal_type_name(type), rtype);
+	if (got != NULL)
+		*got = rtype;
 	return 0;
+}
+
+static int
+roundtrip(struct trap_guest *g, const struct trap_link *link, uint16_t type,
+    uint16_t want, char **cause)
+{
+	return roundtrip2(g, link, type, want, 0, NULL, cause);
 }
 
 /*
@@ -438,12 +451,151 @@ answer(struct trap_guest *g, uint64_t id, int64_t ret, int sig, char **cause)
 	return rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
 }
 
+/* ---- the guest's own /proc entries (procself.h) ---- */
+
+/* Does number fd of the guest hold one of its own /proc entries? */
+static int
+lfd_is(const struct trap_guest *g, int fd)
+{
+	return fd >= 0 && (size_t)fd / 8 < g->nlfd &&
+	    (g->lfd[fd / 8] & (1U << (fd % 8)));
+}
+
+static void
+lfd_set(struct trap_guest *g, int fd, int on)
+{
+	size_t	need = (size_t)fd / 8 + 1;
+
+	if (fd < 0)
+		return;
+	if (need > g->nlfd) {
+		if (!on)
+			return;
+		g->lfd = xreallocarray(g->lfd, need, 1);
+		memset(g->lfd + g->nlfd, 0, need - g->nlfd);
+		g->nlfd = need;
+	}
+	if (on)
+		g->lfd[fd / 8] |= 1U << (fd % 8);
+	else
+		g->lfd[fd / 8] &= ~(1U << (fd % 8));
+}
+
+/* Home drops the placeholder it holds at fd: we could not open the entry. */
+static void
+home_close(struct trap_guest *g, const struct trap_link *link, int fd)
+{
+	struct sysreq	 req;
+	struct sysrep	 rep;
+	uint64_t	 args[SYSENT_NARGS] = { (uint64_t)fd };
+	char		*why = NULL;
+
+	buf_reset(&g->req);
+	if (marshal_request(&req, ++g->seq, SYS_close, args, trap_read_mem, g,
+	    &g->req, &why) != 0) {
+		free(why);
+		return;
+	}
+	if (roundtrip(g, link, MARSHAL_SYSCALL_REQ, MARSHAL_SYSCALL_REP,
+	    &why) == 0 && marshal_decode_reply(&req, g->rep.data, g->rep.len,
+	    &rep, &why) == 0)
+		sysrep_free(&rep);
+	free(why);
+	sysreq_free(&req);
+}
+
+/*
+ * Home says the call is on one of the process's own /proc entries that
+ * describe its memory or its task, and holds a placeholder for it at
+ * l->fd. Open the guest's own entry, place it at that number in the
+ * guest, then answer the open with the number or let the call run on it
+ * natively. Opened here, by its parent, for the guest alone: the guest
+ * opening its own /proc/self is harmless, and every call naming a
+ * descriptor comes here first, so it cannot be swapped behind our back.
+ */
+static int
+serve_proc(struct trap_guest *g, const struct trap_link *link,
+    struct trap_notif *n, const struct sysent *e, const struct syslocal *l,
+    char **cause)
+{
+	char	path[128], task[32] = "", *why = NULL;
+	int	lfd, err, rc, isopen = !(e->flags & SYF_LOCALFD);
+
+	if (!isopen && l->fd != (int)n->args[0])
+		return cause_set(cause, "home placed %s of fd %d at %d",
+		    l->entry, (int)n->args[0], l->fd);
+	if (l->thread)
+		snprintf(task, sizeof task, "task/%d/", (int)n->pid);
+	snprintf(path, sizeof path, "/proc/%d/%s%s", (int)g->pid, task,
+	    l->entry);
+	lfd = open(path, (int)(l->flags & SYSLOCAL_FLAGS) | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (lfd == -1) {
+		err = errno;
+		if (isopen)
+			home_close(g, link, l->fd);
+		return answer(g, n->id, -err, 0, cause);
+	}
+	if (l->pos > 0)
+		(void)lseek(lfd, (off_t)l->pos, SEEK_SET);
+	if (trap_addfd(g, n->id, lfd, l->fd, &why) == -1) {
+		err = errno;
+		close(lfd);
+		log_debug("pid %d: %s", (int)n->pid, why);
+		free(why);
+		if (err == ENOENT)
+			return TRAP_GONE;
+		if (isopen)
+			home_close(g, link, l->fd);
+		return answer(g, n->id, -EMFILE, 0, cause);
+	}
+	close(lfd);
+	lfd_set(g, l->fd, 1);
+	g->stats.proc_local++;
+	if (isopen)
+		return answer(g, n->id, l->fd, 0, cause);
+	rc = trap_continue(g, n->id, cause);
+	return rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
+}
+
+/*
+ * After home ran a call that ends a descriptor: a number that held one of
+ * the guest's own entries no longer does. 1 when the guest must close its
+ * own too (close: the call then runs natively as well).
+ */
+static int
+lfd_after(struct trap_guest *g, const struct trap_notif *n, int64_t ret)
+{
+	uint64_t	i;
+
+	if (g->nlfd == 0 || SYSRET_ERR(ret))
+		return 0;
+	switch (n->nr) {
+	case SYS_close:
+		if (!lfd_is(g, (int)n->args[0]))
+			return 0;
+		lfd_set(g, (int)n->args[0], 0);
+		return 1;
+	case SYS_dup2:
+	case SYS_dup3:
+		lfd_set(g, (int)n->args[1], 0);
+		return 0;
+	case SYS_close_range:
+		for (i = n->args[0]; i <= n->args[1] && i / 8 < g->nlfd; i++)
+			lfd_set(g, (int)i, 0);
+		return 0;
+	}
+	return 0;
+}
+
 static int
 serve_home(struct trap_guest *g, const struct trap_link *link,
     struct trap_notif *n, const struct sysent *e, char **cause)
 {
 	struct sysreq	 req;
 	struct sysrep	 rep;
+	struct syslocal	 loc;
+	uint16_t	 rtype = 0;
 	char		*why = NULL;
 	int		 err, rc;
 
@@ -463,9 +615,25 @@ serve_home(struct trap_guest *g, const struct trap_link *link,
 		return TRAP_GONE;
 	}
 again:
-	if (roundtrip(g, link, MARSHAL_SYSCALL_REQ, MARSHAL_SYSCALL_REP,
-	    cause) == -1 || marshal_decode_reply(&req, g->rep.data, g->rep.len,
-	    &rep, cause) == -1) {
+	if (roundtrip2(g, link, MARSHAL_SYSCALL_REQ, MARSHAL_SYSCALL_REP,
+	    MARSHAL_SYSCALL_LOCAL, &rtype, cause) == -1) {
+		sysreq_free(&req);
+		return -1;
+	}
+	if (rtype == MARSHAL_SYSCALL_LOCAL) {
+		sysreq_free(&req);
+		if (marshal_decode_syslocal(g->rep.data, g->rep.len, &loc,
+		    cause) == -1)
+			return -1;
+		if (loc.seq != g->seq)
+			return cause_set(cause, "home answered %s %llu for %llu",
+			    marshal_type_name(rtype),
+			    (unsigned long long)loc.seq,
+			    (unsigned long long)g->seq);
+		return serve_proc(g, link, n, e, &loc, cause);
+	}
+	if (marshal_decode_reply(&req, g->rep.data, g->rep.len, &rep,
+	    cause) == -1) {
 		sysreq_free(&req);
 		return -1;
 	}
@@ -491,6 +659,12 @@ again:
 			free(why);
 			rep.ret = -err;
 		}
+	}
+	if (lfd_after(g, n, rep.ret)) {
+		/* its own entry: closed at home, now here too */
+		rc = trap_continue(g, n->id, cause);
+		rc = rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
+		goto out;
 	}
 	rc = answer(g, n->id, rep.ret, rep.sig, cause);
 out:
@@ -812,6 +986,14 @@ trap_serve(struct trap_guest *g, const struct trap_link *link,
 	if ((e->flags & SYF_CLOCK) && where != SY_LOCAL &&
 	    serve_self_clock(g, n, &rc, cause))
 		return rc;
+	/* a data call, or a mapping, on the guest's own /proc entry: here */
+	if (g->nlfd > 0 && lfd_is(g, (int)n->args[where == SY_FMAP ? 4 : 0]) &&
+	    ((where == SY_HOME && (e->flags & SYF_LOCALFD)) ||
+	    where == SY_FMAP)) {
+		g->stats.proc_local++;
+		rc = trap_continue(g, n->id, cause);
+		return rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
+	}
 	g->stats.by_where[where]++;
 	return serve_where[where](g, link, n, e, cause);
 }

@@ -106,6 +106,7 @@ static const struct wire_type_ent {
 	{ MARSHAL_FDINFO_REP, "FDINFO_REP", 0, MARSHAL_MSG_MAX, 1, NULL },
 	{ MARSHAL_FDDATA_REQ, "FDDATA_REQ", 0, MARSHAL_MSG_MAX, 1, NULL },
 	{ MARSHAL_FDDATA_REP, "FDDATA_REP", 0, MARSHAL_MSG_MAX, 1, NULL },
+	{ MARSHAL_SYSCALL_LOCAL, "SYSCALL_LOCAL", 0, MARSHAL_MSG_MAX, 1, NULL },
 };
 #define NTYPES	(sizeof wire_types / sizeof wire_types[0])
 

@@ -63,6 +63,8 @@ struct deputy_stats {
 	uint64_t	bytes_out;	/* buffer bytes sent back */
 	uint64_t	fdinfo;
 	uint64_t	fddata;
+	uint64_t	rerouted;	/* paths into /proc/self sent elsewhere */
+	uint64_t	local;		/* answered SYSCALL_LOCAL (procself.h) */
 };
 
 /*
@@ -92,12 +94,17 @@ int	deputy_via(const struct deputy *, const struct sysent *);
 
 /*
  * Run a decoded request and fill rep (ret, sig and the written buffers,
- * which stay valid until the next call). Returns -1 only when the call
+ * which stay valid until the next call). A call on the process's own /proc
+ * entries of its memory and task is not run: deputy_local then gives the
+ * SYSCALL_LOCAL answer instead (procself.h). Returns -1 only when the call
  * could not be run at all (the injector failed): the original's state is
  * then unknown and the daemon ends the process.
  */
 int	deputy_exec(struct deputy *, const struct sysreq *, struct sysrep *,
 	    char **cause) __attribute__((warn_unused_result));
+
+/* After deputy_exec: the SYSCALL_LOCAL answer to send, or NULL. */
+const struct syslocal	*deputy_local(const struct deputy *);
 
 /* What is behind a home fd, for a mapping (SY_FMAP). */
 void	deputy_fdinfo(struct deputy *, const struct fdinfo_req *, struct fdinfo *);

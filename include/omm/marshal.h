@@ -31,6 +31,7 @@
 
 #include <sys/types.h>
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,8 @@ enum marshal_type {
 	MARSHAL_FDINFO_REP = 303,
 	MARSHAL_FDDATA_REQ = 304,	/* remote -> home: bytes of the file of an fd */
 	MARSHAL_FDDATA_REP = 305,
+	MARSHAL_SYSCALL_LOCAL = 306,	/* home -> remote: the call is on the
+					   process's own /proc: serve it there */
 };
 
 /* Bound of every payload of the block (a 1 MiB transfer plus its framing). */
@@ -230,6 +233,28 @@ int	marshal_decode_fddata_req(const uint8_t *, size_t, struct fddata_req *,
 	    char **cause) __attribute__((warn_unused_result));
 void	marshal_encode_fddata(struct buf *, const struct fddata *);
 int	marshal_decode_fddata(const uint8_t *, size_t, struct fddata *,
+	    char **cause) __attribute__((warn_unused_result));
+
+/*
+ * 306 SYSCALL_LOCAL, home's answer to a SYSCALL_REQ that opens, or reads,
+ * writes, seeks or stats a descriptor of, an entry of the process's own
+ * /proc that describes its memory or its running task (procself.h). Home
+ * holds a placeholder at fd; the host opens the guest's own entry there
+ * (with flags, at pos) and runs the call natively.
+ */
+struct syslocal {
+	uint64_t	seq;
+	int32_t		fd;		/* 0 .. */
+	uint32_t	flags;		/* O_ACCMODE, O_NONBLOCK, O_APPEND, O_PATH */
+	uint64_t	pos;		/* the placeholder's offset */
+	uint8_t		thread;		/* task/TID/<entry> */
+	char		entry[32];	/* PROCSELF_ENTRY_MAX: "maps", "mem"... */
+};
+#define SYSLOCAL_FLAGS	(O_ACCMODE | O_NONBLOCK | O_APPEND | O_PATH)
+
+void	marshal_encode_syslocal(struct buf *, const struct syslocal *);
+/* Refuses a bad fd, flag, thread byte or entry (procself_guest_entry). */
+int	marshal_decode_syslocal(const uint8_t *, size_t, struct syslocal *,
 	    char **cause) __attribute__((warn_unused_result));
 
 /*

@@ -121,6 +121,8 @@ struct sycond {
 #define SYF_BLOCKS	0x02	/* may block for long at home */
 #define SYF_CLOCK	0x04	/* arg 0 is a clock id: a CPU clock naming the
 				   process's own home pid is the guest's (trap.c) */
+#define SYF_LOCALFD	0x08	/* on a descriptor of the guest's own /proc
+				   (procself.h) it runs on the host natively */
 
 struct sysent {
 	int			 nr;		/* system call number, -1: unknown */

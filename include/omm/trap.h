@@ -69,6 +69,8 @@ struct trap_stats {
 	uint64_t	bytes_req;	/* payload bytes sent home */
 	uint64_t	bytes_rep;	/* payload bytes received */
 	uint64_t	signals;	/* signals raised by forwarded calls */
+	uint64_t	proc_local;	/* calls on the guest's own /proc entries,
+					   run here (procself.h) */
 };
 
 /* A reply asking for the kernel's restart (deputy.h's DEPUTY_ERESTARTSYS). */

@@ -64,7 +64,7 @@ enum wire_type {
 
 	/*
 	 * 300-399: forwarded system calls (marshal.h: MARSHAL_SYSCALL_REQ
-	 * = 300 .. MARSHAL_FDDATA_REP = 305). Their payloads may exceed
+	 * = 300 .. MARSHAL_SYSCALL_LOCAL = 306). Their payloads may exceed
 	 * WIRE_MAX_PAYLOAD, up to MARSHAL_MSG_MAX.
 	 */
 };

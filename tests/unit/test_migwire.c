@@ -393,7 +393,7 @@ static const struct hdr_case {
 	    "MIG_OFFER of" },
 	{ "type 216", 216, 0, 0, "unknown message type 216" },
 	{ "type 299", 299, 0, 0, "unknown message type 299" },
-	{ "type 306", 306, 0, 0, "unknown message type 306" },
+	{ "type 307", 307, 0, 0, "unknown message type 307" },
 	{ "LOADWIN keeps its cap", WIRE_LOADWIN, 5000, 4096,
 	    "LOADWIN of 5000 bytes over the cap of 4096" },
 };
