@@ -443,18 +443,24 @@ procself_route_fd(const struct procself *ps, int fd, struct procself_route *r)
 	route_obj(ps, fd, NULL, r);
 }
 
-/* Judge what path reaches, following a last symlink or not. */
+/*
+ * Judge what path reaches, following a last symlink or not; *islink: what
+ * it reached is a symlink (so following it may lead elsewhere).
+ */
 static void
 route_one(const struct procself *ps, int dirfd, const char *path, int follow,
-    struct procself_route *r)
+    struct procself_route *r, int *islink)
 {
+	struct stat	 st;
 	char		 parent[PATH_MAX];
 	const char	*base, *slash;
 	int		 fd;
 
 	memset(r, 0, sizeof *r);
+	*islink = 0;
 	fd = openat(dirfd, path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 	if (fd != -1) {
+		*islink = fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
 		route_obj(ps, fd, NULL, r);
 		close(fd);
 		return;
@@ -491,13 +497,16 @@ void
 procself_route_path(const struct procself *ps, int dirfd, const char *path,
     int follow, struct procself_route *r)
 {
+	int	islink;
+
 	memset(r, 0, sizeof *r);
 	if (path == NULL || *path == '\0')
 		return;			/* the dirfd itself, judged when opened */
-	route_one(ps, dirfd, path, 0, r);
-	if (!follow || (r->action != PR_ASIS && r->action != PR_LINK))
+	route_one(ps, dirfd, path, 0, r, &islink);
+	if (!follow || !islink || (r->action != PR_ASIS &&
+	    r->action != PR_LINK))
 		return;
-	route_one(ps, dirfd, path, 1, r);
+	route_one(ps, dirfd, path, 1, r, &islink);
 }
 
 int
