@@ -357,6 +357,8 @@ cluster_start(struct event_base *b, const struct omm_config *c, char **cause)
 		ps.listen = conf->listen;
 		if (peer_start(base, ctx, &ps, cause) != 0)
 			goto fail_free;
+		host_set_guest_memory(conf->guest_memory,
+		    conf->guest_memory_pct);
 		if (host_start(base, ctx, &conf->listen, lv.node, lv.name,
 		    cluster_blocked, cause) != 0)
 			goto fail_free;

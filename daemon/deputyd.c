@@ -161,7 +161,8 @@ offer(struct dep *p, uint32_t node, const struct sockaddr_in *to, char **cause)
 	o.uid = a->uid;
 	o.gid = a->gid;
 	snprintf(o.comm, sizeof o.comm, "%s", a->comm);
-	o.image_bytes = a->image_bytes;
+	/* moving on: what it uses on its host now */
+	o.image_bytes = a->stats->rss != 0 ? a->stats->rss : a->image_bytes;
 	cpu_features_get(&o.need);
 	uname(&u);
 	snprintf(o.kernel, sizeof o.kernel, "%s", u.release);

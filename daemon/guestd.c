@@ -8,6 +8,7 @@
  * injects calls that must pass G's filter.
  */
 #include <sys/types.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "omm/buf.h"
+#include "omm/cgroup.h"
 #include "omm/ckpt.h"
 #include "omm/cpufeat.h"
 #include "omm/inject.h"
@@ -68,6 +70,11 @@ struct srv {
 	int			 term;		/* SIGTERM: send it home */
 	int			 stays;		/* moves that failed */
 	time_t			 next_leave;	/* monotonic s: try again then */
+	char			 cg[PATH_MAX + 32]; /* G's group, "" before */
+	int			 memwatch;	/* readable: look at G's memory */
+	int			 memcheck;	/* look now */
+	int			 over;		/* at its memory limit: goes home */
+	uint64_t		 high_seen;	/* v2: memory.events' high, seen */
 };
 
 static int	sigpipe_w = -1;
@@ -129,6 +136,180 @@ send_buf(struct srv *s, struct buf *b, char **cause)
 	return rv;
 }
 
+/* ---- G's memory: a cgroup of its own ---- */
+
+static void
+size_str(uint64_t n, char *buf, size_t len)
+{
+	if (n % (1ULL << 30) == 0)
+		snprintf(buf, len, "%llu GiB", (unsigned long long)(n >> 30));
+	else if (n >= (1ULL << 20))
+		snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+	else
+		snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
+}
+
+/*
+ * G in a group of its own with the node's guest memory limit, which it
+ * must never be killed for: it is sent home instead.
+ *
+ * cgroup v2: memory.high is the limit. Past it the kernel reclaims and
+ * throttles G, and raises memory.events' "high", which we poll (POLLPRI)
+ * and answer by sending G home. memory.max stays "max": the group's OOM
+ * killer never acts, whatever G does while we react; swap is off for it
+ * (memory.swap.max 0) so G is not quietly swapped instead of sent home.
+ *
+ * cgroup v1: memory.limit_in_bytes is the limit, with the OOM killer off
+ * (memory.oom_control 1): at the limit G's faults wait instead, the
+ * kernel signals an eventfd (cgroup.event_control), and we lift the limit
+ * and send it home.
+ */
+static int
+cg_join(struct srv *s, pid_t pid, char **cause)
+{
+	const struct guest_cg	*cg = s->a->cg;
+	char			 v[PATH_MAX + 64], ev[PATH_MAX + 64];
+	int			 efd = -1, ofd = -1;
+
+	snprintf(s->cg, sizeof s->cg, "%s/guest-%d", cg->dir, (int)pid);
+	snprintf(v, sizeof v, "%llu", (unsigned long long)cg->limit);
+	if (cg_create(s->cg, cause) == -1)
+		goto fail;
+	if (cg->kind == CG_V2) {
+		if (cg_write(s->cg, "memory.max", "max", cause) == -1 ||
+		    cg_write(s->cg, "memory.high", v, cause) == -1)
+			goto fail;
+		(void)cg_write(s->cg, "memory.swap.max", "0", NULL);
+		snprintf(ev, sizeof ev, "%s/memory.events", s->cg);
+		if ((s->memwatch = open(ev, O_RDONLY | O_CLOEXEC)) == -1) {
+			cause_set(cause, "%s: %s", ev, strerror(errno));
+			goto fail;
+		}
+	} else {
+		if (cg_write(s->cg, "memory.limit_in_bytes", v, cause) == -1 ||
+		    cg_write(s->cg, "memory.oom_control", "1", cause) == -1)
+			goto fail;
+		(void)cg_write(s->cg, "memory.swappiness", "0", NULL);
+		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		snprintf(ev, sizeof ev, "%s/memory.oom_control", s->cg);
+		ofd = open(ev, O_RDONLY | O_CLOEXEC);
+		if (efd == -1 || ofd == -1) {
+			cause_set(cause, "eventfd on %s: %s", ev, strerror(errno));
+			goto fail;
+		}
+		snprintf(v, sizeof v, "%d %d", efd, ofd);
+		if (cg_write(s->cg, "cgroup.event_control", v, cause) == -1)
+			goto fail;
+		close(ofd);
+		s->memwatch = efd;
+	}
+	return cg_attach(s->cg, pid, cause);
+fail:
+	if (efd != -1)
+		close(efd);
+	if (ofd != -1)
+		close(ofd);
+	return -1;
+}
+
+/*
+ * Has G reached its limit (an event came, or a second passed)? Then
+ * s->over: it goes home as soon as it may (after a failed move, a while
+ * later). Meanwhile v2 throttles it at memory.high and v1 holds it at the
+ * limit, neither kills it.
+ */
+static void
+cg_check(struct srv *s)
+{
+	const struct guest_cg	*cg = s->a->cg;
+	uint64_t		 n = 0, x;
+	char			 buf[512], *p;
+	ssize_t			 r;
+
+	if (s->cg[0] == '\0' || s->memwatch == -1 || s->over)
+		return;
+	if (cg->kind == CG_V2) {
+		/* reading our descriptor re-arms its POLLPRI */
+		if ((r = pread(s->memwatch, buf, sizeof buf - 1, 0)) <= 0)
+			return;
+		buf[r] = '\0';
+		for (p = buf; p != NULL; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+			if (strncmp(p, "high ", 5) == 0) {
+				n = strtoull(p + 5, NULL, 10);
+				break;
+			}
+		}
+		if (n > s->high_seen) {
+			s->high_seen = n;
+			s->over = 1;
+		}
+	} else {
+		if (read(s->memwatch, &x, sizeof x) == -1) {
+			/* nothing counted: a look once a second */
+		}
+		if (cg_read_u64(s->cg, "memory.oom_control", "under_oom", &n,
+		    NULL) == 0 && n != 0)
+			s->over = 1;
+	}
+}
+
+/* On its way home: it may grow while its image is taken. */
+static void
+cg_lift(struct srv *s)
+{
+	if (s->cg[0] == '\0')
+		return;
+	if (s->a->cg->kind == CG_V2)
+		cg_write(s->cg, "memory.high", "max", NULL);
+	else
+		cg_write(s->cg, "memory.limit_in_bytes", "-1", NULL);
+}
+
+/*
+ * The move failed and G stays: its limit again. Over it already, v2
+ * reclaims and throttles at once and counts a high event; v1 refuses a
+ * limit under the usage, so the limit is then what it uses, which holds
+ * it there (and under_oom says so) until it can go.
+ */
+static void
+cg_rearm(struct srv *s)
+{
+	uint64_t	use = 0;
+	char		v[32];
+
+	s->over = 0;
+	if (s->cg[0] == '\0')
+		return;
+	snprintf(v, sizeof v, "%llu", (unsigned long long)s->a->cg->limit);
+	if (s->a->cg->kind == CG_V2) {
+		cg_write(s->cg, "memory.high", v, NULL);
+		s->memcheck = 1;
+		return;
+	}
+	if (cg_write(s->cg, "memory.limit_in_bytes", v, NULL) == -1 &&
+	    cg_read_u64(s->cg, "memory.usage_in_bytes", NULL, &use, NULL) == 0) {
+		snprintf(v, sizeof v, "%llu", (unsigned long long)use);
+		cg_write(s->cg, "memory.limit_in_bytes", v, NULL);
+		s->over = 1;
+	}
+	s->memcheck = 1;
+}
+
+/* G is gone (or going): its group goes too. */
+static void
+cg_done(struct srv *s)
+{
+	char	*cause = NULL;
+
+	if (s->cg[0] == '\0')
+		return;
+	if (cg_remove(s->cg, 2000, &cause) == -1) {
+		log_debug("guest %d: %s", (int)s->gpid, cause);
+		free(cause);
+	}
+	s->cg[0] = '\0';
+}
+
 static void __attribute__((noreturn))
 refuse(struct srv *s, uint16_t reason, const char *fmt, ...)
 {
@@ -169,8 +350,11 @@ fail(struct srv *s, const char *fmt, ...)
 		snprintf(f.text, sizeof f.text, "failed");
 	log_warnx("guest %d from node %u: %s", (int)s->home_pid, s->home,
 	    f.text);
-	if (s->gpid > 0)
+	if (s->gpid > 0) {
 		kill(s->gpid, SIGKILL);
+		waitpid(s->gpid, NULL, __WALL);
+	}
+	cg_done(s);
 	buf_init(&b);
 	migwire_encode_fail(&b, &f);
 	if (send_buf(s, &b, &cause) == -1)
@@ -201,6 +385,19 @@ check_offer(struct srv *s, const struct mig_offer *o)
 	if (!s->a->have_guest_user)
 		refuse(s, MIG_REFUSE_NOGUEST, "node %s has no user %s",
 		    s->a->self_name, GUEST_USER);
+	if (s->a->cg == NULL || s->a->cg->kind == CG_NONE)
+		refuse(s, MIG_REFUSE_MEMORY, "node %s cannot limit a guest's "
+		    "memory: %s", s->a->self_name, s->a->cg != NULL ?
+		    s->a->cg->why : "no cgroup");
+	if (o->image_bytes > s->a->cg->limit) {
+		char	uses[32], lim[32];
+
+		size_str(o->image_bytes, uses, sizeof uses);
+		size_str(s->a->cg->limit, lim, sizeof lim);
+		refuse(s, MIG_REFUSE_MEMORY, "process %d uses %s, more than "
+		    "node %s's guest memory limit of %s (guest_memory)",
+		    (int)o->home_pid, uses, s->a->self_name, lim);
+	}
 	cpu_features_get(&have);
 	if (cpu_features_missing(&have, &o->need, missing, sizeof missing))
 		refuse(s, MIG_REFUSE_CPU, "node %s lacks %s", s->a->self_name,
@@ -224,7 +421,7 @@ make_stub(struct srv *s)
 	const struct guestd_args	*a = s->a;
 	pid_t				 pid;
 	int				 p[2];
-	char				 c;
+	char				 c, *cause = NULL;
 	ssize_t				 n;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
@@ -251,6 +448,11 @@ make_stub(struct srv *s)
 		n = read(p[0], &c, 1);
 	while (n == -1 && errno == EINTR);
 	close(p[0]);
+	s->gpid = pid;
+	/* before the image: its pages are charged to its own group */
+	if (cg_join(s, pid, &cause) == -1)
+		fail(s, "the guest's memory group on node %s: %s",
+		    s->a->self_name, cause);
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_EXITKILL |
 	    PTRACE_O_TRACESYSGOOD) == -1) {
 		kill(pid, SIGKILL);
@@ -584,6 +786,8 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 	char			*cause = NULL, text[MIG_TEXT_MAX];
 	int			 p[2], stop[2], status, rc;
 
+	/* its image is taken by code run in it: no limit may hold it now */
+	cg_lift(s);
 	memset(&lv, 0, sizeof lv);
 	lv.why = why;
 	lv.nr = n != NULL ? n->nr : -1;
@@ -633,6 +837,8 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 	if (st.exited) {
 		/* it ended under the dump: its end is home's news */
 		send_exit(s, st.wstatus);
+		waitpid(s->gpid, &status, __WALL);
+		cg_done(s);
 		_exit(0);
 	}
 	if (!pp.ok)
@@ -660,6 +866,7 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 		    s->home, (int)s->home_pid, (unsigned long long)pp.bytes);
 		kill(s->gpid, SIGKILL);
 		waitpid(s->gpid, &status, __WALL);
+		cg_done(s);
 		miglink_free(s->link);
 		_exit(0);
 	}
@@ -676,6 +883,8 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 	free(cause);
 	if (rc == 0 && ckpt_resume(s->gpid, &cause) == -1)
 		home_lost(s, cause);
+	/* it stays: its limit again; over it, it goes when it may */
+	cg_rearm(s);
 	clock_gettime(CLOCK_MONOTONIC, &s->last_recv);
 }
 
@@ -686,6 +895,7 @@ home_lost(struct srv *s, const char *why)
 	    (int)s->gpid, s->home, (int)s->home_pid, why);
 	kill(s->gpid, SIGKILL);
 	waitpid(s->gpid, NULL, __WALL);
+	cg_done(s);
 	_exit(1);
 }
 
@@ -707,6 +917,7 @@ reap(struct srv *s)
 			send_exit(s, st);
 			log_info("guest %d (home %u:%d) ended: status %#x",
 			    (int)s->gpid, s->home, (int)s->home_pid, st);
+			cg_done(s);
 			miglink_free(s->link);
 			_exit(0);
 		}
@@ -802,7 +1013,7 @@ serve(struct srv *s)
 {
 	struct trap_link	 tl = { link_call, s };
 	struct trap_notif	 n;
-	struct pollfd		 pfd[3];
+	struct pollfd		 pfd[4];
 	struct wire_hdr		 h;
 	struct timespec		 now;
 	const uint8_t		*pl;
@@ -821,6 +1032,19 @@ serve(struct srv *s)
 			got_mem = 0;
 			leave(s, MIG_LEAVE_MEMORY, NULL);
 		}
+		if (s->memcheck) {
+			s->memcheck = 0;
+			cg_check(s);
+		}
+		if (s->over && may_leave(s)) {
+			char	lim[32];
+
+			size_str(s->a->cg->limit, lim, sizeof lim);
+			log_info("guest %d (home %u:%d) reached its memory limit "
+			    "of %s: sent home", (int)s->gpid, s->home,
+			    (int)s->home_pid, lim);
+			leave(s, MIG_LEAVE_MEMLIMIT, NULL);
+		}
 		if (!miglink_pending(s->link)) {
 			pfd[0].fd = trap_fd(s->g);
 			pfd[0].events = POLLIN;
@@ -828,7 +1052,12 @@ serve(struct srv *s)
 			pfd[1].events = POLLIN;
 			pfd[2].fd = s->chld[0];
 			pfd[2].events = POLLIN;
-			rc = poll(pfd, 3, PING_MS);
+			pfd[3].fd = s->memwatch;
+			/* v2: a change of memory.events; v1: the eventfd */
+			pfd[3].events = s->a->cg != NULL &&
+			    s->a->cg->kind == CG_V2 ? POLLPRI : POLLIN;
+			pfd[3].revents = 0;
+			rc = poll(pfd, 4, PING_MS);
 			if (rc == -1 && errno != EINTR)
 				home_lost(s, "poll failed");
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -841,6 +1070,14 @@ serve(struct srv *s)
 			}
 			if (now.tv_sec - s->last_recv.tv_sec > SILENT_S)
 				home_lost(s, "no word from home for 3 s");
+			/* an event, or once a second in case one was missed */
+			if (rc == 0 || (pfd[3].revents & (POLLIN | POLLPRI |
+			    POLLERR))) {
+				s->memcheck = 1;
+				if (rc > 0 && !(pfd[0].revents | pfd[1].revents |
+				    pfd[2].revents))
+					continue;
+			}
 			if (rc == 0)
 				reap(s);
 			if (rc <= 0)
@@ -907,6 +1144,7 @@ guestd_main(const struct guestd_args *a)
 
 	memset(&s, 0, sizeof s);
 	s.a = a;
+	s.memwatch = -1;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	keep_fds(a->fd, a->ctl);

@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 
+#include <limits.h>
 #include <stdint.h>
 
 /* The unprivileged user guests run as. */
@@ -19,6 +20,18 @@
 struct host_now {
 	volatile uint32_t	load;		/* x100 */
 	volatile uint32_t	cpus_milli;
+};
+
+/*
+ * The cgroup guests live in, one group each below dir (host.c makes it,
+ * guestd.c a group per guest): cgroup v2's memory.high at limit, or v1's
+ * memory.limit_in_bytes with the OOM killer off (docs/migration.md).
+ */
+struct guest_cg {
+	int		 kind;		/* enum cg_kind; CG_NONE: refuse guests */
+	char		 why[512];	/* CG_NONE: what is missing */
+	char		 dir[PATH_MAX];	/* <ommd's group>/guests */
+	uint64_t	 limit;		/* bytes a guest may use */
 };
 
 struct guestd_args {
@@ -34,6 +47,7 @@ struct guestd_args {
 	int		 have_guest_user;
 	uid_t		 guest_uid;
 	gid_t		 guest_gid;
+	const struct guest_cg *cg;
 };
 
 void	guestd_main(const struct guestd_args *) __attribute__((noreturn));

@@ -11,8 +11,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "omm/cgroup.h"
 #include "omm/log.h"
 #include "omm/loadvec.h"
 #include "omm/nodemap.h"
@@ -64,6 +67,9 @@ static int			(*blocked)(void);
 static struct host_counters	 counters;
 static struct event		*mem_ev;
 static struct host_now		*now_page;	/* shared with the guest servers */
+static struct guest_cg		 gcg;		/* where guests live */
+static uint64_t			 gmem_bytes;	/* guest_memory, or ... */
+static uint32_t			 gmem_pct;	/* ... this share of MemTotal */
 
 #define MEM_LOW		0.08	/* MemAvailable under this share: guests go */
 #define MEM_CHECK_MS	1000
@@ -153,6 +159,7 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	a.load += 100 * recent_arrivals();
 	a.over_limit = a.loadlimit != 0 && a.load > a.loadlimit;
 	a.now = now_page;
+	a.cg = &gcg;
 	if ((pw = getpwnam(GUEST_USER)) != NULL) {
 		a.have_guest_user = 1;
 		a.guest_uid = pw->pw_uid;
@@ -187,24 +194,115 @@ host_accept_error(struct evconnlistener *lis, void *arg)
 	log_warn("host: accept");
 }
 
-/* Free memory over total, from /proc/meminfo; 1 when it cannot tell. */
+/* MemTotal and MemAvailable in bytes, from /proc/meminfo; -1. */
+static int
+meminfo(uint64_t *total, uint64_t *avail)
+{
+	char		 line[128];
+	unsigned long long v;
+	FILE		*f;
+
+	*total = *avail = 0;
+	if ((f = fopen("/proc/meminfo", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "MemTotal: %llu", &v) == 1)
+			*total = (uint64_t)v * 1024;
+		else if (sscanf(line, "MemAvailable: %llu", &v) == 1)
+			*avail = (uint64_t)v * 1024;
+	}
+	fclose(f);
+	return *total != 0 ? 0 : -1;
+}
+
+/* Free memory over total; 1 when it cannot tell. */
 static double
 mem_avail(void)
 {
-	char		 line[128];
-	unsigned long long total = 0, avail = 0, v;
-	FILE		*f;
+	uint64_t	total, avail;
 
-	if ((f = fopen("/proc/meminfo", "re")) == NULL)
+	if (meminfo(&total, &avail) == -1)
 		return 1;
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (sscanf(line, "MemTotal: %llu", &v) == 1)
-			total = v;
-		else if (sscanf(line, "MemAvailable: %llu", &v) == 1)
-			avail = v;
+	return (double)avail / (double)total;
+}
+
+void
+host_set_guest_memory(uint64_t bytes, uint32_t pct)
+{
+	gmem_bytes = bytes;
+	gmem_pct = pct;
+}
+
+/* Groups of guests gone (a guest server killed before it could remove its own). */
+static void
+guest_cg_sweep(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 path[PATH_MAX + 300];
+
+	if (gcg.kind == CG_NONE || (d = opendir(gcg.dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "guest-", 6) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", gcg.dir, de->d_name);
+		(void)rmdir(path);	/* one still in use stays */
 	}
-	fclose(f);
-	return total != 0 ? (double)avail / (double)total : 1;
+	closedir(d);
+}
+
+/*
+ * Guests live in <our group>/guests, one group each, with the memory
+ * controller: cgroup v2 (we move into <our group>/daemon first, since a
+ * v2 group that hands controllers down holds no processes), or the v1
+ * memory hierarchy. Without one this node refuses guests, saying why.
+ */
+static void
+guest_cg_setup(void)
+{
+	struct cg_tree	 t;
+	uint64_t	 total, avail;
+	char		 gbase[PATH_MAX], *cause = NULL;
+
+	memset(&gcg, 0, sizeof gcg);
+	if (meminfo(&total, &avail) == -1)
+		total = 0;
+	gcg.limit = gmem_bytes != 0 ? gmem_bytes : total / 100 * gmem_pct +
+	    total % 100 * gmem_pct / 100;
+	if (cg_find(&t, "memory", getpid(), &cause) == -1 ||
+	    cg_make_base(&t, getpid(), "daemon", "memory", gbase, sizeof gbase,
+	    &cause) == -1)
+		goto none;
+	if (strlen(gbase) + sizeof "/guests" > sizeof gcg.dir) {
+		cause_set(&cause, "cgroup path %s too long", gbase);
+		goto none;
+	}
+	snprintf(gcg.dir, sizeof gcg.dir, "%s/guests", gbase);
+	if (cg_create(gcg.dir, &cause) == -1)
+		goto none;
+	if (t.kind == CG_V2 && !cg_has(gcg.dir, "cgroup.subtree_control",
+	    "memory") && cg_write(gcg.dir, "cgroup.subtree_control", "+memory",
+	    &cause) == -1)
+		goto none;
+	if (gcg.limit == 0) {
+		cause_set(&cause, "cannot tell this node's memory "
+		    "(/proc/meminfo) for guest_memory");
+		goto none;
+	}
+	gcg.kind = t.kind;
+	guest_cg_sweep();
+	log_info("guests live in %s (cgroup %s), each sent home at %llu MiB",
+	    gcg.dir, t.kind == CG_V2 ? "v2" : "v1 memory",
+	    (unsigned long long)(gcg.limit >> 20));
+	return;
+none:
+	gcg.kind = CG_NONE;
+	snprintf(gcg.why, sizeof gcg.why, "%s", cause != NULL ? cause :
+	    "no cgroup memory controller");
+	free(cause);
+	log_warnx("this node refuses guests: it cannot limit their memory: %s",
+	    gcg.why);
 }
 
 /*
@@ -268,6 +366,7 @@ host_start(struct event_base *b, SSL_CTX *c, const struct node_addr *listen,
 		    evtimer_add(mem_ev, &tv) == -1)
 			fatalx("host: cannot set up the memory check");
 	}
+	guest_cg_setup();
 	if (getpwnam(GUEST_USER) == NULL)
 		log_warnx("no user %s: this node refuses guests (create it: "
 		    "useradd --system --no-create-home --shell /usr/sbin/nologin "
@@ -302,6 +401,7 @@ host_child_exited(pid_t pid, int status)
 		if (h->ready)
 			counters.departed++;
 		hosted_free(h);
+		guest_cg_sweep();
 		return 1;
 	}
 	return 0;

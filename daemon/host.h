@@ -17,6 +17,11 @@ struct host_counters {
 	uint64_t	departed;	/* guests that ended or left */
 };
 
+/*
+ * A guest's memory limit: bytes, or when 0, pct percent of this node's
+ * memory (ommd.conf's guest_memory). Before host_start.
+ */
+void	host_set_guest_memory(uint64_t bytes, uint32_t pct);
 /* Listen on the migration port of listen; is_blocked: admin block now. */
 int	host_start(struct event_base *, SSL_CTX *, const struct node_addr *listen,
 	    uint32_t node, const char *name, int (*is_blocked)(void),

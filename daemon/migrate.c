@@ -390,6 +390,13 @@ away_new(struct task *t, uint32_t node, char **cause)
 	da.img_out = out[0];
 	da.img_in = in[1];
 	da.floor = fd_floor(t->tgid);
+	/* what the host's guest memory limit is checked against */
+	{
+		uint64_t	cpu_ns;
+
+		if (procinfo_usage(t->tgid, &cpu_ns, &da.image_bytes) == -1)
+			da.image_bytes = 0;
+	}
 	da.ctx = cluster_ctx();
 	da.self = cluster_self();
 	da.incarnation = cluster_incarnation();
@@ -796,6 +803,7 @@ on_leaving(struct away *a, const struct depmsg *m)
 	    (int)a->pid, node_name(a->node), m->a == MIG_LEAVE_SYSCALL ?
 	    "a call needs home: " : m->a == MIG_LEAVE_SHUTDOWN ? "its host "
 	    "stops" : m->a == MIG_LEAVE_MEMORY ? "its host is short of memory" :
+	    m->a == MIG_LEAVE_MEMLIMIT ? "it reached its memory limit there" :
 	    "asked", m->a == MIG_LEAVE_SYSCALL ? sysent_name(m->b) : "",
 	    (unsigned long long)st.bytes, st.secs);
 	if (t != NULL) {

@@ -46,6 +46,7 @@ static int	set_window(struct omm_config *, const char *, char **);
 static int	set_speed(struct omm_config *, const char *, char **);
 static int	set_load_cgroup(struct omm_config *, const char *, char **);
 static int	set_balance_min_age(struct omm_config *, const char *, char **);
+static int	set_guest_memory(struct omm_config *, const char *, char **);
 
 /*
  * The keys ommd.conf knows. set() checks and stores a value; its cause
@@ -76,6 +77,7 @@ static const struct conf_key {
 	{ "speed",	set_speed },
 	{ "load_cgroup", set_load_cgroup },
 	{ "balance_min_age_ms", set_balance_min_age },
+	{ "guest_memory", set_guest_memory },
 };
 #define NKEYS	(sizeof conf_keys / sizeof conf_keys[0])
 
@@ -108,6 +110,8 @@ config_defaults(struct omm_config *c)
 	c->window = OMM_WINDOW;
 	c->speed = 0;
 	c->load_cgroup = NULL;
+	c->guest_memory = 0;
+	c->guest_memory_pct = OMM_GUEST_MEMORY_PCT;
 }
 
 void
@@ -381,6 +385,84 @@ set_load_cgroup(struct omm_config *c, const char *v, char **cause)
 		return cause_set(cause, "load_cgroup longer than %d bytes",
 		    LV_CGROUP_MAX - 1);
 	return set_path(&c->load_cgroup, v, cause);
+}
+
+/*
+ * A size: a number of bytes with an optional K, M, G or T (powers of
+ * 1024), or a percentage 1% to 100%.
+ */
+int
+config_parse_size(const char *v, uint64_t *bytes, uint32_t *pct, char **cause)
+{
+	static const struct { char c; unsigned shift; } units[] = {
+		{ 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 },
+	};
+	unsigned long long	 n;
+	unsigned		 shift = 0;
+	size_t			 i;
+	char			*end;
+
+	*bytes = 0;
+	*pct = 0;
+	if (*v < '0' || *v > '9')
+		goto bad;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0)
+		goto bad;
+	if (end[0] == '%' && end[1] == '\0') {
+		if (n < 1 || n > 100)
+			return cause_set(cause, "'%s': a percentage is 1%% to "
+			    "100%%", v);
+		*pct = (uint32_t)n;
+		return 0;
+	}
+	if (*end != '\0') {
+		for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+			if ((*end == units[i].c || *end == units[i].c + 32) &&
+			    (end[1] == '\0' || ((end[1] == 'B' || end[1] == 'b') &&
+			    end[2] == '\0')))
+				shift = units[i].shift;
+		}
+		if (shift == 0)
+			goto bad;
+	}
+	if (n > (OMM_GUEST_MEMORY_MAX >> shift))
+		return cause_set(cause, "'%s' is too large", v);
+	*bytes = (uint64_t)n << shift;
+	return 0;
+bad:
+	return cause_set(cause, "'%s' is not a size (bytes with K, M, G or T, "
+	    "or a percentage such as 50%%)", v);
+}
+
+/* A guest's memory on this node (docs/config.md): bytes or a share. */
+static int
+set_guest_memory(struct omm_config *c, const char *v, char **cause)
+{
+	uint64_t	 bytes;
+	uint32_t	 pct;
+	char		*why = NULL;
+
+	if (config_parse_size(v, &bytes, &pct, &why) == -1) {
+		cause_set(cause, "guest_memory: %s", why);
+		free(why);
+		return -1;
+	}
+	if (pct == 0 && bytes < OMM_GUEST_MEMORY_MIN)
+		return cause_set(cause, "guest_memory '%s' is under 1M", v);
+	c->guest_memory = bytes;
+	c->guest_memory_pct = pct;
+	return 0;
+}
+
+uint64_t
+config_guest_memory(const struct omm_config *c, uint64_t memtotal)
+{
+	if (c->guest_memory != 0)
+		return c->guest_memory;
+	return memtotal / 100 * c->guest_memory_pct +
+	    memtotal % 100 * c->guest_memory_pct / 100;
 }
 
 /* Settings that only make sense together, checked once the file is read. */

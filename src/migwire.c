@@ -21,6 +21,7 @@ static const char *mig_refuse_names[MIG_REFUSE_NREASONS] = {
 	[MIG_REFUSE_INTERNAL] = "host failed",
 	[MIG_REFUSE_NODE] = "wrong node",
 	[MIG_REFUSE_SHUTDOWN] = "host is shutting down",
+	[MIG_REFUSE_MEMORY] = "host cannot hold its memory",
 };
 
 static const char *mig_bring_names[MIG_BRING_NREASONS] = {
@@ -34,6 +35,7 @@ static const char *mig_leave_names[MIG_LEAVE_NREASONS] = {
 	[MIG_LEAVE_SYSCALL] = "a system call needs home",
 	[MIG_LEAVE_SHUTDOWN] = "host shuts down",
 	[MIG_LEAVE_MEMORY] = "host short of memory",
+	[MIG_LEAVE_MEMLIMIT] = "over its memory limit on the host",
 };
 
 #define NAME_OF(tab, i)							\

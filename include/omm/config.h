@@ -21,6 +21,9 @@
 #define OMM_DEAD_AFTER_MS	5000
 #define OMM_BALANCE_MIN_AGE_MS	2000	/* short commands never move */
 #define OMM_WINDOW		20
+#define OMM_GUEST_MEMORY_PCT	50	/* of MemTotal: a guest's limit */
+#define OMM_GUEST_MEMORY_MIN	(1ULL << 20)	/* at least 1 MiB */
+#define OMM_GUEST_MEMORY_MAX	(1ULL << 60)
 
 struct omm_config {
 	char	*socket_path;	/* control socket */
@@ -48,7 +51,21 @@ struct omm_config {
 	uint32_t		 window;
 	uint32_t		 speed;		/* 0: measured at start */
 	char			*load_cgroup;	/* NULL: the whole machine */
+
+	/*
+	 * The memory a guest may use on this node before it is sent home:
+	 * guest_memory bytes, or when 0, guest_memory_pct percent of the
+	 * node's MemTotal (config_guest_memory).
+	 */
+	uint64_t		 guest_memory;
+	uint32_t		 guest_memory_pct;
 };
+
+/* The guest memory limit in bytes on a node with memtotal bytes. */
+uint64_t	config_guest_memory(const struct omm_config *, uint64_t memtotal);
+/* "64M", "1G", "512K", "1048576" or "25%": into bytes or a percentage. */
+int	config_parse_size(const char *, uint64_t *bytes, uint32_t *pct,
+	    char **cause) __attribute__((warn_unused_result));
 
 void	config_defaults(struct omm_config *);
 /* Parse text (not NUL-terminated necessarily) of len bytes; line numbers in cause. */

@@ -50,6 +50,8 @@ enum mig_refuse_reason {
 	MIG_REFUSE_INTERNAL,	/* it failed on its own side */
 	MIG_REFUSE_NODE,	/* the offer names a node other than the peer */
 	MIG_REFUSE_SHUTDOWN,	/* it is stopping */
+	MIG_REFUSE_MEMORY,	/* it cannot limit a guest's memory, or the
+				   process is larger than the limit */
 	MIG_REFUSE_NREASONS
 };
 
@@ -67,6 +69,7 @@ enum mig_leave {
 	MIG_LEAVE_SYSCALL,	/* a call needs home (fork, execve...): nr */
 	MIG_LEAVE_SHUTDOWN,	/* the host stops */
 	MIG_LEAVE_MEMORY,	/* the host is short of memory */
+	MIG_LEAVE_MEMLIMIT,	/* it reached its memory limit on the host */
 	MIG_LEAVE_NREASONS
 };
 

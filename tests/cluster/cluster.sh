@@ -185,17 +185,77 @@ _cl_cpu_limit() {
 	echo "$share" >"$CLUSTER_DIR/n$i/cpu_share"
 }
 
+# The memory controller that limits a node's guests (each ommd puts its
+# guests in groups of their own below its own group, docs/migration.md):
+# "v2" when cgroup v2 offers it, "v1 MNT" for a v1 memory hierarchy at
+# MNT, or nothing (the nodes then refuse guests, and the tests that need
+# them skip).
+_cl_mem_kind() {
+	local mnt
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		grep -qw memory /sys/fs/cgroup/cgroup.controllers && echo v2
+		return
+	fi
+	mnt=$(awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ { print $2; exit }' \
+	    /proc/mounts)
+	[ -n "$mnt" ] && [ -f "$mnt/memory.limit_in_bytes" ] && echo "v1 $mnt"
+}
+
+# Node $1's memory group on v1 (on v2 the node's group is its memory group).
+_cl_mem_dir() {
+	local kind
+	kind=$(_cl_mem_kind)
+	case $kind in
+	v1\ *)	echo "${kind#v1 }/omm$CLUSTER_ID-n$1" ;;
+	esac
+}
+
 # The cgroups a process of node $1 joins (the meter's, the quota's if it
-# is another), space-separated; paths as seen in the node and on the host.
+# is another, the v1 memory group), space-separated; paths as seen in the
+# node and on the host. On v2 a group that hands controllers down holds no
+# processes: ommd ($2 = ommd) goes into the node's group's "ommd" (its
+# "ommd/daemon" once ommd made it, where a restarted ommd belongs), every
+# other process into "procs".
 _cl_cg_dirs() {
-	local cg cpu
+	local cg cpu mem
 	cg=$(_cl_cg_dir "$1")
 	[ -n "$cg" ] && [ -d "$cg" ] || cg=
+	if [ -n "$cg" ] && [ "$(_cl_cg_kind)" = v2 ]; then
+		if [ "${2:-}" = ommd ]; then
+			cg=$cg/ommd
+			[ -d "$cg/daemon" ] && cg=$cg/daemon
+		else
+			cg=$cg/procs
+		fi
+	fi
 	if [ -f "$CLUSTER_DIR/n$1/cpu_share" ]; then
 		cpu=$(_cl_cpu_dir "$1")
-		[ "$cpu" != "$cg" ] && [ -d "$cpu" ] && cg="$cg${cg:+ }$cpu"
+		[ "$cpu" != "$(_cl_cg_dir "$1")" ] && [ -d "$cpu" ] &&
+		    cg="$cg${cg:+ }$cpu"
 	fi
+	mem=$(_cl_mem_dir "$1")
+	[ -n "$mem" ] && [ -d "$mem" ] && cg="$cg${cg:+ }$mem"
 	echo "$cg"
+}
+
+# Node $1's groups for its guests: on v2 the leaves "ommd" and "procs"
+# below its group and the memory controller handed down to them; on v1 a
+# group in the memory hierarchy.
+_cl_mem_setup() {
+	local cg mem
+	cg=$(_cl_cg_dir "$1")
+	case $(_cl_mem_kind) in
+	v2)	[ -n "$cg" ] && [ "$(_cl_cg_kind)" = v2 ] || return 0
+		grep -qw memory /sys/fs/cgroup/cgroup.subtree_control ||
+		    echo +memory >/sys/fs/cgroup/cgroup.subtree_control ||
+		    { _cl_err "cannot enable the memory controller"; return 1; }
+		grep -qw memory "$cg/cgroup.subtree_control" ||
+		    echo +memory >"$cg/cgroup.subtree_control" ||
+		    { _cl_err "node $1: cannot hand the memory controller down"
+		      return 1; } ;;
+	v1\ *)	mem=$(_cl_mem_dir "$1")
+		mkdir -p "$mem" || return 1 ;;
+	esac
 }
 
 # node_cpu_share I: the CPU share node I was given (cores, as configured),
@@ -313,6 +373,9 @@ node_create() {
 	fi
 	cg=$(_cl_cg_dir "$i")
 	[ -n "$cg" ] && { mkdir -p "$cg" || cg=; }
+	# v2: processes only in leaves (ommd's group hands controllers down)
+	[ -n "$cg" ] && [ "$(_cl_cg_kind)" = v2 ] &&
+	    { mkdir -p "$cg/ommd" "$cg/procs" || return 1; }
 	local share cpumnt=
 	share=$(_cl_cpu_of "$i")
 	if [ -n "$share" ]; then
@@ -324,6 +387,11 @@ node_create() {
 			    cpumnt=$(_cl_cpu_kind | cut -d' ' -f2-) ;;
 		esac
 	fi
+	_cl_mem_setup "$i" || return 1
+	local memmnt=
+	case $(_cl_mem_kind) in
+	v1\ *)	memmnt=$(_cl_mem_kind | cut -d' ' -f2-) ;;
+	esac
 	_cl_write_conf "$i"
 
 	ip netns add "$ns" || return 1
@@ -357,7 +425,7 @@ node_create() {
 		t=$(realpath -m "$t")
 		case $t in /tmp/*) carry="$carry $t" ;; esac
 	done
-	CL_CARRY=$carry \
+	CL_CARRY=$carry CL_MEMMNT=$memmnt \
 	setsid -f ip netns exec "$ns" unshare --mount --uts --propagation private \
 	    -- /bin/bash -e -c '
 		d=$1
@@ -384,6 +452,14 @@ node_create() {
 				mount -t cgroup -o "$2" cgroup "$1"
 			fi ;;
 		esac
+		# v1 memory hierarchy, for the guests: where the host has it
+		if [ -n "$CL_MEMMNT" ] && ! mountpoint -q "$CL_MEMMNT"; then
+			[ -d /sys/fs/cgroup ] && ! mountpoint -q /sys/fs/cgroup &&
+			    mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+			mkdir -p "$CL_MEMMNT"
+			mount -t cgroup -o memory cgroup "$CL_MEMMNT" ||
+			    echo "no cgroup memory hierarchy: guests refused" >&2
+		fi
 		hostname "$2"
 		echo $$ >&3
 		exec 3>&- sleep infinity' holder "$nd" "$(node_name "$i")" \
@@ -504,7 +580,7 @@ node_start() {
 	local i=$1 nd ommd hp pid n cgs
 	shift
 	nd=$CLUSTER_DIR/n$i
-	cgs=$(_cl_cg_dirs "$i")
+	cgs=$(_cl_cg_dirs "$i" ommd)
 	pid=$(node_pid "$i")
 	_cl_alive "$pid" && { _cl_err "node $i: ommd already running ($pid)"; return 1; }
 	ommd=$(_cl_bin ommd) || return 1
@@ -636,11 +712,13 @@ cluster_down() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^omm$id-n"); do
 		ip netns del "$ns"
 	done
-	# the nodes' cgroups, empty once their processes are gone
+	# the nodes' cgroups (and those ommd made below them: its own, its
+	# guests'), empty once their processes are gone
 	for l in /sys/fs/cgroup/omm"$id"-n* /sys/fs/cgroup/*/omm"$id"-n*; do
 		[ -d "$l" ] || continue
 		for i in 1 2 3 4 5 6 7 8 9 10; do
-			rmdir "$l" 2>/dev/null && break
+			find "$l" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$l" ] || break
 			sleep 0.1
 		done
 	done

@@ -24,8 +24,58 @@ test_defaults(void **state)
 	assert_string_equal(c.state_dir, OMM_STATE_DIR);
 	assert_int_equal(c.verbose, 0);
 	assert_int_equal(c.log_syslog, 1);
+	/* a guest may use half the node's memory */
+	assert_int_equal(c.guest_memory, 0);
+	assert_int_equal(c.guest_memory_pct, 50);
+	assert_int_equal(config_guest_memory(&c, 8ULL << 30), 4ULL << 30);
 	config_free(&c);
 	assert_null(c.socket_path);
+}
+
+/* guest_memory: bytes with a unit, or a share of the node's memory. */
+static void
+test_guest_memory(void **state)
+{
+	static const struct {
+		const char	*text;
+		uint64_t	 bytes;
+		uint32_t	 pct;
+	} cases[] = {
+		{ "guest_memory = 64M\n", 64ULL << 20, 0 },
+		{ "guest_memory = 64MB\n", 64ULL << 20, 0 },
+		{ "guest_memory = 2g\n", 2ULL << 30, 0 },
+		{ "guest_memory = 1T\n", 1ULL << 40, 0 },
+		{ "guest_memory = 4096K\n", 4ULL << 20, 0 },
+		{ "guest_memory = 1048576\n", 1ULL << 20, 0 },
+		{ "guest_memory = 25%\n", 0, 25 },
+		{ "guest_memory = 100%\n", 0, 100 },
+	};
+	struct omm_config	c;
+	char			*cause = NULL;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		config_defaults(&c);
+		if (config_parse(&c, cases[i].text, strlen(cases[i].text),
+		    &cause) != 0)
+			fail_msg("%s: %s", cases[i].text, cause);
+		if (c.guest_memory != cases[i].bytes ||
+		    c.guest_memory_pct != cases[i].pct)
+			fail_msg("%s: %llu bytes, %u%%", cases[i].text,
+			    (unsigned long long)c.guest_memory,
+			    c.guest_memory_pct);
+		config_free(&c);
+	}
+	config_defaults(&c);
+	assert_int_equal(config_parse(&c, "guest_memory = 10%\n", 19,
+	    &cause), 0);
+	assert_int_equal(config_guest_memory(&c, 1000ULL << 20), 100ULL << 20);
+	config_free(&c);
+	config_defaults(&c);
+	assert_int_equal(config_parse(&c, "guest_memory = 3M\n", 18, &cause),
+	    0);
+	assert_int_equal(config_guest_memory(&c, 1000ULL << 20), 3ULL << 20);
+	config_free(&c);
 }
 
 static void
@@ -123,6 +173,18 @@ static const struct {
 	    "'map' needs 'listen'" },
 	{ "discovery without listen", "discovery = on\n",
 	    "'discovery' needs 'listen'" },
+	{ "guest_memory junk", "guest_memory = lots\n",
+	    "line 1: guest_memory: 'lots' is not a size" },
+	{ "guest_memory unknown unit", "guest_memory = 5X\n",
+	    "guest_memory: '5X' is not a size" },
+	{ "guest_memory 0%", "guest_memory = 0%\n",
+	    "guest_memory: '0%': a percentage is 1% to 100%" },
+	{ "guest_memory 101%", "guest_memory = 101%\n", "1% to 100%" },
+	{ "guest_memory tiny", "guest_memory = 1000\n",
+	    "guest_memory '1000' is under 1M" },
+	{ "guest_memory huge", "guest_memory = 99999999999T\n",
+	    "guest_memory: '99999999999T' is too large" },
+	{ "guest_memory negative", "guest_memory = -1M\n", "is not a size" },
 	{ "dead_after within the interval",
 	    "gossip_interval_ms = 1000-2000\ndead_after_ms = 1500\n",
 	    "dead_after_ms 1500 must exceed the gossip interval" },
@@ -299,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_parse_binary),
 		cmocka_unit_test(test_fabric_keys),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_guest_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
