@@ -458,11 +458,17 @@ route_one(const struct procself *ps, int dirfd, const char *path, int follow,
 
 	memset(r, 0, sizeof *r);
 	*islink = 0;
-	fd = openat(dirfd, path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-	if (fd != -1) {
-		*islink = fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
-		route_obj(ps, fd, NULL, r);
-		close(fd);
+	/* the common case, a path off procfs, costs one stat */
+	if (fstatat(dirfd, path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0) {
+		*islink = S_ISLNK(st.st_mode);
+		if (st.st_dev != ps->dev)
+			return;
+		fd = openat(dirfd, path, O_PATH | O_CLOEXEC |
+		    (follow ? 0 : O_NOFOLLOW));
+		if (fd != -1) {
+			route_obj(ps, fd, NULL, r);
+			close(fd);
+		}
 		return;
 	}
 	/* not there (yet): what its directory is */
@@ -479,6 +485,8 @@ route_one(const struct procself *ps, int dirfd, const char *path, int follow,
 		base = slash + 1;
 	}
 	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return;
+	if (fstatat(dirfd, parent, &st, 0) == -1 || st.st_dev != ps->dev)
 		return;
 	if ((fd = openat(dirfd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return;
