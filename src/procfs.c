@@ -309,6 +309,30 @@ status_gid(struct procfs_status *s, const char *v)
 	return status_ids(s->gid, v);
 }
 
+/* CapPrm, CapEff: 16 hex digits. */
+static int
+status_cap(uint64_t *cap, const char *v)
+{
+	const char	*p = v;
+
+	if (!isxdigit((unsigned char)*p) || parse_num(&p, 16, cap) == -1)
+		return -1;
+	return line_end(p) ? 0 : -1;
+}
+
+static int
+status_capprm(struct procfs_status *s, const char *v)
+{
+	s->has_caps = 1;
+	return status_cap(&s->cap_prm, v);
+}
+
+static int
+status_capeff(struct procfs_status *s, const char *v)
+{
+	return status_cap(&s->cap_eff, v);
+}
+
 static int
 status_threads(struct procfs_status *s, const char *v)
 {
@@ -342,6 +366,8 @@ static const struct {
 	{ "Uid", status_uid, 1 },
 	{ "Gid", status_gid, 1 },
 	{ "Threads", status_threads, 1 },
+	{ "CapPrm", status_capprm, 0 },
+	{ "CapEff", status_capeff, 0 },
 };
 #define NSTATUS	(sizeof status_table / sizeof status_table[0])
 

@@ -63,6 +63,9 @@ struct procfs_status {
 	uint32_t	uid[4];		/* real, effective, saved, fs */
 	uint32_t	gid[4];
 	int64_t		threads;
+	int		has_caps;	/* CapPrm: appeared (always, since 2.6) */
+	uint64_t	cap_prm;	/* permitted capabilities */
+	uint64_t	cap_eff;	/* effective capabilities */
 };
 
 /* /proc/PID/fdinfo/N */

@@ -260,7 +260,8 @@ test_status(void **state)
 	static const char	good[] =
 	    "Name:\tbash\nUmask:\t0027\nState:\tS (sleeping)\nTgid:\t7\n"
 	    "Uid:\t1000\t1001\t1002\t1003\nGid:\t10\t11\t12\t13\n"
-	    "Threads:\t3\nSigQ:\t0/95541\n";
+	    "Threads:\t3\nSigQ:\t0/95541\nCapInh:\t0000000000000000\n"
+	    "CapPrm:\t0000000000002000\nCapEff:\t000001ffffffffff\n";
 	static const struct {
 		const char	*label;
 		const char	*text;
@@ -274,6 +275,11 @@ test_status(void **state)
 		    "Gid:\t0 0 0 0\nThreads:\t1\n", "status: malformed Umask line" },
 		{ "zero threads", "State:\tR\nUid:\t0 0 0 0\nGid:\t0 0 0 0\n"
 		    "Threads:\t0\n", "status: malformed Threads line" },
+		{ "CapPrm not hex", "State:\tR\nUid:\t0 0 0 0\nGid:\t0 0 0 0\n"
+		    "Threads:\t1\nCapPrm:\t00000000000g2000\n",
+		    "status: malformed CapPrm line" },
+		{ "CapPrm empty", "State:\tR\nUid:\t0 0 0 0\nGid:\t0 0 0 0\n"
+		    "Threads:\t1\nCapPrm:\t\n", "status: malformed CapPrm line" },
 	};
 	struct procfs_status	 s;
 	char			*cause = NULL;
@@ -287,11 +293,15 @@ test_status(void **state)
 	assert_int_equal(s.uid[3], 1003);
 	assert_int_equal(s.gid[2], 12);
 	assert_int_equal(s.threads, 3);
+	assert_int_equal(s.has_caps, 1);
+	assert_int_equal(s.cap_prm, 0x2000);	/* cap_net_raw */
+	assert_int_equal(s.cap_eff, 0x1ffffffffffULL);
 
 	/* Before 4.7 there is no Umask line: not an error. */
 	assert_int_equal(procfs_status_parse("State:\tR\nUid:\t0 0 0 0\n"
 	    "Gid:\t0 0 0 0\nThreads:\t1\n", &s, &cause), 0);
 	assert_int_equal(s.has_umask, 0);
+	assert_int_equal(s.has_caps, 0);
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		print_message("%s\n", bad[i].label);
