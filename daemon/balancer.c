@@ -302,7 +302,7 @@ candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
 		bp[n].rss = rss;
 		bp[n].age_s = difftime(now, t->start);
 		bp[n].resident_s = (ms - t->resident_ms) / 1000.0;
-		bp[n].movable = !t->locked && !t->stay &&
+		bp[n].movable = !t->locked && !t->stay && t->priv == NULL &&
 		    t->cantmove_until <= now &&
 		    balance_find(nodes, nn, where) != NULL;
 		bp[n].allowed = t->allowed;

@@ -696,7 +696,7 @@ cluster_leave(char **cause)
 	/* no process is lost with us: guests go home, ours come home */
 	log_info("admin: left the cluster; %u guests sent home, %u processes "
 	    "called home", host_expel(), migrate_away_count());
-	migrate_bring_all(0, 0);
+	migrate_bring_all(NULL, 0);
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 #include "omm/sysent.h"
 #include "omm/xmalloc.h"
 
+#include "access.h"
 #include "balancer.h"
 #include "cluster.h"
 #include "control.h"
@@ -483,6 +484,13 @@ migrate_start(struct task *t, uint32_t node, uint64_t conn, char **cause)
 	/* either says it lives: gossip lags a restart, a link redials */
 	if (!cluster_node_up(node) && peer_link_state(node) != PROTO_LINK_UP)
 		return cause_set(cause, "node %s is not up", node_name(node));
+	/* whoever asked (the requester passed already), never privileged */
+	if (access_task(t, NULL, &why) != 0) {
+		cause_set(cause, "process %d cannot migrate: %s", (int)t->tgid,
+		    why);
+		free(why);
+		return -1;
+	}
 	if ((why = ckpt_cantmigrate(t->tgid)) != NULL) {
 		cause_set(cause, "process %d cannot migrate: %s", (int)t->tgid,
 		    why);
@@ -533,7 +541,7 @@ migrate_bring_waiter(uint64_t conn)
 }
 
 uint64_t
-migrate_bring_all(uid_t uid, uint64_t conn)
+migrate_bring_all(const struct ctl_peer *peer, uint64_t conn)
 {
 	struct away	*a;
 	struct task	*t;
@@ -547,8 +555,12 @@ migrate_bring_all(uid_t uid, uint64_t conn)
 	LIST_FOREACH(a, &aways, entry) {
 		if (a->state != AW_AWAY || (t = supervise_find(a->pid)) == NULL)
 			continue;
-		if (uid != 0 && t->owner != uid)
+		/* the processes the requester may act on, as one by one */
+		if (access_task(t, peer, &cause) != 0) {
+			free(cause);
+			cause = NULL;
 			continue;
+		}
 		if (migrate_bring(t, conn, 1, &cause) == -1) {
 			free(cause);
 			cause = NULL;
@@ -569,10 +581,18 @@ static void
 on_accepted(struct away *a)
 {
 	struct ckpt_opts	 o = { .flags = CKPT_MIGRATE | CKPT_LEAVE_STOPPED };
+	struct access_op	 op;
 	struct task		*t = supervise_find(a->pid);
 	char			*cause = NULL;
 	int			 rc;
 
+	/*
+	 * It ran on while the host answered: checked again once frozen (the
+	 * requester, if any, passed in migrate_start).
+	 */
+	access_op_init(&op, NULL, 0);
+	o.check = access_frozen;
+	o.check_arg = &op;
 	if (t != NULL)
 		t->state = PROTO_STATE_CHECKPOINTING;
 	rc = ckpt_dump(a->pid, a->img_out, &o, &a->dst, &cause);

@@ -33,8 +33,12 @@ int	migrate_bring(struct task *, uint64_t conn, int all, char **cause)
 	    __attribute__((warn_unused_result));
 /* A BRING of one process (migrate_bring with all) answers with a count. */
 void	migrate_bring_waiter(uint64_t conn);
-/* Every process of uid (0: all) home; conn answered with the count. */
-uint64_t migrate_bring_all(uid_t uid, uint64_t conn);
+/*
+ * Every away process peer may act on (access_task; root, or NULL for ommd
+ * itself: all) home; conn answered with the count.
+ */
+struct ctl_peer;
+uint64_t migrate_bring_all(const struct ctl_peer *, uint64_t conn);
 /* From supervise.c: a signal stopped t. 1: it is away and the signal went on. */
 int	migrate_on_signal(struct task *, int sig);
 void	migrate_on_exec(struct task *);

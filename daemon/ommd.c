@@ -105,7 +105,7 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 	host_stop(SHUTDOWN_GUESTS_MS);
 	if (migrate_away_count() > 0) {
 		log_info("bringing %u processes home", migrate_away_count());
-		migrate_bring_all(0, 0);
+		migrate_bring_all(NULL, 0);
 		shutdown_wait(-1, 0, NULL);
 		return;
 	}

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
 
+#include "access.h"
 #include "asuser.h"
 #include "periodic.h"
 #include "supervise.h"
@@ -27,6 +29,7 @@ struct periodic {
 	char		*part;		/* path.part: being written */
 	char		*prev;		/* path.prev: the image before path */
 	unsigned	 seconds;
+	int		 errfd;		/* the job's stderr, or -1 */
 	struct event	*ev;
 	TAILQ_ENTRY(periodic) entry;
 };
@@ -59,6 +62,8 @@ periodic_free(struct periodic *p)
 {
 	event_free(p->ev);
 	owner_free(&p->owner);
+	if (p->errfd != -1)
+		close(p->errfd);
 	free(p->path);
 	free(p->part);
 	free(p->prev);
@@ -74,10 +79,22 @@ periodic_free_later(evutil_socket_t fd, short what, void *arg)
 
 int
 periodic_add(pid_t root, uint32_t job, const struct owner *o,
-    unsigned seconds, const char *path, char **cause)
+    pid_t requester, unsigned seconds, const char *path, char **cause)
 {
 	struct periodic	*p;
 	struct timeval	 tv = { .tv_sec = seconds };
+	char		 errpath[64], *why = NULL;
+	int		 errfd = -1;
+
+	/* as the owner: only what it could open itself, and never later */
+	snprintf(errpath, sizeof errpath, "/proc/%d/fd/2", (int)requester);
+	if (asuser_open(o, errpath, O_WRONLY | O_NOCTTY | O_NONBLOCK, 0,
+	    &errfd, &why) != 0) {
+		log_debug("job %u: no stderr for its periodic checkpoints: %s",
+		    job, why);
+		free(why);
+		errfd = -1;
+	}
 
 	periodic_forget(root);
 	p = xcalloc(1, sizeof *p);
@@ -93,12 +110,15 @@ periodic_add(pid_t root, uint32_t job, const struct owner *o,
 	xasprintf(&p->part, "%s.part", path);
 	xasprintf(&p->prev, "%s.prev", path);
 	p->seconds = seconds;
+	p->errfd = errfd;
 	if ((p->ev = event_new(base, -1, EV_PERSIST, periodic_fire, p)) ==
 	    NULL || event_add(p->ev, &tv) == -1) {
 		if (p->ev != NULL)
 			event_free(p->ev);
 		p->ev = NULL;
 		owner_free(&p->owner);
+		if (errfd != -1)
+			close(errfd);
 		free(p->path);
 		free(p->part);
 		free(p->prev);
@@ -147,11 +167,16 @@ static int
 periodic_dump(struct periodic *p, struct ckpt_stats *st, char **cause)
 {
 	struct ckpt_opts	 opts = { .flags = CKPT_LEAVE_RUNNING };
+	struct access_op	 op;
 	struct task		*t;
 	uint32_t		 state;
 	char			*why;
 	int			 fd, rv;
 
+	/* ommd's own doing: no requester, but never a privileged process */
+	access_op_init(&op, NULL, 0);
+	opts.check = access_frozen;
+	opts.check_arg = &op;
 	if ((why = ckpt_cantmove(p->root)) != NULL) {
 		cause_set(cause, "%s", why);
 		free(why);
@@ -184,6 +209,18 @@ periodic_dump(struct periodic *p, struct ckpt_stats *st, char **cause)
 	return 0;
 }
 
+/* t gained privileges: one line on the job's stderr, and no more dumps. */
+static void
+periodic_stop(struct periodic *p, struct task *t)
+{
+	log_warnx("job %u: periodic checkpoints of process %d stop: it %s",
+	    p->job, (int)t->tgid, t->priv);
+	if (p->errfd != -1)
+		dprintf(p->errfd, "omm: periodic checkpoints of process %d "
+		    "stop: it %s\n", (int)t->tgid, t->priv);
+	periodic_forget(t->tgid);
+}
+
 static void
 periodic_fire(evutil_socket_t fd, short what, void *arg)
 {
@@ -199,7 +236,17 @@ periodic_fire(evutil_socket_t fd, short what, void *arg)
 		periodic_forget(root);
 		return;
 	}
+	if (access_privileged(t)) {
+		periodic_stop(p, t);
+		return;
+	}
 	if (periodic_dump(p, &st, &cause) != 0) {
+		/* it gained privileges on the way: the dump refused, for good */
+		if ((t = supervise_find(root)) != NULL && t->priv != NULL) {
+			free(cause);
+			periodic_stop(p, t);
+			return;
+		}
 		/* retried next period, unless the process is gone */
 		log_warnx("job %u: periodic checkpoint of process %d: %s",
 		    p->job, (int)root, cause);

@@ -11,6 +11,7 @@
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
 
+#include "access.h"
 #include "asuser.h"
 #include "cluster.h"
 #include "peer.h"
@@ -103,8 +104,9 @@ reply_ok(struct ctl_conn *c)
 }
 
 /*
- * omrun may hand over only its own child, of its own uid: a process it
- * could ptrace itself. Root may hand over anything.
+ * omrun may hand over only its own child, and one it could ptrace itself
+ * (access_rule: the kernel's attach rule). Root may hand over anything.
+ * Checked before the seize, for a clear refusal, and again after it.
  */
 static int
 check_own_child(const struct ctl_peer *peer, pid_t pid, char **cause)
@@ -122,10 +124,7 @@ check_own_child(const struct ctl_peer *peer, pid_t pid, char **cause)
 		return cause_set(cause, "permission denied: process %d is not "
 		    "a child of the requesting process %d", (int)pid,
 		    (int)peer->pid);
-	if (ps.ruid != peer->uid)
-		return cause_set(cause, "permission denied: process %d belongs "
-		    "to uid %u", (int)pid, (unsigned)ps.ruid);
-	return 0;
+	return access_rule(pid, peer, cause);
 }
 
 /* A managed process (not a thread), or a cause saying what pid is instead. */
@@ -161,8 +160,16 @@ req_manage(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		return -1;
 	if (check_own_child(peer, req.pid, cause) != 0)
 		return -1;
-	if (supervise_manage(req.pid, peer->uid, &job, cause) != 0)
+	if (supervise_manage(req.pid, peer->uid, peer->gid, &job, cause) != 0)
 		return -1;
+	/*
+	 * Seized now: an exec from here on stops for us. One that came
+	 * between the check and the seize shows in its credentials.
+	 */
+	if (check_own_child(peer, req.pid, cause) != 0) {
+		supervise_release(req.pid);
+		return -1;
+	}
 	reply_ok(c);
 	return 0;
 }
@@ -171,7 +178,8 @@ static int
 req_restore(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 {
 	const struct ctl_peer	*peer = control_peer(c);
-	struct restore_opts	 opts = { .flags = 0 };
+	struct restore_opts	 opts;
+	struct access_op	 op;
 	struct msg_pid		 req;
 	struct msg_restored	 rep;
 	struct buf		 b;
@@ -181,11 +189,22 @@ req_restore(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		return -1;
 	if (check_own_child(peer, req.pid, cause) != 0)
 		return -1;
-	if (supervise_manage(req.pid, peer->uid, &job, cause) != 0)
+	if (supervise_manage(req.pid, peer->uid, peer->gid, &job, cause) != 0)
 		return -1;
+	/*
+	 * The stub is checked again once the engine has stopped it: a child
+	 * that exec'd a set-uid program meanwhile is refused, and left be.
+	 */
+	memset(&opts, 0, sizeof opts);
+	access_op_init(&op, peer, 1);
+	opts.check = access_frozen;
+	opts.check_arg = &op;
 	memset(&rep, 0, sizeof rep);
 	if (ckpt_restore(req.pid, m->fd, &opts, &rep.stats, cause) != 0) {
-		/* the engine killed the stub; its exit reaches nobody here */
+		/*
+		 * the engine killed the stub (its exit reaches nobody here) or,
+		 * refused, detached it
+		 */
 		supervise_forget(req.pid);
 		return -1;
 	}
@@ -204,6 +223,7 @@ req_checkpoint(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 {
 	const struct ctl_peer	*peer = control_peer(c);
 	struct ckpt_opts	 opts;
+	struct access_op	 op;
 	struct msg_checkpoint	 req;
 	struct msg_checkpointed	 rep;
 	struct pstatus		 ps;
@@ -219,10 +239,13 @@ req_checkpoint(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		return -1;
 	if (procinfo_status(req.pid, &ps, cause) != 0)
 		return -1;
-	/* if you can kill it, you can checkpoint it */
-	if (peer->uid != 0 && peer->uid != ps.ruid && peer->uid != ps.suid)
-		return cause_set(cause, "permission denied: process %d belongs "
-		    "to uid %u", (int)req.pid, (unsigned)ps.ruid);
+	/* what its user could PTRACE_ATTACH to, or root; never privileged */
+	if (access_task(t, peer, &why) != 0) {
+		cause_set(cause, "cannot checkpoint process %d: %s",
+		    (int)req.pid, why);
+		free(why);
+		return -1;
+	}
 	if ((why = ckpt_cantmove(req.pid)) != NULL) {
 		cause_set(cause, "cannot checkpoint process %d: %s",
 		    (int)req.pid, why);
@@ -233,6 +256,9 @@ req_checkpoint(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	memset(&opts, 0, sizeof opts);
 	opts.flags = (req.flags & PROTO_CKPT_KILL) ? CKPT_KILL :
 	    CKPT_LEAVE_RUNNING;
+	access_op_init(&op, peer, 0);
+	opts.check = access_frozen;
+	opts.check_arg = &op;
 	memset(&rep, 0, sizeof rep);
 	state = t->state;
 	t->state = PROTO_STATE_CHECKPOINTING;
@@ -281,7 +307,11 @@ req_ps(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		e.threads = supervise_nthreads(t->tgid);
 		e.start_time = t->start;
 		e.command = t->command;
-		e.cantmove = t->away != NULL ? NULL : ckpt_cantmigrate(t->tgid);
+		if (t->away == NULL && access_privileged(t))
+			e.cantmove = xstrdup(t->priv);
+		else
+			e.cantmove = t->away != NULL ? NULL :
+			    ckpt_cantmigrate(t->tgid);
 		migrate_ps(t, &e);
 		proto_encode_ps_entry(&b, &e);
 		free(e.cantmove);
@@ -307,15 +337,13 @@ req_periodic(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		return -1;
 	if ((t = find_managed(req.pid, cause)) == NULL)
 		goto out;
-	if (peer->uid != 0 && peer->uid != t->owner) {
-		cause_set(cause, "permission denied: process %d belongs to "
-		    "uid %u", (int)req.pid, (unsigned)t->owner);
+	if (access_task(t, peer, cause) != 0)
 		goto out;
-	}
 	/* the files are written as the requester, who named them */
 	if (owner_of(peer->pid, &o, cause) != 0)
 		goto out;
-	rv = periodic_add(req.pid, t->job, &o, req.seconds, req.path, cause);
+	rv = periodic_add(req.pid, t->job, &o, peer->pid, req.seconds,
+	    req.path, cause);
 	owner_free(&o);
 	if (rv == 0)
 		reply_ok(c);
@@ -447,23 +475,19 @@ req_join(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	return 0;
 }
 
-/* A process the peer may act on: its own (real or saved uid), or root. */
+/*
+ * A managed process the peer may act on (access_task: the kernel's attach
+ * rule, or root; never one that gained privileges).
+ */
 static struct task *
 find_own(const struct ctl_peer *peer, pid_t pid, char **cause)
 {
-	struct pstatus	 ps;
 	struct task	*t;
 
 	if ((t = find_managed(pid, cause)) == NULL)
 		return NULL;
-	if (procinfo_status(pid, &ps, cause) != 0)
+	if (access_task(t, peer, cause) != 0)
 		return NULL;
-	if (peer->uid != 0 && peer->uid != ps.ruid && peer->uid != ps.suid &&
-	    peer->uid != t->owner) {
-		cause_set(cause, "permission denied: process %d belongs to uid "
-		    "%u", (int)pid, (unsigned)ps.ruid);
-		return NULL;
-	}
 	return t;
 }
 
@@ -533,7 +557,7 @@ req_bring(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	if (proto_decode_bring(m, &req, cause) != 0)
 		return -1;
 	if (req.flags & PROTO_BRING_ALL) {
-		migrate_bring_all(peer->uid, control_id(c));
+		migrate_bring_all(peer, control_id(c));
 		return 0;
 	}
 	if ((t = find_own(peer, req.pid, cause)) == NULL)

@@ -15,6 +15,7 @@
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
 
+#include "access.h"
 #include "host.h"
 #include "migrate.h"
 #include "periodic.h"
@@ -116,7 +117,8 @@ supervise_find(pid_t tid)
 }
 
 static struct task *
-task_add(pid_t tid, pid_t tgid, pid_t ppid, uid_t owner, uint32_t job)
+task_add(pid_t tid, pid_t tgid, pid_t ppid, uid_t owner, gid_t owner_gid,
+    uint32_t job)
 {
 	struct task	*t;
 
@@ -125,6 +127,7 @@ task_add(pid_t tid, pid_t tgid, pid_t ppid, uid_t owner, uint32_t job)
 	t->tgid = tgid;
 	t->ppid = ppid;
 	t->owner = owner;
+	t->owner_gid = owner_gid;
 	t->job = job;
 	t->state = PROTO_STATE_RUNNING;
 	t->start = time(NULL);
@@ -147,6 +150,7 @@ task_remove(struct task *t)
 	TAILQ_REMOVE(&tasks, t, entry);
 	LIST_REMOVE(t, hash);
 	free(t->command);
+	free(t->priv);
 	free(t);
 }
 
@@ -208,9 +212,11 @@ supervise_forget(pid_t tgid)
 }
 
 int
-supervise_manage(pid_t pid, uid_t owner, uint32_t *job, char **cause)
+supervise_manage(pid_t pid, uid_t owner, gid_t owner_gid, uint32_t *job,
+    char **cause)
 {
-	struct pstatus	ps;
+	struct pstatus	 ps;
+	struct task	*t;
 
 	if (supervise_find(pid) != NULL)
 		return cause_set(cause, "process %d is already managed",
@@ -221,10 +227,36 @@ supervise_manage(pid_t pid, uid_t owner, uint32_t *job, char **cause)
 		return cause_set(cause, "cannot trace process %d: %s",
 		    (int)pid, strerror(errno));
 	*job = next_job++;
-	task_add(pid, ps.tgid, ps.ppid, owner, *job);
+	t = task_add(pid, ps.tgid, ps.ppid, owner, owner_gid, *job);
 	log_info("job %u: managing process %d of uid %u", *job, (int)pid,
 	    (unsigned)owner);
+	/*
+	 * Seized first, read after: an exec that changes its credentials
+	 * later stops for us in on_exec.
+	 */
+	access_privileged(t);
 	return 0;
+}
+
+void
+supervise_release(pid_t pid)
+{
+	pid_t	w;
+	int	status = 0, sig = 0;
+
+	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) == 0) {
+		while ((w = waitpid(pid, &status, __WALL)) == -1 &&
+		    errno == EINTR)
+			;
+		/* a signal-delivery-stop carries the signal it was taking */
+		if (w == pid && WIFSTOPPED(status) && (status >> 16) == 0 &&
+		    WSTOPSIG(status) != (SIGTRAP | 0x80))
+			sig = WSTOPSIG(status);
+		if (w == pid && WIFSTOPPED(status) && ptrace(PTRACE_DETACH,
+		    pid, NULL, (void *)(long)sig) == -1 && errno != ESRCH)
+			log_warn("ptrace DETACH %d", (int)pid);
+	}
+	supervise_forget(pid);
 }
 
 /* Resume a tracee; it may have been killed meanwhile, which is fine. */
@@ -256,9 +288,15 @@ task_adopt(pid_t tid)
 	if (parent == NULL) {
 		log_warnx("tracee %d of unknown origin (parent %d)", (int)tid,
 		    (int)ps.ppid);
-		return task_add(tid, ps.tgid, ps.ppid, ps.ruid, 0);
+		t = task_add(tid, ps.tgid, ps.ppid, ps.ruid, ps.rgid, 0);
+		access_privileged(t);
+		return t;
 	}
-	t = task_add(tid, ps.tgid, ps.ppid, parent->owner, parent->job);
+	t = task_add(tid, ps.tgid, ps.ppid, parent->owner, parent->owner_gid,
+	    parent->job);
+	/* what its parent gained, it has too */
+	if (parent->priv != NULL)
+		t->priv = xstrdup(parent->priv);
 	/* a child is balanced as its parent was asked to be */
 	t->stay = parent->stay;
 	memcpy(t->allowed, parent->allowed, sizeof t->allowed);
@@ -304,8 +342,14 @@ on_exec(struct task *t, int sig)
 			task_remove(o);
 	}
 	supervise_refresh(tgid);
-	if ((t = supervise_find(tgid)) != NULL)
+	if ((t = supervise_find(tgid)) != NULL) {
 		log_debug("process %d exec: %s", (int)tgid, t->command);
+		/*
+		 * Its new credentials are in place and it is stopped: a
+		 * set-uid, set-gid or file-capability exec shows now.
+		 */
+		access_privileged(t);
+	}
 	resume(tgid, 0);
 	if (t != NULL)
 		migrate_on_exec(t);
@@ -452,6 +496,7 @@ supervise_detach_all(void)
 		TAILQ_REMOVE(&tasks, t, entry);
 		LIST_REMOVE(t, hash);
 		free(t->command);
+		free(t->priv);
 		free(t);
 	}
 	if (n != 0)

@@ -24,6 +24,12 @@ struct task {
 	pid_t		 tgid;
 	pid_t		 ppid;
 	uid_t		 owner;		/* uid of the job's owner */
+	gid_t		 owner_gid;	/* and its gid */
+	/*
+	 * access.c: why omm leaves it alone ("runs set-uid /usr/bin/su"), from
+	 * the exec that gained privileges on; children inherit it. NULL: none.
+	 */
+	char		*priv;
 	uint32_t	 job;
 	uint32_t	 state;		/* enum proto_state */
 	time_t		 start;
@@ -50,11 +56,19 @@ struct task {
 };
 
 /*
- * Seize pid for a new job of owner and record it; *job gets its number.
- * Fails with a cause for the requester (already managed, gone, ...).
+ * Seize pid for a new job of owner (uid, gid) and record it; *job gets its
+ * number. A process that already holds privileges the owner lacks is
+ * marked (access_privileged). Fails with a cause for the requester
+ * (already managed, gone, ...).
  */
-int		 supervise_manage(pid_t, uid_t owner, uint32_t *job,
-		    char **cause) __attribute__((warn_unused_result));
+int		 supervise_manage(pid_t, uid_t owner, gid_t owner_gid,
+		    uint32_t *job, char **cause)
+		    __attribute__((warn_unused_result));
+/*
+ * Undo supervise_manage: stop pid, detach it (a signal it was about to
+ * take goes with it) and forget it. For a process seized and then refused.
+ */
+void		 supervise_release(pid_t);
 /* Drain every pending wait status: on SIGCHLD. */
 void		 supervise_reap(void);
 struct task	*supervise_find(pid_t tid);

@@ -1204,6 +1204,10 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	}
 	d.stopped = 1;
 	tstop = ckpt_now();
+	if (opts->check != NULL && opts->check(pid, opts->check_arg, &why) == -1) {
+		cause_set(cause, "%s", why);
+		goto out;
+	}
 	for (i = 0; i < sizeof dump_steps / sizeof dump_steps[0]; i++) {
 		double	ts = ckpt_now();
 

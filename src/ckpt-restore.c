@@ -1,7 +1,9 @@
 /*
  * ckpt-restore.c: turn an idle stub process into the process of an image.
  *
- * Everything the image says is checked before the stub is touched. Then,
+ * What the image says of this machine is checked before the stub is
+ * touched; every path it names is looked at and opened by the stub itself,
+ * with its user's credentials, never by us (we may be root). Then,
  * through system calls injected into the stub (inject.c), its whole address
  * space is dropped but for the injection area, the vDSO is mapped back where
  * the image had it, the image's mappings are recreated and filled with
@@ -81,6 +83,11 @@ struct restore {
 	struct inject		*in;
 	int			 vfd;		/* tracee fd of vpath, or -1 */
 	const char		*vpath;
+	ckpt_check_fn		 check;
+	void			*check_arg;
+	int			 refused;	/* by check: detach, not kill */
+	siginfo_t		*caught;	/* dequeued by the interrupt */
+	size_t			 ncaught;
 	uint32_t		*mapped_prot;	/* prot each vma was mapped with */
 	int			 uffd;		/* ours, on the stub's mm, or -1 */
 	uint8_t			*uffd_vma;	/* vma i registered with it */
@@ -130,24 +137,53 @@ put_str(struct restore *r, const char *s, char **cause)
 static int
 restore_check(struct restore *r, char **cause)
 {
-	struct img_vma	*v;
-	struct stat	 st;
-	uint32_t	 i;
-	int		 vdso = 0;
+	uint32_t	i;
+	int		vdso = 0;
 
 	if (img_check_cpu(&r->img, cause) == -1)
 		return -1;
 	for (i = 0; i < r->img.nvmas; i++) {
-		v = &r->img.vmas[i];
-		if (v->flags & IMG_VMA_VDSO)
+		if (r->img.vmas[i].flags & IMG_VMA_VDSO)
 			vdso++;
+	}
+	if (vdso > 1)
+		return cause_set(cause, "image has %d vdso mappings", vdso);
+	if (r->img.regs.xstate_len == 0)
+		return cause_set(cause, "image has no xstate");
+	return 0;
+}
+
+/*
+ * The files the image maps from, unchanged since the dump? Looked at by
+ * the stub (an injected newfstatat), never by us: we may be root, and a
+ * path the stub's user may not see must fail the same whether the file
+ * exists or not. Nothing of the stub has changed yet but the injection
+ * area.
+ */
+static int
+restore_files(struct restore *r, char **cause)
+{
+	struct img_vma	*v;
+	struct stat	 st;
+	uint32_t	 i;
+	long		 ret;
+
+	for (i = 0; i < r->img.nvmas; i++) {
+		v = &r->img.vmas[i];
 		/* A guest maps its node's copy of every file: check them all. */
 		if (!(v->flags & IMG_VMA_FILE_PAGES) && (!(r->flags &
 		    RESTORE_GUEST) || !(v->flags & IMG_VMA_FILE)))
 			continue;
-		if (stat(v->path, &st) == -1)
-			return cause_set(cause, "mapping %#" PRIx64 "-%#" PRIx64
-			    " of %s: %s", v->start, v->end, v->path, strerror(errno));
+		if (put_str(r, v->path, cause) == -1 ||
+		    CALL(r, &ret, cause, SYS_newfstatat, AT_FDCWD,
+		    inject_scratch(r->in) + SCR_STR,
+		    inject_scratch(r->in) + SCR_MISC, 0) == -1)
+			return -1;
+		if (call_ok(ret, cause, "mapping %#" PRIx64 "-%#" PRIx64
+		    " of %s", v->start, v->end, v->path) == -1)
+			return -1;
+		if (inject_read(r->in, SCR_MISC, &st, sizeof st, cause) == -1)
+			return -1;
 		/* Another node's copy of a file has its own dev and ino. */
 		if (((r->flags & (RESTORE_GUEST | RESTORE_ORIGINAL)) == 0 &&
 		    ((uint64_t)st.st_dev != v->dev ||
@@ -159,10 +195,6 @@ restore_check(struct restore *r, char **cause)
 			    " of %s: file changed since dump", v->start, v->end,
 			    v->path);
 	}
-	if (vdso > 1)
-		return cause_set(cause, "image has %d vdso mappings", vdso);
-	if (r->img.regs.xstate_len == 0)
-		return cause_set(cause, "image has no xstate");
 	return 0;
 }
 
@@ -233,8 +265,14 @@ restore_takeover(struct restore *r, char **cause)
 	/* The original may be in a ptrace stop of ours already ('t'). */
 	if (!(r->flags & RESTORE_ORIGINAL) ||
 	    procfs_stat(r->pid, &ps, NULL) == -1 || ps.state != 't') {
-		if (ckpt_interrupt(r->pid, NULL, NULL, r->stats, cause) == -1)
+		if (ckpt_interrupt(r->pid, &r->caught, &r->ncaught, r->stats,
+		    cause) == -1)
 			return -1;
+	}
+	/* Stopped: whatever the check sees holds until we let it go. */
+	if (r->check != NULL && r->check(r->pid, r->check_arg, cause) == -1) {
+		r->refused = 1;
+		return -1;
 	}
 	xs = xmalloc(IMG_MAX_XSTATE);
 	iov.iov_base = xs;
@@ -1349,6 +1387,7 @@ static const struct restore_step {
 	int		 (*fn)(struct restore *, char **);
 } restore_steps[] = {
 	{ "taking over the stub", restore_takeover },
+	{ "mapped files", restore_files },
 	{ "unmapping the stub", restore_unmap },
 	{ "vdso", restore_vdso },
 	{ "mappings", restore_vmas },
@@ -1432,6 +1471,8 @@ ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
 	r.filter = opts != NULL ? opts->filter : NULL;
 	r.listener = -1;
 	r.stats = stats;
+	r.check = opts != NULL ? opts->check : NULL;
+	r.check_arg = opts != NULL ? opts->check_arg : NULL;
 	if ((r.flags & RESTORE_GUEST) && (r.flags & RESTORE_ORIGINAL))
 		return cause_set(cause, "restore: guest and original at once");
 	r.vfd = -1;
@@ -1452,6 +1493,10 @@ ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
 		if (strcmp(restore_steps[i].name, RESTORE_REPARKABLE) == 0)
 			reparkable = 0;
 		if (restore_steps[i].fn(&r, &why) == -1) {
+			if (r.refused) {
+				cause_set(cause, "%s", why);
+				goto out_detach;
+			}
 			cause_set(cause, "%s: %s", restore_steps[i].name, why);
 			goto out_fail;
 		}
@@ -1497,10 +1542,18 @@ out_fail:
 		}
 		log_warnx("pid %ld: parking it again: %s", (long)stub, why);
 	}
+	goto out_kill;
+out_detach:
+	/* as it was: running on, with the signal the interrupt took */
+	if (ptrace(PTRACE_DETACH, stub, 0, r.ncaught > 0 ?
+	    r.caught[0].si_signo : 0) == -1 && errno != ESRCH)
+		log_warn("restore %ld: PTRACE_DETACH", (long)stub);
+	goto out;
 out_kill:
 	if (!stats->exited)
 		kill(stub, SIGKILL);
 out:
+	free(r.caught);
 	stats->secs = ckpt_now() - t0;
 	free(why);
 	inject_free(r.in);

@@ -33,15 +33,25 @@
  */
 #define CKPT_MIGRATE		0x10
 
+/*
+ * The caller's last word, called with the process frozen (in its ptrace
+ * interrupt stop) before anything of it is read or changed: its
+ * credentials cannot change meanwhile, so a check of who may act on it
+ * holds for the whole operation. 0 goes on; -1 and a cause refuse.
+ */
+typedef int (*ckpt_check_fn)(pid_t, void *arg, char **cause);
+
 struct ckpt_opts {
-	int	flags;
+	int		 flags;
+	ckpt_check_fn	 check;		/* NULL: none; a refusal resumes it */
+	void		*check_arg;
 	/*
 	 * Told where the injection area is once it is mapped: a guest's
 	 * server lets the calls made from its code page (area, one page)
 	 * through the guest's seccomp filter during the dump, and no other.
 	 */
-	void	(*inject_area)(uint64_t area, void *arg);
-	void	 *arg;
+	void		(*inject_area)(uint64_t area, void *arg);
+	void		*arg;
 };
 
 struct ckpt_stats {
@@ -124,6 +134,12 @@ struct restore_opts {
 	const struct sock_fprog	*filter;	/* RESTORE_GUEST */
 	int			 listener;	/* out, RESTORE_GUEST */
 	int			 killable;	/* out, RESTORE_GUEST */
+	/*
+	 * NULL: none. A refusal detaches the stub, stopped as it was before
+	 * (not killed: it may not be ours to kill).
+	 */
+	ckpt_check_fn		 check;
+	void			*check_arg;
 };
 
 /*
@@ -131,12 +147,15 @@ struct restore_opts {
  * restore child), into the process of the image read from in_fd, and resume
  * it. The stub keeps its pid and its fds 0-2 (IMG_FD_STDIO are rebound to
  * them); everything else comes from the image. The image's header, CPU
- * features and metadata are checked before the stub is touched. Every page
- * the image puts in is read back and compared with the image before the
- * process resumes. On failure the stub is killed (SIGKILL, not reaped) and
- * *cause says why; so is the original of a RESTORE_ORIGINAL restore, unless
- * RESTORE_REPARK. A RESTORE_GUEST restore writes opts->listener and
- * opts->killable.
+ * features and metadata are checked before the stub is touched; every
+ * path the image names is looked at only by the stub itself (injected
+ * newfstatat, open, chdir), so with its credentials: a file its user may
+ * not see fails alike whether it exists or not. Every page the image puts
+ * in is read back and compared with the image before the process resumes.
+ * On failure the stub is killed (SIGKILL, not reaped) and *cause says why;
+ * so is the original of a RESTORE_ORIGINAL restore, unless RESTORE_REPARK;
+ * a check refusal detaches it instead. A RESTORE_GUEST restore writes
+ * opts->listener and opts->killable.
  */
 int	ckpt_restore(pid_t stub, int in_fd, struct restore_opts *,
 	    struct ckpt_stats *, char **cause) __attribute__((warn_unused_result));

@@ -320,7 +320,7 @@ cmd_dump(int argc, char **argv)
 static int
 cmd_restore(int argc, char **argv)
 {
-	struct restore_opts	 opts = { 0 };
+	struct restore_opts	 opts = { .flags = 0 };
 	struct ckpt_stats	 stats;
 	char			*cause = NULL, c;
 	pid_t			 pid;
