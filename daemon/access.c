@@ -14,7 +14,7 @@
 #include "supervise.h"
 
 int
-access_privileged(struct task *t)
+access_privileged(struct task *t, int at_exec)
 {
 	struct priv_creds	 c;
 	enum priv_kind		 kind;
@@ -29,7 +29,8 @@ access_privileged(struct task *t)
 		return 0;
 	if (procfs_link(t->tgid, "exe", &exe, NULL) == -1)
 		exe = NULL;
-	t->priv = priv_describe(kind, exe, &c, t->owner, t->owner_gid);
+	t->priv = priv_describe(kind, exe, &c, t->owner, t->owner_gid,
+	    at_exec);
 	free(exe);
 	log_info("job %u: process %d %s: it is never checkpointed, migrated "
 	    "or restored into", t->job, (int)t->tgid, t->priv);
@@ -67,9 +68,9 @@ access_rule(pid_t pid, const struct ctl_peer *peer, char **cause)
 int
 access_task(struct task *t, const struct ctl_peer *peer, char **cause)
 {
-	if (access_privileged(t))
-		return cause_set(cause, "process %d %s: omm leaves a process "
-		    "that gained privileges alone", (int)t->tgid, t->priv);
+	if (access_privileged(t, 0))
+		return cause_set(cause, "process %d %s (omm leaves processes "
+		    "that gained privileges alone)", (int)t->tgid, t->priv);
 	if (peer != NULL && access_rule(t->tgid, peer, cause) != 0)
 		return -1;
 	return 0;

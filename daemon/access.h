@@ -22,9 +22,10 @@ struct task;
 /*
  * Has t gained privileges (a set-uid, set-gid or file-capability exec...)?
  * Reads its credentials unless it is marked already, and marks it
- * (t->priv, the reason omctl ps shows) when it has. 1 if marked.
+ * (t->priv, the reason omctl ps shows) when it has. at_exec: t is in its
+ * exec stop, which is what gave them. 1 if marked.
  */
-int	access_privileged(struct task *t);
+int	access_privileged(struct task *t, int at_exec);
 
 /*
  * Only the requester's side: the kernel's ptrace attach rule of the

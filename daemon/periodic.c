@@ -236,7 +236,7 @@ periodic_fire(evutil_socket_t fd, short what, void *arg)
 		periodic_forget(root);
 		return;
 	}
-	if (access_privileged(t)) {
+	if (access_privileged(t, 0)) {
 		periodic_stop(p, t);
 		return;
 	}

@@ -240,12 +240,8 @@ req_checkpoint(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	if (procinfo_status(req.pid, &ps, cause) != 0)
 		return -1;
 	/* what its user could PTRACE_ATTACH to, or root; never privileged */
-	if (access_task(t, peer, &why) != 0) {
-		cause_set(cause, "cannot checkpoint process %d: %s",
-		    (int)req.pid, why);
-		free(why);
+	if (access_task(t, peer, cause) != 0)
 		return -1;
-	}
 	if ((why = ckpt_cantmove(req.pid)) != NULL) {
 		cause_set(cause, "cannot checkpoint process %d: %s",
 		    (int)req.pid, why);
@@ -307,7 +303,7 @@ req_ps(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		e.threads = supervise_nthreads(t->tgid);
 		e.start_time = t->start;
 		e.command = t->command;
-		if (t->away == NULL && access_privileged(t))
+		if (t->away == NULL && access_privileged(t, 0))
 			e.cantmove = xstrdup(t->priv);
 		else
 			e.cantmove = t->away != NULL ? NULL :

@@ -234,7 +234,7 @@ supervise_manage(pid_t pid, uid_t owner, gid_t owner_gid, uint32_t *job,
 	 * Seized first, read after: an exec that changes its credentials
 	 * later stops for us in on_exec.
 	 */
-	access_privileged(t);
+	access_privileged(t, 0);
 	return 0;
 }
 
@@ -289,7 +289,7 @@ task_adopt(pid_t tid)
 		log_warnx("tracee %d of unknown origin (parent %d)", (int)tid,
 		    (int)ps.ppid);
 		t = task_add(tid, ps.tgid, ps.ppid, ps.ruid, ps.rgid, 0);
-		access_privileged(t);
+		access_privileged(t, 0);
 		return t;
 	}
 	t = task_add(tid, ps.tgid, ps.ppid, parent->owner, parent->owner_gid,
@@ -348,7 +348,7 @@ on_exec(struct task *t, int sig)
 		 * Its new credentials are in place and it is stopped: a
 		 * set-uid, set-gid or file-capability exec shows now.
 		 */
-		access_privileged(t);
+		access_privileged(t, 1);
 	}
 	resume(tgid, 0);
 	if (t != NULL)

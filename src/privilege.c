@@ -81,7 +81,7 @@ priv_gained(const struct priv_creds *c, uint32_t owner_uid, uint32_t owner_gid)
 
 char *
 priv_describe(enum priv_kind kind, const char *exe, const struct priv_creds *c,
-    uint32_t owner_uid, uint32_t owner_gid)
+    uint32_t owner_uid, uint32_t owner_gid, int at_exec)
 {
 	char	*name, *s = NULL, *p;
 
@@ -95,10 +95,18 @@ priv_describe(enum priv_kind kind, const char *exe, const struct priv_creds *c,
 	case PRIV_NONE:
 		break;
 	case PRIV_SETUID:
-		xasprintf(&s, "runs set-uid %s", name);
+		if (at_exec)
+			xasprintf(&s, "runs set-uid %s", name);
+		else
+			xasprintf(&s, "runs %s with uids %u %u %u %u", name,
+			    c->uid[0], c->uid[1], c->uid[2], c->uid[3]);
 		break;
 	case PRIV_SETGID:
-		xasprintf(&s, "runs set-gid %s", name);
+		if (at_exec)
+			xasprintf(&s, "runs set-gid %s", name);
+		else
+			xasprintf(&s, "runs %s with gids %u %u %u %u", name,
+			    c->gid[0], c->gid[1], c->gid[2], c->gid[3]);
 		break;
 	case PRIV_OTHER_UID:
 		xasprintf(&s, "runs %s as uid %u, not as its owner (uid %u)",
@@ -109,7 +117,11 @@ priv_describe(enum priv_kind kind, const char *exe, const struct priv_creds *c,
 		    name, c->gid[0], owner_gid);
 		break;
 	case PRIV_CAPS:
-		xasprintf(&s, "runs %s with file capabilities", name);
+		if (at_exec)
+			xasprintf(&s, "runs %s with file capabilities", name);
+		else
+			xasprintf(&s, "runs %s with capabilities (CapPrm "
+			    "%016llx)", name, (unsigned long long)c->cap_prm);
 		break;
 	case PRIV_NODUMP:
 		xasprintf(&s, "runs %s and is not dumpable", name);

@@ -68,12 +68,15 @@ enum priv_kind priv_gained(const struct priv_creds *c, uint32_t owner_uid,
 	    uint32_t owner_gid);
 
 /*
- * The reason omctl ps shows for kind: "runs set-uid /usr/bin/su", "runs
- * /usr/bin/ping with file capabilities"... exe is the process's binary
- * (control bytes are shown as '?'). malloc'd; NULL for PRIV_NONE.
+ * The reason omctl ps shows for kind: seen at the exec that caused it,
+ * "runs set-uid /usr/bin/su", "runs /usr/bin/ping with file
+ * capabilities"...; seen later, by the credentials ("runs /usr/bin/x with
+ * uids 1001 1001 0 1001"). exe is the process's binary (control bytes are
+ * shown as '?'). malloc'd; NULL for PRIV_NONE.
  */
 char	*priv_describe(enum priv_kind, const char *exe,
-	    const struct priv_creds *c, uint32_t owner_uid, uint32_t owner_gid);
+	    const struct priv_creds *c, uint32_t owner_uid, uint32_t owner_gid,
+	    int at_exec);
 
 /*
  * The credentials of pid from /proc/PID/status, and whether it is

@@ -112,48 +112,59 @@ test_gained(void **state)
 		struct priv_creds	 c;
 		uint32_t		 owner, ogid;
 		enum priv_kind		 kind;
-		const char		*text;	/* for exe "/x" */
+		const char		*text;	/* for exe "/x", at its exec */
+		const char		*later;	/* NULL: the same */
 	} cases[] = {
-		{ "plain process of its owner", PLAIN, U, G, PRIV_NONE, NULL },
+		{ "plain process of its owner", PLAIN, U, G, PRIV_NONE, NULL,
+		    NULL },
 		{ "su just exec'd: uids 1001 0 0 0",
 		    { { U, 0, 0, 0 }, { G, G, G, G }, ~0ULL, 0 }, U, G,
-		    PRIV_SETUID, "runs set-uid /x" },
+		    PRIV_SETUID, "runs set-uid /x",
+		    "runs /x with uids 1001 0 0 0" },
 		{ "set-uid root in a root job: still mixed",
 		    { { U, 0, 0, 0 }, { G, G, G, G }, ~0ULL, 0 }, 0, 0,
-		    PRIV_SETUID, "runs set-uid /x" },
+		    PRIV_SETUID, "runs set-uid /x",
+		    "runs /x with uids 1001 0 0 0" },
+		{ "setresuid(u, u, 0) in a root job",
+		    { { U, U, 0, U }, { G, G, G, G }, 0, 0 }, 0, 0,
+		    PRIV_SETUID, "runs set-uid /x",
+		    "runs /x with uids 1001 1001 0 1001" },
 		{ "set-gid tty",
 		    { { U, U, U, U }, { G, 5, 5, 5 }, 0, 0 }, U, G,
-		    PRIV_SETGID, "runs set-gid /x" },
+		    PRIV_SETGID, "runs set-gid /x",
+		    "runs /x with gids 1001 5 5 5" },
 		{ "su's shell: all root in a user's job",
 		    { { 0, 0, 0, 0 }, { 0, 0, 0, 0 }, ~0ULL, 1 }, U, G,
 		    PRIV_OTHER_UID, "runs /x as uid 0, not as its owner "
-		    "(uid 1001)" },
+		    "(uid 1001)", NULL },
 		{ "su to another user",
 		    { { 1002, 1002, 1002, 1002 }, { 1002, 1002, 1002, 1002 }, 0,
 		    1 }, U, G, PRIV_OTHER_UID,
-		    "runs /x as uid 1002, not as its owner (uid 1001)" },
+		    "runs /x as uid 1002, not as its owner (uid 1001)", NULL },
 		{ "newgrp: gid not the owner's",
 		    { { U, U, U, U }, { 5, 5, 5, 5 }, 0, 1 }, U, G,
 		    PRIV_OTHER_GID, "runs /x as gid 5, not as its owner "
-		    "(gid 1001)" },
+		    "(gid 1001)", NULL },
 		{ "root job running as a user (su in a root job)",
 		    { { U, U, U, U }, { G, G, G, G }, 0, 1 }, 0, 0,
-		    PRIV_NONE, NULL },
+		    PRIV_NONE, NULL, NULL },
 		{ "root job, root process with capabilities",
 		    { { 0, 0, 0, 0 }, { 0, 0, 0, 0 }, ~0ULL, 1 }, 0, 0,
-		    PRIV_NONE, NULL },
+		    PRIV_NONE, NULL, NULL },
 		{ "ping with cap_net_raw",
 		    { { U, U, U, U }, { G, G, G, G }, CAP_NET_RAW_BIT, 0 }, U, G,
-		    PRIV_CAPS, "runs /x with file capabilities" },
+		    PRIV_CAPS, "runs /x with file capabilities",
+		    "runs /x with capabilities (CapPrm 0000000000002000)" },
 		{ "capabilities of a user in a root job",
 		    { { U, U, U, U }, { G, G, G, G }, CAP_NET_RAW_BIT, 1 }, 0, 0,
-		    PRIV_CAPS, "runs /x with file capabilities" },
+		    PRIV_CAPS, "runs /x with file capabilities",
+		    "runs /x with capabilities (CapPrm 0000000000002000)" },
 		{ "not dumpable (unreadable binary, prctl)",
 		    { { U, U, U, U }, { G, G, G, G }, 0, 0 }, U, G,
-		    PRIV_NODUMP, "runs /x and is not dumpable" },
+		    PRIV_NODUMP, "runs /x and is not dumpable", NULL },
 		{ "root job, su after setuid: not dumpable",
 		    { { U, U, U, U }, { G, G, G, G }, 0, 0 }, 0, 0,
-		    PRIV_NODUMP, "runs /x and is not dumpable" },
+		    PRIV_NODUMP, "runs /x and is not dumpable", NULL },
 	};
 	char	*s;
 	size_t	 i;
@@ -163,11 +174,19 @@ test_gained(void **state)
 		assert_int_equal(priv_gained(&cases[i].c, cases[i].owner,
 		    cases[i].ogid), cases[i].kind);
 		s = priv_describe(cases[i].kind, "/x", &cases[i].c,
-		    cases[i].owner, cases[i].ogid);
+		    cases[i].owner, cases[i].ogid, 1);
 		if (cases[i].text == NULL)
 			assert_null(s);
 		else
 			assert_string_equal(s, cases[i].text);
+		free(s);
+		s = priv_describe(cases[i].kind, "/x", &cases[i].c,
+		    cases[i].owner, cases[i].ogid, 0);
+		if (cases[i].text == NULL)
+			assert_null(s);
+		else
+			assert_string_equal(s, cases[i].later != NULL ?
+			    cases[i].later : cases[i].text);
 		free(s);
 	}
 }
@@ -179,10 +198,10 @@ test_describe_masks(void **state)
 	struct priv_creds	 c = { { U, 0, 0, 0 }, { G, G, G, G }, 0, 0 };
 	char			*s;
 
-	s = priv_describe(PRIV_SETUID, "/tmp/a\033[2Jb\n", &c, U, G);
+	s = priv_describe(PRIV_SETUID, "/tmp/a\033[2Jb\n", &c, U, G, 1);
 	assert_string_equal(s, "runs set-uid /tmp/a?[2Jb?");
 	free(s);
-	s = priv_describe(PRIV_SETUID, NULL, &c, U, G);
+	s = priv_describe(PRIV_SETUID, NULL, &c, U, G, 1);
 	assert_string_equal(s, "runs set-uid ?");
 	free(s);
 }
