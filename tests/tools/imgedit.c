@@ -6,6 +6,9 @@
  *   imgedit truncate FILE BYTES       cut the file to BYTES
  *   imgedit set-version FILE V        rewrite the header version, fix its crc
  *   imgedit add-cpu FILE NAME         set a CPU feature or xsave component, fix the crc
+ *   imgedit set-path FILE WHAT PATH   name PATH instead where WHAT says, fix the
+ *                                     frame: cwd, exe, fd:N (fd N), vma:N (the
+ *                                     Nth mapping restored from its file, from 0)
  *
  * It walks the raw framing itself (docs/image-format.md) rather than the
  * library's reader, so it can work on images the reader would refuse.
@@ -64,7 +67,8 @@ usage(void)
 	    "       imgedit flip FILE N [BYTE]\n"
 	    "       imgedit truncate FILE BYTES\n"
 	    "       imgedit set-version FILE V\n"
-	    "       imgedit add-cpu FILE NAME\n");
+	    "       imgedit add-cpu FILE NAME\n"
+	    "       imgedit set-path FILE cwd|exe|fd:N|vma:N PATH\n");
 	exit(2);
 }
 
@@ -230,6 +234,131 @@ edit_cpu(uint8_t *p, uint64_t len, const void *arg)
 	die("unknown CPU feature or xsave component '%s'", name);
 }
 
+/* Replace *slot, a heap string of a decoded section, by path. */
+static void
+put_path(char **slot, const char *path)
+{
+	free(*slot);
+	if ((*slot = strdup(path)) == NULL)
+		die("out of memory");
+}
+
+/*
+ * Re-encode the payload p of a PROC, FDS or VMAS section with the path
+ * WHAT names replaced; out gets the new payload. 0 if WHAT is not there.
+ */
+static int
+edit_path(uint32_t type, const uint8_t *p, uint64_t len, const char *what,
+    const char *path, struct buf *out)
+{
+	struct img_proc	 proc;
+	struct img_fd	*fds;
+	struct img_vma	*vmas;
+	uint32_t	 n, i, k;
+	char		*cause = NULL;
+	int		 done = 0;
+	uint64_t	 want;
+
+	if (type == IMG_SEC_PROC && (strcmp(what, "cwd") == 0 ||
+	    strcmp(what, "exe") == 0)) {
+		memset(&proc, 0, sizeof proc);
+		if (img_proc_decode(&proc, p, len, &cause) == -1)
+			die("PROC: %s", cause);
+		put_path(strcmp(what, "cwd") == 0 ? &proc.cwd : &proc.exe, path);
+		img_proc_encode(&proc, out);
+		free(proc.exe);
+		free(proc.cmdline);
+		free(proc.cwd);
+		return 1;
+	}
+	if (type == IMG_SEC_FDS && strncmp(what, "fd:", 3) == 0) {
+		want = number(what + 3, "fd");
+		if (img_fds_decode(&fds, &n, p, len, &cause) == -1)
+			die("FDS: %s", cause);
+		for (i = 0; i < n; i++) {
+			if ((uint64_t)fds[i].fd == want && fds[i].path != NULL) {
+				put_path(&fds[i].path, path);
+				done = 1;
+			}
+		}
+		if (!done)
+			die("no fd %s with a path in the image", what + 3);
+		img_fds_encode(fds, n, out);
+		for (i = 0; i < n; i++)
+			free(fds[i].path);
+		free(fds);
+		return 1;
+	}
+	if (type == IMG_SEC_VMAS && strncmp(what, "vma:", 4) == 0) {
+		want = number(what + 4, "mapping");
+		if (img_vmas_decode(&vmas, &n, p, len, &cause) == -1)
+			die("VMAS: %s", cause);
+		for (i = k = 0; i < n && !done; i++) {
+			if (!(vmas[i].flags & IMG_VMA_FILE_PAGES) || k++ != want)
+				continue;
+			put_path(&vmas[i].path, path);
+			done = 1;
+		}
+		if (!done)
+			die("no mapping %s restored from its file", what + 4);
+		img_vmas_encode(vmas, n, out);
+		for (i = 0; i < n; i++)
+			free(vmas[i].path);
+		free(vmas);
+		return 1;
+	}
+	return 0;
+}
+
+/* Rewrite the image with one section's path changed: frames after it move. */
+static void
+cmd_set_path(int fd, const char *what, const char *path)
+{
+	struct stat	 st;
+	struct buf	 img, pl;
+	uint8_t		*all, h[FRAME_HDR], c[FRAME_CRC];
+	uint64_t	 off = 0, len;
+	uint32_t	 type;
+	int		 done = 0;
+
+	if (fstat(fd, &st) == -1)
+		die("fstat: %s", strerror(errno));
+	if ((all = malloc(st.st_size + 1)) == NULL)
+		die("out of memory");
+	if (pread(fd, all, st.st_size, 0) != st.st_size)
+		die("short read");
+	buf_init(&img);
+	buf_init(&pl);
+	while (off + FRAME_HDR <= (uint64_t)st.st_size) {
+		type = le32dec(all + off);
+		len = le64dec(all + off + 8);
+		if (len > (uint64_t)st.st_size - off - FRAME_HDR - FRAME_CRC)
+			die("frame at %" PRIu64 " runs past the end", off);
+		buf_reset(&pl);
+		if (!done && edit_path(type, all + off + FRAME_HDR, len, what,
+		    path, &pl)) {
+			memcpy(h, all + off, FRAME_HDR);
+			le64enc(h + 8, pl.len);
+			buf_add(&img, h, FRAME_HDR);
+			buf_add(&img, pl.data, pl.len);
+			le32enc(c, crc32c(crc32c(0, h, FRAME_HDR), pl.data,
+			    pl.len));
+			buf_add(&img, c, FRAME_CRC);
+			done = 1;
+		} else
+			buf_add(&img, all + off, FRAME_HDR + len + FRAME_CRC);
+		off += FRAME_HDR + len + FRAME_CRC;
+	}
+	if (!done)
+		die("nothing in the image is %s", what);
+	if (ftruncate(fd, 0) == -1 ||
+	    pwrite(fd, img.data, img.len, 0) != (ssize_t)img.len)
+		die("write: %s", strerror(errno));
+	buf_free(&img);
+	buf_free(&pl);
+	free(all);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -254,6 +383,8 @@ main(int argc, char **argv)
 		rewrite_header(fd, edit_version, &v);
 	} else if (strcmp(argv[1], "add-cpu") == 0 && argc == 4)
 		rewrite_header(fd, edit_cpu, argv[3]);
+	else if (strcmp(argv[1], "set-path") == 0 && argc == 5)
+		cmd_set_path(fd, argv[3], argv[4]);
 	else
 		usage();
 	if (close(fd) == -1)
