@@ -226,7 +226,7 @@ changed_file() {
 	"$CKPTDRV" restore "$D/img" </dev/null >/dev/null 2>"$D/restore.err" ||
 	    rc=$?
 	[ $rc -eq 125 ] || fail "restore exited $rc, expected 125"
-	expect_grep "^ckptdrv: restore: mapping [0-9a-fx]+-[0-9a-fx]+ of $D/sleep: file changed since dump" \
+	expect_grep "^ckptdrv: restore: mapped files: mapping [0-9a-fx]+-[0-9a-fx]+ of $D/sleep: file changed since dump" \
 	    "$D/restore.err" "refusal"
 }
 run_case "restore refuses a changed file" changed_file
