@@ -53,6 +53,7 @@
 #define ACCEPT_MS	10000
 #define PING_MS		1000
 #define PIPE_CHUNK	(256U << 10)
+#define MIG_STALL_MS	60000	/* an image pipe that moves nothing this long fails */
 #define SILENT_S	3	/* home silent this long (it PINGs every second) is gone */
 
 struct srv {
@@ -825,6 +826,7 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 		fail(s, "threads");
 	memset(&o, 0, sizeof o);
 	o.flags = CKPT_LEAVE_STOPPED | CKPT_MIGRATE;
+	o.stall_ms = MIG_STALL_MS;
 	o.inject_area = set_area;
 	o.arg = &ca;
 	if ((rc = ckpt_dump(s->gpid, p[1], &o, &st, &cause)) == -1)
@@ -1197,6 +1199,7 @@ guestd_main(const struct guestd_args *a)
 		fail(&s, "thread");
 	memset(&ro, 0, sizeof ro);
 	ro.flags = RESTORE_GUEST;
+	ro.stall_ms = MIG_STALL_MS;
 	ro.filter = &prog;
 	rc = ckpt_restore(s.gpid, p[0], &ro, &st, &cause);
 	close(p[0]);

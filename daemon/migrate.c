@@ -53,6 +53,7 @@
 #define HOLD_WAIT_MS	10000	/* the deputy turning into the holder */
 #define DEP_FLOOR_MIN	1024	/* the deputy's own fds: at or above */
 #define MANUAL_HOLD_MS	60000	/* a process brought home by hand stays */
+#define MIG_STALL_MS	60000	/* an image pipe that moves nothing this long fails */
 
 
 enum away_state {
@@ -580,7 +581,8 @@ migrate_bring_all(const struct ctl_peer *peer, uint64_t conn)
 static void
 on_accepted(struct away *a)
 {
-	struct ckpt_opts	 o = { .flags = CKPT_MIGRATE | CKPT_LEAVE_STOPPED };
+	struct ckpt_opts	 o = { .flags = CKPT_MIGRATE | CKPT_LEAVE_STOPPED,
+				    .stall_ms = MIG_STALL_MS };
 	struct access_op	 op;
 	struct task		*t = supervise_find(a->pid);
 	char			*cause = NULL;
@@ -793,6 +795,7 @@ on_leaving(struct away *a, const struct depmsg *m)
 		goto lost;
 	memset(&ro, 0, sizeof ro);
 	ro.flags = RESTORE_ORIGINAL | RESTORE_LEAVE_STOPPED | RESTORE_REPARK;
+	ro.stall_ms = MIG_STALL_MS;
 	if (ckpt_restore(a->pid, a->img_in, &ro, &st, &cause) == -1) {
 		close(a->img_in);
 		a->img_in = -1;

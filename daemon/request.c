@@ -22,6 +22,9 @@
 #include "request.h"
 #include "supervise.h"
 
+/* A user's image file, pipe or FIFO that moves nothing this long fails. */
+#define IMAGE_STALL_MS	30000
+
 static int	req_manage(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_restore(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_checkpoint(struct ctl_conn *, const struct proto_msg *,
@@ -199,6 +202,7 @@ req_restore(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	access_op_init(&op, peer, 1);
 	opts.check = access_frozen;
 	opts.check_arg = &op;
+	opts.stall_ms = IMAGE_STALL_MS;
 	memset(&rep, 0, sizeof rep);
 	if (ckpt_restore(req.pid, m->fd, &opts, &rep.stats, cause) != 0) {
 		/*
@@ -255,6 +259,7 @@ req_checkpoint(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	access_op_init(&op, peer, 0);
 	opts.check = access_frozen;
 	opts.check_arg = &op;
+	opts.stall_ms = IMAGE_STALL_MS;
 	memset(&rep, 0, sizeof rep);
 	state = t->state;
 	t->state = PROTO_STATE_CHECKPOINTING;

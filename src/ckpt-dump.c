@@ -1072,6 +1072,8 @@ dump_write(struct dump *d, int out_fd, char **cause)
 	double			 t = ckpt_now();
 
 	w = img_writer_new(out_fd);
+	if (d->opts->stall_ms > 0)
+		img_writer_set_stall(w, d->opts->stall_ms);
 	if (img_write_meta(w, &d->img, cause) == -1 ||
 	    dump_pages(d, w, cause) == -1 ||
 	    img_write_end(w, cause) == -1)

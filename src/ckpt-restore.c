@@ -1478,6 +1478,8 @@ ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
 	r.vfd = -1;
 	r.uffd = -1;
 	r.rd = img_reader_new(in_fd);
+	if (opts != NULL && opts->stall_ms > 0)
+		img_reader_set_stall(r.rd, opts->stall_ms);
 	if (img_read_meta(r.rd, &r.img, &why) == -1) {
 		cause_set(cause, "%s", why);
 		goto out_untouched;

@@ -34,6 +34,7 @@ struct img_rvma {
 
 struct img_reader {
 	int			 fd;
+	int			 stall_ms;	/* nothing came this long: fail; -1 never */
 	enum img_rstate		 state;
 	uint64_t		 bytes;
 	uint64_t		 nsections;	/* frames read */
@@ -65,7 +66,14 @@ img_reader_new(int fd)
 
 	r = xcalloc(1, sizeof *r);
 	r->fd = fd;
+	r->stall_ms = -1;
 	return r;
+}
+
+void
+img_reader_set_stall(struct img_reader *r, int ms)
+{
+	r->stall_ms = img_fd_nonblock(r->fd, ms);
 }
 
 void
@@ -107,9 +115,16 @@ img_read_full(struct img_reader *r, uint8_t *p, size_t n, size_t *got,
 			if (errno == EAGAIN) {
 				pfd.fd = r->fd;
 				pfd.events = POLLIN;
-				if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+				switch (poll(&pfd, 1, r->stall_ms)) {
+				case -1:
+					if (errno == EINTR)
+						continue;
 					return cause_set(cause, "read image: poll: %s",
 					    strerror(errno));
+				case 0:
+					return cause_set(cause, "read image: nothing "
+					    "came for %d s", r->stall_ms / 1000);
+				}
 				continue;
 			}
 			return cause_set(cause, "read image: %s", strerror(errno));

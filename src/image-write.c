@@ -38,6 +38,7 @@ struct img_writer {
 	struct buf	 frame;		/* header (+ payload) of the section being written */
 	struct iovec	*iov;		/* scratch for PAGES */
 	size_t		 niov;
+	int		 stall_ms;	/* no byte taken this long: fail; -1 never */
 };
 
 struct img_writer *
@@ -47,8 +48,15 @@ img_writer_new(int fd)
 
 	w = xcalloc(1, sizeof *w);
 	w->fd = fd;
+	w->stall_ms = -1;
 	buf_init(&w->frame);
 	return w;
+}
+
+void
+img_writer_set_stall(struct img_writer *w, int ms)
+{
+	w->stall_ms = img_fd_nonblock(w->fd, ms);
 }
 
 void
@@ -87,9 +95,17 @@ img_writev_all(struct img_writer *w, struct iovec *iov, size_t cnt, char **cause
 			if (errno == EAGAIN) {
 				pfd.fd = w->fd;
 				pfd.events = POLLOUT;
-				if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+				switch (poll(&pfd, 1, w->stall_ms)) {
+				case -1:
+					if (errno == EINTR)
+						continue;
 					return cause_set(cause, "write image: poll: %s",
 					    strerror(errno));
+				case 0:
+					return cause_set(cause, "write image: the "
+					    "image's reader took nothing for %d s",
+					    w->stall_ms / 1000);
+				}
 				continue;
 			}
 			return cause_set(cause, "write image: %s", strerror(errno));

@@ -7,6 +7,9 @@
  * each string is checked for length and NUL bytes, and a decoder either
  * fills its output completely or leaves it untouched and says why.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -873,3 +876,24 @@ const struct img_meta_codec img_meta_codecs[IMG_NMETA] = {
 	{ IMG_SEC_FDS, meta_fds_enc, meta_fds_dec },
 	{ IMG_SEC_VMAS, meta_vmas_enc, meta_vmas_dec },
 };
+
+/*
+ * A pipe, FIFO, socket or terminal the image goes through may stall for
+ * ever (a FIFO nobody reads): it is made non-blocking, so that each wait
+ * for it is a poll with a limit. A regular file never stalls that way and
+ * is left alone (-1: no limit). Returns the limit to use.
+ */
+int
+img_fd_nonblock(int fd, int ms)
+{
+	struct stat	st;
+	int		fl;
+
+	if (ms < 0 || fstat(fd, &st) == -1 || S_ISREG(st.st_mode) ||
+	    S_ISBLK(st.st_mode))
+		return -1;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1))
+		return -1;
+	return ms;
+}

@@ -52,6 +52,11 @@ struct ckpt_opts {
 	 */
 	void		(*inject_area)(uint64_t area, void *arg);
 	void		*arg;
+	/*
+	 * > 0: out_fd (a pipe, FIFO or socket) that takes no byte for this
+	 * many ms fails the dump, and the process goes on as it was; 0: wait.
+	 */
+	int		 stall_ms;
 };
 
 struct ckpt_stats {
@@ -140,6 +145,7 @@ struct restore_opts {
 	 */
 	ckpt_check_fn		 check;
 	void			*check_arg;
+	int			 stall_ms;	/* > 0: in_fd silent this long fails */
 };
 
 /*

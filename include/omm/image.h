@@ -240,6 +240,11 @@ int	img_write_pages(struct img_writer *, const uint64_t *addrs, uint32_t count,
 int	img_write_end(struct img_writer *, char **cause)
 	    __attribute__((warn_unused_result));
 uint64_t img_writer_bytes(const struct img_writer *);
+/*
+ * Fail a write once the fd took nothing for ms (a pipe, FIFO or socket,
+ * made non-blocking for it; a regular file is never limited).
+ */
+void	img_writer_set_stall(struct img_writer *, int ms);
 void	img_writer_free(struct img_writer *);
 
 /*
@@ -255,6 +260,10 @@ int	img_read_meta(struct img_reader *, struct img *, char **cause)
 int	img_read_pages(struct img_reader *, struct img_pages *, char **cause)
 	    __attribute__((warn_unused_result));
 uint64_t img_reader_bytes(const struct img_reader *);
+/* Fail a read once nothing came for ms (as img_writer_set_stall). */
+void	img_reader_set_stall(struct img_reader *, int ms);
+/* (image.c) Make fd non-blocking for a limit of ms: the limit to use, or -1. */
+int	img_fd_nonblock(int fd, int ms);
 void	img_reader_free(struct img_reader *);
 
 /* Refuse an image whose CPU features or xsave components this machine lacks. */
