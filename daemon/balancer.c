@@ -27,9 +27,9 @@
 
 #include "balancer.h"
 #include "cluster.h"
+#include "jobs.h"
 #include "migrate.h"
 #include "procinfo.h"
-#include "supervise.h"
 
 #define RESERVE_MS	8000	/* at most: the loads show a move by then */
 #define NRESERVE	16
@@ -245,13 +245,13 @@ host_view(struct bal_node *nodes, size_t *nn, const struct migrate_usage *mu,
 
 /* This node's processes (home here), wherever they run. */
 static size_t
-candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
+candidates(struct bal_proc **out, struct jproc ***tasks, uint32_t self,
     struct bal_node *nodes, size_t *nnp)
 {
 	const struct bal_node	*me = balance_find(nodes, *nnp, self);
 	size_t			 nn;
 	struct bal_proc		*bp;
-	struct task		**tp, *t;
+	struct jproc		**tp, *t;
 	struct migrate_usage	 mu;
 	size_t			 n = 0, cap = 16;
 	uint64_t		 cpu, rss;
@@ -262,16 +262,22 @@ candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
 
 	bp = xcalloc(cap, sizeof *bp);
 	tp = xcalloc(cap, sizeof *tp);
-	for (t = supervise_first_process(); t != NULL;
-	    t = supervise_next_process(t)) {
-		if (!migrate_usage(t, &mu))	/* on the move */
+	for (t = jobs_first(); t != NULL; t = jobs_next(t)) {
+		if (t->p.moving)		/* on the move */
 			continue;
+		memset(&mu, 0, sizeof mu);
+		mu.away = t->p.ps.away == PROTO_AWAY_REMOTE;
+		mu.node = t->p.ps.where;
+		mu.cpu_ns = t->p.cpu_ns;
+		mu.rss = t->p.rss;
+		mu.host_cpus_milli = t->p.host_cpus_milli;
+		mu.host_load = t->p.host_load;
 		where = mu.away ? mu.node : self;
 		if (mu.away) {
 			cpu = mu.cpu_ns;
 			rss = mu.rss;
 			host_view(nodes, nnp, &mu, me);
-		} else if (procinfo_usage(t->tgid, &cpu, &rss) == -1)
+		} else if (procinfo_usage(t->p.ps.pid, &cpu, &rss) == -1)
 			continue;
 		nn = *nnp;
 		/* a new host's counter starts from zero */
@@ -296,17 +302,18 @@ candidates(struct bal_proc **out, struct task ***tasks, uint32_t self,
 			tp = xreallocarray(tp, cap, sizeof *tp);
 		}
 		memset(&bp[n], 0, sizeof bp[n]);
-		bp[n].pid = t->tgid;
+		bp[n].pid = t->p.ps.pid;
 		bp[n].where = where;
 		bp[n].cpu_frac = t->bal_frac;
 		bp[n].rss = rss;
-		bp[n].age_s = difftime(now, t->start);
-		bp[n].resident_s = (ms - t->resident_ms) / 1000.0;
-		bp[n].movable = !t->locked && !t->stay && t->priv == NULL &&
-		    t->cantmove_until <= now &&
+		bp[n].age_s = difftime(now, (time_t)t->p.ps.start_time);
+		bp[n].resident_s = t->p.resident_ms / 1000.0;
+		/* a process that gained privileges says so in cantmove */
+		bp[n].movable = !t->p.ps.locked && !t->p.stay &&
+		    t->p.ps.cantmove == NULL && t->cantmove_until <= now &&
 		    balance_find(nodes, nn, where) != NULL;
-		bp[n].allowed = t->allowed;
-		bp[n].nallowed = t->nallowed;
+		bp[n].allowed = t->p.allowed;
+		bp[n].nallowed = t->p.nallowed;
 		tp[n] = t;
 		n++;
 	}
@@ -321,7 +328,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 	struct timeval	 tv = { BAL_DECIDE_MS / 1000, (BAL_DECIDE_MS % 1000) * 1000 };
 	struct bal_node	*nodes = NULL;
 	struct bal_proc	*procs = NULL;
-	struct task	**tasks = NULL, *t;
+	struct jproc	**tasks = NULL, *t;
 	struct bal_move	 m;
 	uint32_t	 self = cluster_self();
 	size_t		 nn, np;
@@ -329,25 +336,26 @@ tick(evutil_socket_t fd, short what, void *arg)
 	char		*why = NULL;
 
 	evtimer_add(tick_ev, &tv);
-	if (!cluster_balancing() || migrate_busy() || !rate_ok(ms))
+	if (!cluster_balancing() || jobs_moving() || !rate_ok(ms))
 		return;
-	nn = view(&nodes, supervise_count());
+	nn = view(&nodes, jobs_nprocs());
 	np = candidates(&procs, &tasks, self, nodes, &nn);
 	if (np == 0 || nn < 2 ||
 	    balance_decide(&cfg, self, nodes, nn, procs, np, &rng, &m) != 1)
 		goto out;
 	t = tasks[m.proc];
 	/* only now the costly check: the model chose it */
-	if (m.from == self && (why = ckpt_cantmigrate(t->tgid)) != NULL) {
-		log_debug("balancer: process %d stays: %s", (int)t->tgid, why);
+	if (m.from == self && (why = ckpt_cantmigrate(t->p.ps.pid)) != NULL) {
+		log_debug("balancer: process %d stays: %s", (int)t->p.ps.pid, why);
 		free(why);
 		t->cantmove_until = time(NULL) + CANTMOVE_HOLD_S;
 		goto out;
 	}
 	log_info("balancer: process %d from node %u to node %u (gain %.3f, "
-	    "demand %.2f)", (int)t->tgid, m.from, m.to, m.gain, m.d);
-	if (migrate_start(t, m.to == self ? 0 : m.to, 0, &why) == -1) {
-		log_info("balancer: process %d: %s", (int)t->tgid, why);
+	    "demand %.2f)", (int)t->p.ps.pid, m.from, m.to, m.gain, m.d);
+	if (jobs_migrate(0, NULL, t->p.ps.pid, m.to == self ? 0 : m.to, 0,
+	    &why) == -1) {
+		log_info("balancer: process %d: %s", (int)t->p.ps.pid, why);
 		free(why);
 		t->cantmove_until = time(NULL) + CANTMOVE_HOLD_S;
 		counters.failed++;

@@ -28,9 +28,8 @@
 #include "cluster.h"
 #include "discovery.h"
 #include "host.h"
-#include "migrate.h"
+#include "jobs.h"
 #include "peer.h"
-#include "supervise.h"
 
 #define CALIBRATE_MS	100	/* CPU time spent measuring speed at start */
 
@@ -537,7 +536,6 @@ cluster_status(struct msg_status *st)
 {
 	const struct gossip_stats	*gs = gossip_stats(g);
 	struct gossip_peer		*gp;
-	struct task			*t;
 	char				 buf[NODE_ADDR_STRLEN];
 	uint64_t			*num = st->num;
 	int64_t				 now = cluster_now();
@@ -556,15 +554,13 @@ cluster_status(struct msg_status *st)
 	num[ST_MEM_TOTAL] = lv.mem_total;
 	num[ST_MEM_FREE] = lv.mem_free;
 	num[ST_GUESTS] = host_guests();
-	num[ST_AWAY] = migrate_away_count();
-	num[ST_CNT_MIG_OUT] = migrate_counters()->out;
+	num[ST_AWAY] = jobs_away();
+	num[ST_CNT_MIG_OUT] = jobs_counters()->out;
 	num[ST_CNT_MIG_IN] = host_counters()->arrived;
-	num[ST_CNT_MIG_BROUGHT] = migrate_counters()->brought;
-	num[ST_CNT_MIG_REFUSED] = migrate_counters()->refused;
-	num[ST_CNT_MIG_LOST] = migrate_counters()->lost;
-	for (t = supervise_first_process(); t != NULL;
-	    t = supervise_next_process(t))
-		num[ST_PROCESSES]++;
+	num[ST_CNT_MIG_BROUGHT] = jobs_counters()->brought;
+	num[ST_CNT_MIG_REFUSED] = jobs_counters()->refused;
+	num[ST_CNT_MIG_LOST] = jobs_counters()->lost;
+	num[ST_PROCESSES] = jobs_nprocs();
 	num[ST_FLAGS] = own_flags();
 	n = gossip_count(g);
 	gp = xcalloc(n, sizeof *gp);
@@ -695,8 +691,8 @@ cluster_leave(char **cause)
 	discovery_pause(1);
 	/* no process is lost with us: guests go home, ours come home */
 	log_info("admin: left the cluster; %u guests sent home, %u processes "
-	    "called home", host_expel(), migrate_away_count());
-	migrate_bring_all(NULL, 0);
+	    "called home", host_expel(), jobs_away());
+	jobs_bring_all(NULL, 0);
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 
 #include "omm/buf.h"
 #include "omm/ckpt.h"
+#include "omm/jobmsg.h"
 #include "omm/log.h"
 #include "omm/migwire.h"
 #include "omm/proto.h"
@@ -39,14 +40,10 @@
 #include "omm/xmalloc.h"
 
 #include "access.h"
-#include "balancer.h"
-#include "cluster.h"
-#include "control.h"
 #include "depmsg.h"
 #include "deputyd.h"
-#include "host.h"
+#include "jobd.h"
 #include "migrate.h"
-#include "peer.h"
 #include "procinfo.h"
 #include "supervise.h"
 
@@ -85,7 +82,6 @@ struct away {
 
 static LIST_HEAD(, away)	 aways = LIST_HEAD_INITIALIZER(aways);
 static struct event_base	*base;
-static struct migrate_counters	 counters;
 static LIST_HEAD(, waiter)	 waiters = LIST_HEAD_INITIALIZER(waiters);
 
 /* A BRING --all waiting for several processes. */
@@ -113,14 +109,61 @@ migrate_init(struct event_base *b)
 	base = b;
 }
 
+/*
+ * The nodes ommd told us of (in JM_MIGRATE): their names for the logs and
+ * the user, their migration ports for the deputies. A supervisor has no
+ * view of the cluster of its own.
+ */
+struct known_node {
+	uint32_t		 node;
+	uint32_t		 ipv4;		/* network order */
+	uint16_t		 port;		/* network order */
+	char			 name[LV_NAME_MAX];
+	LIST_ENTRY(known_node)	 entry;
+};
+static LIST_HEAD(, known_node)	 known = LIST_HEAD_INITIALIZER(known);
+
+void
+migrate_learn(const struct jm_migrate *m)
+{
+	struct known_node	*k;
+
+	if (m->node == 0)
+		return;
+	LIST_FOREACH(k, &known, entry) {
+		if (k->node == m->node)
+			break;
+	}
+	if (k == NULL) {
+		k = xcalloc(1, sizeof *k);
+		k->node = m->node;
+		LIST_INSERT_HEAD(&known, k, entry);
+	}
+	k->ipv4 = m->ipv4;
+	k->port = m->port;
+	snprintf(k->name, sizeof k->name, "%s", m->name);
+}
+
+static const struct known_node *
+known_node(uint32_t node)
+{
+	struct known_node	*k;
+
+	LIST_FOREACH(k, &known, entry) {
+		if (k->node == node)
+			return k;
+	}
+	return NULL;
+}
+
 static const char *
 node_name(uint32_t node)
 {
-	const char	*n = peer_name(node);
-	static char	 buf[16];
+	const struct known_node	*k = known_node(node);
+	static char		 buf[16];
 
-	if (n != NULL && *n != '\0')
-		return n;
+	if (k != NULL && k->name[0] != '\0')
+		return k->name;
 	snprintf(buf, sizeof buf, "%u", node);
 	return buf;
 }
@@ -149,37 +192,19 @@ tell_user(pid_t pid, const char *fmt, ...)
 	free(msg);
 }
 
-static void
-reply_error(uint64_t id, const char *fmt, ...)
-{
-	struct ctl_conn	*c;
-	va_list		 ap;
-	char		*msg;
-
-	if (id == 0 || (c = control_lookup(id)) == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		msg = NULL;
-	va_end(ap);
-	control_send_error(c, msg != NULL ? msg : "failed");
-	free(msg);
-}
+#define reply_error	jobd_reply_error
 
 static void
 reply_migrated(struct away *a)
 {
 	struct msg_migrated	 r;
-	struct ctl_conn		*c;
 	struct buf		 b;
 
-	if (a->conn == 0 || (c = control_lookup(a->conn)) == NULL) {
-		a->conn = 0;
+	if (a->conn == 0)
 		return;
-	}
 	memset(&r, 0, sizeof r);
 	r.pid = a->pid;
-	r.node = a->state == AW_AWAY ? a->node : cluster_self();
+	r.node = a->state == AW_AWAY ? a->node : jobd_self();
 	r.node_name = (char *)(a->state == AW_AWAY ? node_name(a->node) :
 	    "home");
 	r.freeze_secs = a->dst.freeze_secs;
@@ -187,7 +212,8 @@ reply_migrated(struct away *a)
 	r.secs = now_secs() - a->t0;
 	buf_init(&b);
 	proto_encode_migrated(&b, &r);
-	control_send(c, &b);
+	jobd_reply(a->conn, &b);
+	buf_free(&b);
 	a->conn = 0;
 }
 
@@ -195,7 +221,6 @@ static void
 waiter_done(uint64_t conn, int ok)
 {
 	struct waiter	*w;
-	struct ctl_conn	*c;
 	struct msg_count r;
 	struct buf	 b;
 
@@ -208,13 +233,12 @@ waiter_done(uint64_t conn, int ok)
 	w->count += ok;
 	if (--w->left > 0)
 		return;
-	if ((c = control_lookup(w->conn)) != NULL) {
-		memset(&r, 0, sizeof r);
-		r.count = w->count;
-		buf_init(&b);
-		proto_encode_count(&b, MSG_BROUGHT, &r);
-		control_send(c, &b);
-	}
+	memset(&r, 0, sizeof r);
+	r.count = w->count;
+	buf_init(&b);
+	proto_encode_count(&b, MSG_BROUGHT, &r);
+	jobd_reply(w->conn, &b);
+	buf_free(&b);
 	LIST_REMOVE(w, entry);
 	free(w);
 }
@@ -317,7 +341,7 @@ away_lost(struct away *a, const char *why)
 {
 	tell_user(a->pid, "process %d lost: node %s unreachable (%s)",
 	    (int)a->pid, node_name(a->node), why);
-	counters.lost++;
+	jobd_event(JM_EV_LOST, a->node, a->pid);
 	answer(a, 0, why);
 	kill(a->pid, SIGKILL);
 	if (a->dep > 0)
@@ -328,15 +352,15 @@ away_lost(struct away *a, const char *why)
 static int
 sockaddr_of(uint32_t node, struct sockaddr_in *sin, char **cause)
 {
-	const struct node_addr	*na = peer_addr(node);
+	const struct known_node	*k = known_node(node);
 
-	if (na == NULL || na->family != NODE_AF_INET)
+	if (k == NULL || k->ipv4 == 0)
 		return cause_set(cause, "node %s: no IPv4 address known",
 		    node_name(node));
 	memset(sin, 0, sizeof *sin);
 	sin->sin_family = AF_INET;
-	memcpy(&sin->sin_addr, na->addr, 4);
-	sin->sin_port = htons(host_migrate_port(na->port));
+	sin->sin_addr.s_addr = k->ipv4;
+	sin->sin_port = k->port;
 	return 0;
 }
 
@@ -399,9 +423,9 @@ away_new(struct task *t, uint32_t node, char **cause)
 		if (procinfo_usage(t->tgid, &cpu_ns, &da.image_bytes) == -1)
 			da.image_bytes = 0;
 	}
-	da.ctx = cluster_ctx();
-	da.self = cluster_self();
-	da.incarnation = cluster_incarnation();
+	da.ctx = jobd_ctx();
+	da.self = jobd_self();
+	da.incarnation = jobd_incarnation();
 	da.host = node;
 	da.stats = a->stats;
 	if ((pid = fork()) == -1)
@@ -434,9 +458,7 @@ move_on(struct away *a, uint32_t node, uint64_t conn, char **cause)
 	if (a->moving != 0)
 		return cause_set(cause, "process %d is already moving on",
 		    (int)a->pid);
-	/* either says it lives: gossip lags a restart, a link redials */
-	if (!cluster_node_up(node) && peer_link_state(node) != PROTO_LINK_UP)
-		return cause_set(cause, "node %s is not up", node_name(node));
+	/* ommd checked it is up when it asked */
 	if (sockaddr_of(node, &sin, cause) == -1)
 		return -1;
 	memset(&m, 0, sizeof m);
@@ -464,7 +486,7 @@ migrate_start(struct task *t, uint32_t node, uint64_t conn, char **cause)
 	struct away	*a = t->away;
 	char		*why;
 
-	if (node == 0 || node == cluster_self()) {
+	if (node == 0 || node == jobd_self()) {
 		if (a == NULL)
 			return cause_set(cause, "process %d is at home",
 			    (int)t->tgid);
@@ -482,9 +504,9 @@ migrate_start(struct task *t, uint32_t node, uint64_t conn, char **cause)
 			    (int)t->tgid, node_name(node));
 		return move_on(a, node, conn, cause);
 	}
-	/* either says it lives: gossip lags a restart, a link redials */
-	if (!cluster_node_up(node) && peer_link_state(node) != PROTO_LINK_UP)
-		return cause_set(cause, "node %s is not up", node_name(node));
+	if (jobd_ctx() == NULL)
+		return cause_set(cause, "this node has no TLS context: it runs "
+		    "alone");
 	/* whoever asked (the requester passed already), never privileged */
 	if (access_task(t, NULL, &why) != 0) {
 		cause_set(cause, "process %d cannot migrate: %s", (int)t->tgid,
@@ -638,7 +660,7 @@ on_ready(struct away *a, const struct depmsg *m)
 		t->resident_ms = supervise_now_ms() + (a->manual ?
 		    MANUAL_HOLD_MS : 0);
 	}
-	counters.out++;
+	jobd_event(JM_EV_OUT, a->node, a->pid);
 	log_info("process %d: runs on node %s (guest %d), %llu bytes, frozen "
 	    "%.3f s, %.3f s in all", (int)a->pid, node_name(a->node), m->a,
 	    (unsigned long long)a->dst.bytes, now_secs() - a->t0 -
@@ -664,7 +686,7 @@ on_moved(struct away *a, const struct depmsg *m)
 		t->resident_ms = supervise_now_ms() + (a->manual ?
 		    MANUAL_HOLD_MS : 0);
 	}
-	counters.out++;
+	jobd_event(JM_EV_OUT, a->node, a->pid);
 	answer(a, 1, NULL);
 }
 
@@ -681,8 +703,7 @@ on_failed(struct away *a, const char *why)
 	}
 	if (t != NULL)
 		t->state = PROTO_STATE_RUNNING;
-	counters.refused++;
-	balancer_refused(a->node);
+	jobd_event(JM_EV_REFUSED, a->node, a->pid);
 	log_warnx("process %d: migration to node %s failed: %s", (int)a->pid,
 	    node_name(a->node), why);
 	answer(a, 0, why);
@@ -770,7 +791,7 @@ stay_away(struct away *a, const char *why)
 		return -1;
 	}
 	a->state = AW_AWAY;
-	counters.refused++;
+	jobd_event(JM_EV_REFUSED, a->node, a->pid);
 	log_warnx("process %d: coming home from node %s failed: %s; it goes on "
 	    "there", (int)a->pid, node_name(a->node), why);
 	answer(a, 0, m.text);
@@ -821,7 +842,7 @@ on_leaving(struct away *a, const struct depmsg *m)
 		cause_set(&cause, "resuming: %s", strerror(errno));
 		goto lost;
 	}
-	counters.brought++;
+	jobd_event(JM_EV_BROUGHT, a->node, a->pid);
 	log_info("process %d: home from node %s (%s%s), %llu bytes in %.3f s",
 	    (int)a->pid, node_name(a->node), m->a == MIG_LEAVE_SYSCALL ?
 	    "a call needs home: " : m->a == MIG_LEAVE_SHUTDOWN ? "its host "
@@ -849,21 +870,19 @@ on_leaving(struct away *a, const struct depmsg *m)
 			waiter_done(conn, 1);
 		else {
 			struct msg_migrated	 r;
-			struct ctl_conn		*c;
 			struct buf		 b;
 
-			if ((c = control_lookup(conn)) != NULL) {
-				memset(&r, 0, sizeof r);
-				r.pid = pid;
-				r.node = cluster_self();
-				r.node_name = (char *)"home";
-				r.bytes = st.bytes;
-				r.secs = st.secs;
-				r.freeze_secs = st.freeze_secs;
-				buf_init(&b);
-				proto_encode_migrated(&b, &r);
-				control_send(c, &b);
-			}
+			memset(&r, 0, sizeof r);
+			r.pid = pid;
+			r.node = jobd_self();
+			r.node_name = (char *)"home";
+			r.bytes = st.bytes;
+			r.secs = st.secs;
+			r.freeze_secs = st.freeze_secs;
+			buf_init(&b);
+			proto_encode_migrated(&b, &r);
+			jobd_reply(conn, &b);
+			buf_free(&b);
 		}
 	}
 	return;
@@ -931,9 +950,8 @@ away_ctl(evutil_socket_t fd, short what, void *arg)
 		if (a->moving != 0) {
 			log_warnx("process %d: moving on to node %s refused: %s",
 			    (int)a->pid, node_name(a->moving), m.text);
-			balancer_refused(a->moving);
+			jobd_event(JM_EV_REFUSED, a->moving, a->pid);
 			a->moving = 0;
-			counters.refused++;
 			answer(a, 0, m.text);
 		}
 		break;
@@ -1040,8 +1058,8 @@ migrate_ps(const struct task *t, struct msg_ps_entry *e)
 {
 	struct away	*a = t->away;
 
-	e->home_node = cluster_self();
-	e->where = cluster_self();
+	e->home_node = jobd_self();
+	e->where = jobd_self();
 	e->migrations = t->migrations;
 	/* over all its migrations: the past ones, then the current one's */
 	e->fwd_calls = t->fwd.calls;
@@ -1105,8 +1123,14 @@ migrate_busy(void)
 	return 0;
 }
 
-const struct migrate_counters *
-migrate_counters(void)
+/* Processes away or on their way: the job is not over while any is. */
+uint32_t
+migrate_pending(void)
 {
-	return &counters;
+	struct away	*a;
+	uint32_t	 n = 0;
+
+	LIST_FOREACH(a, &aways, entry)
+		n++;
+	return n;
 }

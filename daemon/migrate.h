@@ -1,7 +1,8 @@
 /*
  * migrate.h: the home side of migration (docs/migration.md): sending a
  * managed process away, its parked original, signals to it, its exit and
- * its way home.
+ * its way home. It runs in the job's supervisor (jobd.h), which answers
+ * the request waiting on a move (conn: its request id, 0 none).
  */
 #ifndef OMMD_MIGRATE_H
 #define OMMD_MIGRATE_H
@@ -14,12 +15,6 @@ struct event_base;
 struct msg_ps_entry;
 struct task;
 
-struct migrate_counters {
-	uint64_t	out;		/* migrations that went */
-	uint64_t	brought;	/* came home */
-	uint64_t	refused;	/* refused or failed before running there */
-	uint64_t	lost;		/* lost with their host */
-};
 
 void	migrate_init(struct event_base *);
 /*
@@ -48,7 +43,11 @@ void	migrate_task_gone(struct task *);
 int	migrate_child_exited(pid_t, int status);
 uint32_t migrate_away_count(void);
 void	migrate_ps(const struct task *, struct msg_ps_entry *);
-const struct migrate_counters *migrate_counters(void);
+/* Processes away or on their way. */
+uint32_t migrate_pending(void);
+/* A node ommd names in JM_MIGRATE: its name and migration port. */
+struct jm_migrate;
+void	migrate_learn(const struct jm_migrate *);
 
 /* What the balancer reads of a process: where it runs and what it uses there. */
 struct migrate_usage {

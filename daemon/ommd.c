@@ -1,6 +1,7 @@
 /* ommd.c: the omm node daemon: options, config, the event loop and its signals. */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,18 +22,17 @@
 #include "control.h"
 #include "deputyd.h"
 #include "host.h"
-#include "migrate.h"
-#include "periodic.h"
-#include "supervise.h"
+#include "jobd.h"
+#include "jobs.h"
 
 #define SHUTDOWN_GUESTS_MS	10000	/* guests hosted here going home */
-#define SHUTDOWN_BRING_TICKS	150	/* ours coming home: 100 ms each */
 
 static struct event_base	*base;
 static struct omm_config	 conf;
 static const char		*conf_path = OMM_CONF_PATH;
 static int			 conf_given;
 static int			 verbose_opts;	/* -v count, added to the config's */
+static char			*internal_path;	/* the job supervisors' socket */
 static struct event		*sig_events[4];
 static size_t			 nsig_events;
 
@@ -54,10 +54,22 @@ event_log(int severity, const char *msg)
 		log_debug("libevent: %s", msg);
 }
 
+/* ommd's children: job supervisors and guest servers. */
 static void
 on_sigchld(evutil_socket_t sig, short what, void *arg)
 {
-	supervise_reap();
+	pid_t	pid;
+	int	status;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		if (!jobs_child_exited(pid, status))
+			host_child_exited(pid, status);
+	}
 }
 
 /*
@@ -73,23 +85,6 @@ finish_shutdown(void)
 	event_base_loopexit(base, &tv);
 }
 
-/* Our processes away come home before the links go. */
-static void
-shutdown_wait(evutil_socket_t fd, short what, void *arg)
-{
-	static int	ticks;
-	struct timeval	tv = { 0, 100 * 1000 };
-
-	if (migrate_away_count() == 0 || ++ticks > SHUTDOWN_BRING_TICKS) {
-		if (migrate_away_count() != 0)
-			log_warnx("%u processes still away: they are lost",
-			    migrate_away_count());
-		finish_shutdown();
-		return;
-	}
-	event_base_once(base, -1, EV_TIMEOUT, shutdown_wait, NULL, &tv);
-}
-
 static void
 on_sigterm(evutil_socket_t sig, short what, void *arg)
 {
@@ -100,15 +95,14 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	stopping = 1;
-	log_info("%s: shutting down", strsignal((int)sig));
-	/* guests go home first, then ours come home */
+	/*
+	 * Our jobs are their supervisors': they run on, away or at home,
+	 * and the next ommd takes them back. Guests go home.
+	 */
+	log_info("%s: shutting down; %zu processes in %s go on under their "
+	    "job supervisors", strsignal((int)sig), jobs_nprocs(),
+	    jobs_nprocs() == 1 ? "its job" : "their jobs");
 	host_stop(SHUTDOWN_GUESTS_MS);
-	if (migrate_away_count() > 0) {
-		log_info("bringing %u processes home", migrate_away_count());
-		migrate_bring_all(NULL, 0);
-		shutdown_wait(-1, 0, NULL);
-		return;
-	}
 	finish_shutdown();
 }
 
@@ -166,6 +160,9 @@ main(int argc, char **argv)
 	/* what a deputy becomes when its process comes home: deputyd.h */
 	if (argc >= 2 && strcmp(argv[1], "--hold") == 0)
 		return deputyd_holder_main(argc, argv);
+	/* a job's supervisor, started by ommd: jobd.h */
+	if (argc >= 2 && strcmp(argv[1], "--job") == 0)
+		return jobd_main(argc, argv);
 	while ((ch = getopt_long(argc, argv, "fc:s:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -227,8 +224,27 @@ main(int argc, char **argv)
 	add_signal(SIGTERM, on_sigterm);
 	add_signal(SIGINT, on_sigterm);
 	add_signal(SIGHUP, on_sighup);
-	periodic_init(base);
-	migrate_init(base);
+	{
+		struct jobs_config	jc;
+		char			*dir, *p;
+
+		dir = xstrdup(conf.socket_path);
+		if ((p = strrchr(dir, '/')) != NULL && p != dir)
+			*p = '\0';
+		xasprintf(&internal_path, "%s.internal", conf.socket_path);
+		memset(&jc, 0, sizeof jc);
+		jc.internal_path = internal_path;
+		jc.run_dir = dir;
+		jc.conf_path = conf_given ? conf_path : NULL;
+		jc.conf_given = conf_given;
+		jc.verbose = verbose_opts;
+		jc.syslog = !foreground && conf.log_syslog;
+		if (jobs_start(base, &jc, &cause) != 0) {
+			fprintf(stderr, "ommd: %s\n", cause);
+			exit(1);
+		}
+		free(dir);
+	}
 	control_start(base, fd, conf.socket_path);
 	log_info("listening on %s", conf.socket_path);
 	if (cluster_start(base, &conf, &cause) != 0) {
@@ -245,9 +261,8 @@ main(int argc, char **argv)
 
 	/* tracees carry on without us, just as they were */
 	control_shutdown();
+	jobs_shutdown();
 	cluster_free();
-	periodic_clear();
-	supervise_detach_all();
 	while (nsig_events > 0)
 		event_free(sig_events[--nsig_events]);
 	event_base_free(base);

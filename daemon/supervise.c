@@ -16,7 +16,6 @@
 #include "omm/xmalloc.h"
 
 #include "access.h"
-#include "host.h"
 #include "migrate.h"
 #include "periodic.h"
 #include "procinfo.h"
@@ -44,7 +43,7 @@
 
 static TAILQ_HEAD(, task)	tasks = TAILQ_HEAD_INITIALIZER(tasks);
 static LIST_HEAD(, task)	buckets[NBUCKETS];
-static uint32_t			next_job = 1;
+static uint32_t			this_job;	/* the supervisor's */
 
 static void	on_fork(struct task *, int);
 static void	on_exec(struct task *, int);
@@ -82,6 +81,12 @@ supervise_set_exitkill(pid_t pid, int on)
 	/* only in a ptrace stop; a running tracee keeps its options */
 	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)opts) == -1)
 		log_debug("PTRACE_SETOPTIONS %d: %s", (int)pid, strerror(errno));
+}
+
+void
+supervise_init(uint32_t job)
+{
+	this_job = job;
 }
 
 size_t
@@ -226,7 +231,7 @@ supervise_manage(pid_t pid, uid_t owner, gid_t owner_gid, uint32_t *job,
 	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)SEIZE_OPTIONS) == -1)
 		return cause_set(cause, "cannot trace process %d: %s",
 		    (int)pid, strerror(errno));
-	*job = next_job++;
+	*job = this_job;
 	t = task_add(pid, ps.tgid, ps.ppid, owner, owner_gid, *job);
 	log_info("job %u: managing process %d of uid %u", *job, (int)pid,
 	    (unsigned)owner);
@@ -406,8 +411,8 @@ handle_status(pid_t tid, int status)
 		if (t != NULL) {
 			migrate_task_gone(t);
 			task_remove(t);
-		} else if (!migrate_child_exited(tid, status))
-			host_child_exited(tid, status);
+		} else
+			migrate_child_exited(tid, status);
 		return;
 	}
 	if (!WIFSTOPPED(status))

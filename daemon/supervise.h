@@ -55,6 +55,8 @@ struct task {
 	LIST_ENTRY(task) hash;		/* by tid */
 };
 
+/* The job this supervisor's processes are of (jobd.h). */
+void		 supervise_init(uint32_t job);
 /*
  * Seize pid for a new job of owner (uid, gid) and record it; *job gets its
  * number. A process that already holds privileges the owner lacks is

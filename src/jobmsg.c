@@ -14,11 +14,11 @@
 #define HELLO_LEN	16
 #define WELCOME_MIN	(4 + 8 + 4)
 #define WELCOME_MAX	(WELCOME_MIN + LV_NAME_MAX - 1)
-#define MIGRATE_MIN	(8 + 4 + 4 + 4 + 4 + 2 + 4 + 4)
+#define MIGRATE_MIN	(8 + 4 + 4 + 4 + 4 + 4 + 4 + 2 + 4 + 4)
 #define MIGRATE_MAX	(MIGRATE_MIN + LV_NAME_MAX - 1)
 #define GONE_LEN	4
 #define EVENT_LEN	12
-#define BRING_ALL_LEN	12
+#define BRING_ALL_LEN	20
 #define GUEST_MIN	(4 + 4 + 4 + 4 + 4 + 4)
 #define GUEST_MAX	(GUEST_MIN + JM_COMM_MAX - 1)
 #define GUEST_CTL_LEN	4
@@ -317,6 +317,8 @@ jobmsg_encode_migrate(struct buf *b, const struct jm_migrate *m)
 	msg_begin(b, JM_MIGRATE);
 	buf_add_u64(b, m->reqid);
 	buf_add_u32(b, m->uid);
+	buf_add_u32(b, m->gid);
+	buf_add_u32(b, (uint32_t)m->rpid);
 	buf_add_u32(b, (uint32_t)m->pid);
 	buf_add_u32(b, m->node);
 	buf_add_u32(b, m->ipv4);
@@ -337,6 +339,8 @@ jobmsg_decode_migrate(const struct proto_msg *pm, struct jm_migrate *m,
 		return -1;
 	m->reqid = buf_rd_u64(&r);
 	m->uid = buf_rd_u32(&r);
+	m->gid = buf_rd_u32(&r);
+	m->rpid = (int32_t)buf_rd_u32(&r);
 	m->pid = (int32_t)buf_rd_u32(&r);
 	m->node = buf_rd_u32(&r);
 	m->ipv4 = buf_rd_u32(&r);
@@ -346,6 +350,9 @@ jobmsg_decode_migrate(const struct proto_msg *pm, struct jm_migrate *m,
 	if (rd_end(&r, JM_MIGRATE, cause) != 0 ||
 	    check_pid(m->pid, JM_MIGRATE, "pid", cause) != 0)
 		return -1;
+	if (m->rpid < 0)
+		return cause_set(cause, "JM_MIGRATE: requester pid %d",
+		    (int)m->rpid);
 	if (m->flags & ~JM_MIG_FLAGS)
 		return cause_set(cause, "JM_MIGRATE: unknown flags %#x",
 		    m->flags);
@@ -489,6 +496,8 @@ jobmsg_encode_bring_all(struct buf *b, const struct jm_bring_all *m)
 	msg_begin(b, JM_BRING_ALL);
 	buf_add_u64(b, m->reqid);
 	buf_add_u32(b, m->uid);
+	buf_add_u32(b, m->gid);
+	buf_add_u32(b, (uint32_t)m->rpid);
 	msg_end(b);
 }
 
@@ -503,7 +512,14 @@ jobmsg_decode_bring_all(const struct proto_msg *pm, struct jm_bring_all *m,
 		return -1;
 	m->reqid = buf_rd_u64(&r);
 	m->uid = buf_rd_u32(&r);
-	return rd_end(&r, JM_BRING_ALL, cause);
+	m->gid = buf_rd_u32(&r);
+	m->rpid = (int32_t)buf_rd_u32(&r);
+	if (rd_end(&r, JM_BRING_ALL, cause) != 0)
+		return -1;
+	if (m->rpid < 0)
+		return cause_set(cause, "JM_BRING_ALL: requester pid %d",
+		    (int)m->rpid);
+	return 0;
 }
 
 void

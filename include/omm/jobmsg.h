@@ -91,7 +91,13 @@ struct jm_rep {
  */
 struct jm_migrate {
 	uint64_t	reqid;
-	uint32_t	uid;		/* who asked (0: root or the balancer) */
+	/*
+	 * Who asked, as SO_PEERCRED said: the supervisor applies the ptrace
+	 * attach rule for them (access.c). rpid 0: ommd itself (the
+	 * balancer), which acts on any process that gained no privileges.
+	 */
+	uint32_t	uid, gid;
+	int32_t		rpid;
 	int32_t		pid;
 	uint32_t	node;
 	uint32_t	ipv4;
@@ -142,7 +148,8 @@ struct jm_event {
 /* BRING_ALL: the processes of uid (0: all) home; REP carries BROUGHT. */
 struct jm_bring_all {
 	uint64_t	reqid;
-	uint32_t	uid;
+	uint32_t	uid, gid;	/* the requester, as in jm_migrate */
+	int32_t		rpid;		/* 0: ommd itself (leave, admin) */
 };
 
 /* GUEST: a guest server tells ommd (again, after a restart) what it hosts. */

@@ -68,12 +68,13 @@ test_roundtrip(void **state)
 				    .name = "node3" }, w2;
 	struct jm_req		rq, rq2;
 	struct jm_rep		rp, rp2;
-	struct jm_migrate	mg = { .reqid = 9, .uid = 1000, .pid = 4242,
+	struct jm_migrate	mg = { .reqid = 9, .uid = 1000, .gid = 1001,
+				    .rpid = 777, .pid = 4242,
 				    .node = 2, .ipv4 = 0x0b0012c6, .port = 0x9e1b,
 				    .flags = JM_MIG_MANUAL, .name = "node2" }, mg2;
 	struct jm_gone		g = { 4242 }, g2;
 	struct jm_event		e = { JM_EV_LOST, 2, 4242 }, e2;
-	struct jm_bring_all	ba = { 77, 1000 }, ba2;
+	struct jm_bring_all	ba = { 77, 1000, 1001, 778 }, ba2;
 	struct jm_guest		gu = { .pid = 100, .server = 99, .home = 1,
 				    .home_pid = 4242, .uid = 1000,
 				    .comm = "xz" }, gu2;
@@ -133,7 +134,8 @@ test_roundtrip(void **state)
 	jobmsg_encode_migrate(&b, &mg);
 	split(&b, &m, -1);
 	assert_int_equal(jobmsg_decode_migrate(&m, &mg2, &cause), 0);
-	assert_true(mg2.reqid == 9 && mg2.uid == 1000 && mg2.pid == 4242 &&
+	assert_true(mg2.reqid == 9 && mg2.uid == 1000 && mg2.gid == 1001 &&
+	    mg2.rpid == 777 && mg2.pid == 4242 &&
 	    mg2.node == 2 && mg2.ipv4 == mg.ipv4 && mg2.port == mg.port &&
 	    mg2.flags == JM_MIG_MANUAL);
 	assert_string_equal(mg2.name, "node2");
@@ -157,7 +159,8 @@ test_roundtrip(void **state)
 	jobmsg_encode_bring_all(&b, &ba);
 	split(&b, &m, -1);
 	assert_int_equal(jobmsg_decode_bring_all(&m, &ba2, &cause), 0);
-	assert_true(ba2.reqid == 77 && ba2.uid == 1000);
+	assert_true(ba2.reqid == 77 && ba2.uid == 1000 && ba2.gid == 1001 &&
+	    ba2.rpid == 778);
 	seed("bring_all", &b, -1);
 	buf_reset(&b);
 
