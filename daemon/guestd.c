@@ -13,6 +13,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -37,11 +38,13 @@
 #include "omm/ckpt.h"
 #include "omm/cpufeat.h"
 #include "omm/inject.h"
+#include "omm/jobmsg.h"
 #include "omm/log.h"
 #include "omm/marshal.h"
 #include "omm/miglink.h"
 #include "omm/migwire.h"
 #include "omm/procfs.h"
+#include "omm/proto.h"
 #include "omm/trap.h"
 #include "omm/wire.h"
 #include "omm/xmalloc.h"
@@ -55,6 +58,8 @@
 #define PIPE_CHUNK	(256U << 10)
 #define MIG_STALL_MS	60000	/* an image pipe that moves nothing this long fails */
 #define SILENT_S	3	/* home silent this long (it PINGs every second) is gone */
+#define ORPHAN_S	30	/* no ommd here this long: the guest goes home */
+#define REDIAL_MS	500	/* ommd gone: try its internal socket this often */
 
 struct srv {
 	const struct guestd_args *a;
@@ -76,10 +81,18 @@ struct srv {
 	int			 memcheck;	/* look now */
 	int			 over;		/* at its memory limit: goes home */
 	uint64_t		 high_seen;	/* v2: memory.events' high, seen */
+	int			 ctl;		/* to ommd, -1: ommd gone */
+	struct timespec		 orphan_since;	/* when ctl went */
+	struct timespec		 last_dial;
+	uint32_t		 uid;		/* the owner at home */
+	char			 comm[16];
 };
 
 static int	sigpipe_w = -1;
 static volatile sig_atomic_t	got_term, got_mem;
+
+static void	ctl_readable(struct srv *);
+static void	ctl_redial(struct srv *);
 
 static void
 on_chld(int sig)
@@ -1015,7 +1028,7 @@ serve(struct srv *s)
 {
 	struct trap_link	 tl = { link_call, s };
 	struct trap_notif	 n;
-	struct pollfd		 pfd[4];
+	struct pollfd		 pfd[5];
 	struct wire_hdr		 h;
 	struct timespec		 now;
 	const uint8_t		*pl;
@@ -1038,6 +1051,7 @@ serve(struct srv *s)
 			s->memcheck = 0;
 			cg_check(s);
 		}
+		ctl_redial(s);
 		if (s->over && may_leave(s)) {
 			char	lim[32];
 
@@ -1059,9 +1073,19 @@ serve(struct srv *s)
 			pfd[3].events = s->a->cg != NULL &&
 			    s->a->cg->kind == CG_V2 ? POLLPRI : POLLIN;
 			pfd[3].revents = 0;
-			rc = poll(pfd, 4, PING_MS);
+			pfd[4].fd = s->ctl;
+			pfd[4].events = POLLIN;
+			pfd[4].revents = 0;
+			rc = poll(pfd, 5, s->ctl == -1 ? REDIAL_MS : PING_MS);
 			if (rc == -1 && errno != EINTR)
 				home_lost(s, "poll failed");
+			if (rc > 0 && (pfd[4].revents & (POLLIN | POLLHUP |
+			    POLLERR))) {
+				ctl_readable(s);
+				if (!(pfd[0].revents | pfd[1].revents |
+				    pfd[2].revents | pfd[3].revents))
+					continue;
+			}
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			idle = (now.tv_sec - s->last_usage.tv_sec) * 1000 +
 			    (now.tv_nsec - s->last_usage.tv_nsec) / 1000000;
@@ -1113,6 +1137,96 @@ serve(struct srv *s)
 	}
 }
 
+static int64_t
+ms_since(const struct timespec *then)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - then->tv_sec) * 1000 +
+	    (now.tv_nsec - then->tv_nsec) / 1000000;
+}
+
+/*
+ * ommd's end of ctl is readable: nothing comes that way but its close,
+ * when ommd ends (a restart, a crash). The guest runs on; a new ommd
+ * takes it back (ctl_redial).
+ */
+static void
+ctl_readable(struct srv *s)
+{
+	char	c[64];
+	ssize_t	n;
+
+	n = recv(s->ctl, c, sizeof c, MSG_DONTWAIT);
+	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	close(s->ctl);
+	s->ctl = -1;
+	clock_gettime(CLOCK_MONOTONIC, &s->orphan_since);
+	s->last_dial.tv_sec = 0;
+	log_info("guest %d (home %u:%d): ommd here is gone; it runs on, "
+	    "waiting for the next one", (int)s->gpid, s->home,
+	    (int)s->home_pid);
+}
+
+/* No ommd: tell the next one about the guest, or send it home in time. */
+static void
+ctl_redial(struct srv *s)
+{
+	struct sockaddr_un	 sun;
+	struct jm_guest		 g;
+	struct buf		 b;
+	char			*cause = NULL;
+	int			 fd;
+
+	if (s->ctl != -1 || s->a->internal_path == NULL)
+		return;
+	if (ms_since(&s->orphan_since) > ORPHAN_S * 1000) {
+		if (!may_leave(s))
+			return;
+		log_warnx("guest %d (home %u:%d): no ommd here for %d s: sent "
+		    "home", (int)s->gpid, s->home, (int)s->home_pid, ORPHAN_S);
+		leave(s, MIG_LEAVE_SHUTDOWN, NULL);
+		return;
+	}
+	if (s->last_dial.tv_sec != 0 && ms_since(&s->last_dial) < REDIAL_MS)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &s->last_dial);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(s->a->internal_path) >= sizeof sun.sun_path)
+		return;
+	strcpy(sun.sun_path, s->a->internal_path);
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(fd);
+		return;
+	}
+	memset(&g, 0, sizeof g);
+	g.pid = s->gpid;
+	g.server = getpid();
+	g.home = s->home;
+	g.home_pid = s->home_pid;
+	g.uid = s->uid;
+	snprintf(g.comm, sizeof g.comm, "%s", s->comm);
+	buf_init(&b);
+	jobmsg_encode_guest(&b, &g);
+	if (proto_send(fd, &b, -1, &cause) != 0) {
+		log_debug("guest %d: registering with ommd: %s", (int)s->gpid,
+		    cause);
+		free(cause);
+		buf_free(&b);
+		close(fd);
+		return;
+	}
+	buf_free(&b);
+	s->ctl = fd;
+	log_info("guest %d (home %u:%d): taken back by the new ommd",
+	    (int)s->gpid, s->home, (int)s->home_pid);
+}
+
 /* Nothing of ommd's stays open here but our connection and channel. */
 static void
 keep_fds(int x, int y)
@@ -1147,7 +1261,11 @@ guestd_main(const struct guestd_args *a)
 	memset(&s, 0, sizeof s);
 	s.a = a;
 	s.memwatch = -1;
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	s.ctl = a->ctl;
+	/*
+	 * No PR_SET_PDEATHSIG: a guest outlives a restart of ommd (ctl
+	 * tells us it went; ctl_redial finds the next one).
+	 */
 	signal(SIGPIPE, SIG_IGN);
 	keep_fds(a->fd, a->ctl);
 	if (pipe2(s.chld, O_CLOEXEC | O_NONBLOCK) == -1)
@@ -1244,7 +1362,13 @@ guestd_main(const struct guestd_args *a)
 		m.pid = o.home_pid;
 		m.uid = o.uid;
 		snprintf(m.text, sizeof m.text, "%s", o.comm);
-		depmsg_send(a->ctl, &m, &cause);
+		s.uid = o.uid;
+		snprintf(s.comm, sizeof s.comm, "%.15s", o.comm);
+		if (s.ctl != -1 && depmsg_send(s.ctl, &m, &cause) == -1) {
+			/* ommd went meanwhile: the next one hears of it */
+			free(cause);
+			cause = NULL;
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s.last_recv);
 	reap(&s);

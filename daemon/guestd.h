@@ -37,6 +37,12 @@ struct guest_cg {
 struct guestd_args {
 	int		 fd;		/* the accepted TCP connection */
 	int		 ctl;		/* to the host's ommd: depmsg READY */
+	/*
+	 * ommd's internal socket: should ommd go away (a restart, a crash),
+	 * the server goes on and registers its guest with the next one
+	 * (jobmsg JM_GUEST); none within ORPHAN_S and the guest goes home.
+	 */
+	const char	*internal_path;
 	SSL_CTX		*ctx;
 	uint32_t	 self;
 	const char	*self_name;

@@ -27,6 +27,7 @@
 #include "omm/cgroup.h"
 #include "omm/log.h"
 #include "omm/loadvec.h"
+#include "omm/jobmsg.h"
 #include "omm/nodemap.h"
 #include "omm/xmalloc.h"
 
@@ -47,6 +48,7 @@ struct hosted {
 	int			 ctl;
 	struct event		*ev;
 	int			 ready;		/* the guest runs here */
+	int			 adopted;	/* of an ommd before us: no child */
 	int			 leaving;	/* asked to go (memory) */
 	struct timespec		 since;		/* accepted */
 	pid_t			 guest;
@@ -70,6 +72,7 @@ static struct host_now		*now_page;	/* shared with the guest servers */
 static struct guest_cg		 gcg;		/* where guests live */
 static uint64_t			 gmem_bytes;	/* guest_memory, or ... */
 static uint32_t			 gmem_pct;	/* ... this share of MemTotal */
+static const char		*internal_path;
 
 #define MEM_LOW		0.08	/* MemAvailable under this share: guests go */
 #define MEM_CHECK_MS	1000
@@ -112,6 +115,62 @@ server_ctl(evutil_socket_t fd, short what, void *arg)
 }
 
 #define RECENT_MS	4000
+
+static void	guest_cg_sweep(void);
+
+/*
+ * An adopted server's connection: nothing comes but its close, when it
+ * ends (not our child: no SIGCHLD tells).
+ */
+static void
+adopted_ctl(evutil_socket_t fd, short what, void *arg)
+{
+	struct hosted	*h = arg;
+	char		 c[64];
+	ssize_t		 n;
+
+	n = recv(fd, c, sizeof c, MSG_DONTWAIT);
+	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	log_info("guest %d (home %u:%d) ended", (int)h->guest, h->home,
+	    (int)h->home_pid);
+	counters.departed++;
+	hosted_free(h);
+	guest_cg_sweep();
+}
+
+void
+host_set_internal(const char *path)
+{
+	internal_path = path;
+}
+
+void
+host_adopt(int fd, const struct jm_guest *g)
+{
+	struct hosted	*h;
+
+	h = xcalloc(1, sizeof *h);
+	h->server = g->server;
+	h->adopted = 1;
+	h->ready = 1;
+	h->guest = g->pid;
+	h->home = g->home;
+	h->home_pid = g->home_pid;
+	h->uid = g->uid;
+	snprintf(h->comm, sizeof h->comm, "%.15s", g->comm);
+	clock_gettime(CLOCK_MONOTONIC, &h->since);
+	h->since.tv_sec -= RECENT_MS / 1000;	/* not a new arrival */
+	h->ctl = fd;
+	if ((h->ev = event_new(base, fd, EV_READ | EV_PERSIST, adopted_ctl,
+	    h)) == NULL || event_add(h->ev, NULL) == -1)
+		fatalx("host: cannot watch an adopted guest server");
+	LIST_INSERT_HEAD(&servers, h, entry);
+	log_info("guest %d: process %d of node %u (uid %u, %s) taken back "
+	    "(server %d)", (int)h->guest, (int)h->home_pid, h->home,
+	    (unsigned)h->uid, h->comm, (int)h->server);
+}
+
 
 static uint32_t
 recent_arrivals(void)
@@ -160,6 +219,7 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	a.over_limit = a.loadlimit != 0 && a.load > a.loadlimit;
 	a.now = now_page;
 	a.cg = &gcg;
+	a.internal_path = internal_path;
 	if ((pw = getpwnam(GUEST_USER)) != NULL) {
 		a.have_guest_user = 1;
 		a.guest_uid = pw->pw_uid;
@@ -463,7 +523,11 @@ host_stop(int wait_ms)
 	for (waited = 0; !LIST_EMPTY(&servers) && waited < wait_ms;
 	    waited += 10) {
 		LIST_FOREACH_SAFE(h, &servers, entry, tmp) {
-			if (waitpid(h->server, &st, WNOHANG) == h->server)
+			if (h->adopted) {
+				if (kill(h->server, 0) == -1 && errno == ESRCH)
+					hosted_free(h);
+			} else if (waitpid(h->server, &st, WNOHANG) ==
+			    h->server)
 				host_child_exited(h->server, st);
 		}
 		if (!LIST_EMPTY(&servers))

@@ -30,6 +30,13 @@ int	host_start(struct event_base *, SSL_CTX *, const struct node_addr *listen,
 void	host_publish(uint32_t load, uint32_t cpus_milli);
 /* The migration port of a node listening on node_port. */
 uint16_t host_migrate_port(uint16_t node_port);
+/*
+ * The internal socket (jobs.c) guest servers find the next ommd on after
+ * a restart; host_adopt takes one back (its connection, JM_GUEST said).
+ */
+void	host_set_internal(const char *path);
+struct jm_guest;
+void	host_adopt(int fd, const struct jm_guest *);
 /* A child of ommd ended: 1 if it was a guest server. */
 int	host_child_exited(pid_t, int status);
 uint32_t host_guests(void);

@@ -584,6 +584,32 @@ on_event(struct job *j, const struct proto_msg *m)
 	}
 }
 
+/*
+ * A guest server of an ommd before us (a restart): its connection is not
+ * a supervisor's; the host side keeps it (host_adopt) to learn its end.
+ */
+static void
+guest_back(struct job *j, const struct proto_msg *m)
+{
+	struct jm_guest	 g;
+	char		*cause = NULL;
+	int		 fd;
+
+	if (jobmsg_decode_guest(m, &g, &cause) != 0) {
+		log_warnx("a guest server: %s", cause);
+		free(cause);
+		job_close(j, "malformed JM_GUEST");
+		return;
+	}
+	if ((fd = fcntl(j->fd, F_DUPFD_CLOEXEC, 3)) == -1) {
+		log_warn("guest %d: dup", (int)g.pid);
+		job_close(j, "dup failed");
+		return;
+	}
+	job_close(j, "a guest server, taken back");
+	host_adopt(fd, &g);
+}
+
 static void
 job_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -612,6 +638,10 @@ job_read(evutil_socket_t fd, short what, void *arg)
 		    jobmsg_type_name(m.hdr.type), cause);
 		free(cause);
 		job_close(j, "malformed message");
+		return;
+	}
+	if (!j->hello && m.hdr.type == JM_GUEST) {
+		guest_back(j, &m);
 		return;
 	}
 	if (!j->hello && m.hdr.type != JM_HELLO) {

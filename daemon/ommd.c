@@ -232,6 +232,7 @@ main(int argc, char **argv)
 		if ((p = strrchr(dir, '/')) != NULL && p != dir)
 			*p = '\0';
 		xasprintf(&internal_path, "%s.internal", conf.socket_path);
+		host_set_internal(internal_path);
 		memset(&jc, 0, sizeof jc);
 		jc.internal_path = internal_path;
 		jc.run_dir = dir;

@@ -12,6 +12,7 @@
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
 
+#include "access.h"
 #include "cluster.h"
 #include "peer.h"
 #include "control.h"
@@ -360,6 +361,18 @@ req_migrate(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 		    "managed by omm" : "no such process %d", (int)req.pid);
 		goto out;
 	}
+	/*
+	 * Who may is the supervisor's to decide, on the frozen process; asked
+	 * here too for an answer about the process before one about the node.
+	 */
+	if (p->p.ps.cantmove != NULL && p->p.ps.away == PROTO_AWAY_HOME) {
+		/* the supervisor says so only of one that gained privileges */
+		cause_set(cause, "process %d %s (omm leaves processes that "
+		    "gained privileges alone)", (int)req.pid, p->p.ps.cantmove);
+		goto out;
+	}
+	if (access_rule(req.pid, peer, cause) != 0)
+		goto out;
 	if (resolve_node(req.node, &node, cause) != 0)
 		goto out;
 	if (req.flags & PROTO_MIG_AFTER_EXEC) {

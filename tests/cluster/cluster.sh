@@ -625,6 +625,22 @@ _cl_signal() {
 node_stop() { _cl_signal "$1" TERM; }
 node_kill() { _cl_signal "$1" KILL; }
 
+# node_crash I: node I's machine dies: SIGKILL to every process in its
+# network namespace but the holder (ommd, its job supervisors, guest
+# servers, deputies, guests and the users' processes alike). A killed
+# ommd alone is a restart: its jobs and guests live on without it.
+node_crash() {
+	_cl_check_node "$1" || return 1
+	local hp p pids
+	hp=$(_cl_holder "$1")
+	pids=$(ip netns pids "$(_cl_ns "$1")" 2>/dev/null | grep -vx "$hp")
+	# stop them all first, so none reacts to another's end
+	for p in $pids; do kill -STOP "$p" 2>/dev/null; done
+	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	for p in $pids; do _cl_wait_dead "$p" >/dev/null 2>&1; done
+	rm -f "$CLUSTER_DIR/n$1/ommd.pid"
+}
+
 # node_restart I: stop (if running) and start again with the same arguments.
 node_restart() {
 	_cl_check_node "$1" || return 1
