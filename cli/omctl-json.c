@@ -104,11 +104,24 @@ omctl_json_process(const struct msg_ps_entry *e, const char *user)
 	json_string_or_null(e->where_name);
 	printf(",\"away\":\"%s\",\"migrations\":%u,\"locked\":%s,"
 	    "\"fwd_calls\":%llu,\"fwd_errors\":%llu,\"fwd_bytes_in\":%llu,"
-	    "\"fwd_bytes_out\":%llu,\"fwd_signals\":%llu}",
+	    "\"fwd_bytes_out\":%llu,\"fwd_signals\":%llu",
 	    proto_away_name(e->away), e->migrations,
 	    e->locked ? "true" : "false", (unsigned long long)e->fwd_calls,
 	    (unsigned long long)e->fwd_errors,
 	    (unsigned long long)e->fwd_bytes_in,
 	    (unsigned long long)e->fwd_bytes_out,
 	    (unsigned long long)e->fwd_signals);
+	/* periodic checkpoints: null when none were asked for */
+	if (e->ckpt_every == 0)
+		fputs(",\"checkpoint\":null}", stdout);
+	else {
+		printf(",\"checkpoint\":{\"every\":%u,\"last\":", e->ckpt_every);
+		if (e->ckpt_last == 0)
+			fputs("null", stdout);
+		else
+			printf("%lld", (long long)e->ckpt_last);
+		fputs(",\"error\":", stdout);
+		json_string_or_null(e->ckpt_error);
+		fputs("}}", stdout);
+	}
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "omm/client.h"
 #include "omm/log.h"
@@ -34,6 +35,8 @@ struct ps_output {
 };
 
 static int	w_user, w_state, w_cmd, w_cantmove, w_node;
+
+static void	ckpt_word(const struct msg_ps_entry *);
 
 /*
  * NODE: where the process runs, in one word: "home", the host's name (its
@@ -80,9 +83,9 @@ table_head(const struct ps_row *rows, size_t n)
 		if ((len = strlen(rows[i].node)) > (size_t)w_node)
 			w_node = len;
 	}
-	printf("%7s %7s %-*s %5s %-*s %-*s %-*s %-*s %s\n", "PID", "PPID",
+	printf("%7s %7s %-*s %5s %-*s %-*s %-*s %-*s %3s %s\n", "PID", "PPID",
 	    w_user, "USER", "JOB", w_state, "STATE", w_cmd, "COMMAND",
-	    w_cantmove, "CANTMOVE", w_node, "NODE", "MIG");
+	    w_cantmove, "CANTMOVE", w_node, "NODE", "MIG", "CKPT");
 }
 
 static void
@@ -98,9 +101,33 @@ table_row(const struct ps_row *r, size_t index)
 		printf("%.*s... ", TABLE_CMD_WIDTH - 3, cmd);
 	else
 		printf("%-*s ", w_cmd, cmd);
-	printf("%-*s %-*s %u\n", w_cantmove,
+	printf("%-*s %-*s %3u ", w_cantmove,
 	    r->e.cantmove == NULL ? "-" : r->e.cantmove, w_node, r->node,
 	    r->e.migrations);
+	ckpt_word(&r->e);
+}
+
+/*
+ * CKPT: periodic checkpoints, "-" when none were asked for, else the time
+ * of the last good one, and "FAILED: why" when the last one failed.
+ */
+static void
+ckpt_word(const struct msg_ps_entry *e)
+{
+	char		when[32] = "none yet";
+	time_t		t = (time_t)e->ckpt_last;
+	struct tm	tm;
+
+	if (e->ckpt_every == 0) {
+		printf("-\n");
+		return;
+	}
+	if (t != 0 && localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof when, "%H:%M:%S", &tm);
+	if (e->ckpt_error != NULL)
+		printf("FAILED (last good %s): %s\n", when, e->ckpt_error);
+	else
+		printf("%s\n", when);
 }
 
 static void

@@ -521,6 +521,13 @@ jobreq_proc(struct task *t, struct jm_proc *p)
 	p->ps.start_time = t->start;
 	p->ps.command = t->command;
 	migrate_ps(t, &p->ps);
+	{
+		const char	*err;
+
+		periodic_status(t->tgid, &p->ps.ckpt_every, &p->ps.ckpt_last,
+		    &err);
+		p->ps.ckpt_error = err != NULL ? xstrdup(err) : NULL;
+	}
 	/* what gained privileges says why omm leaves it alone */
 	if (p->ps.cantmove == NULL && t->priv != NULL &&
 	    p->ps.away == PROTO_AWAY_HOME)
@@ -542,7 +549,8 @@ jobreq_proc(struct task *t, struct jm_proc *p)
 void
 jobreq_proc_free(struct jm_proc *p)
 {
-	/* command is the task's; where_name and cantmove are ours */
+	/* command is the task's; where_name, cantmove, ckpt_error ours */
 	free(p->ps.where_name);
 	free(p->ps.cantmove);
+	free(p->ps.ckpt_error);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -30,6 +31,8 @@ struct periodic {
 	char		*prev;		/* path.prev: the image before path */
 	unsigned	 seconds;
 	int		 errfd;		/* the job's stderr, or -1 */
+	time_t		 last_ok;	/* the last good image, 0: none */
+	char		*error;		/* the last one failed: why */
 	struct event	*ev;
 	TAILQ_ENTRY(periodic) entry;
 };
@@ -64,6 +67,7 @@ periodic_free(struct periodic *p)
 	owner_free(&p->owner);
 	if (p->errfd != -1)
 		close(p->errfd);
+	free(p->error);
 	free(p->path);
 	free(p->part);
 	free(p->prev);
@@ -129,6 +133,22 @@ periodic_add(pid_t root, uint32_t job, const struct owner *o,
 	log_info("job %u: checkpointing process %d every %u s to %s", job,
 	    (int)root, seconds, path);
 	return 0;
+}
+
+void
+periodic_status(pid_t root, uint32_t *every, int64_t *last,
+    const char **error)
+{
+	struct periodic	*p;
+
+	*every = 0;
+	*last = 0;
+	*error = NULL;
+	if ((p = periodic_find(root)) == NULL)
+		return;
+	*every = p->seconds;
+	*last = (int64_t)p->last_ok;
+	*error = p->error;
 }
 
 void
@@ -247,14 +267,37 @@ periodic_fire(evutil_socket_t fd, short what, void *arg)
 			periodic_stop(p, t);
 			return;
 		}
-		/* retried next period, unless the process is gone */
-		log_warnx("job %u: periodic checkpoint of process %d: %s",
-		    p->job, (int)root, cause);
-		free(cause);
+		/*
+		 * Retried next period, unless the process is gone. The job's
+		 * stderr and the log hear of a failure once, not every period,
+		 * and again only when the reason changes; ps shows it meanwhile.
+		 */
+		if (!st.exited && (p->error == NULL ||
+		    strcmp(p->error, cause) != 0)) {
+			log_warnx("job %u: periodic checkpoint of process %d: %s",
+			    p->job, (int)root, cause);
+			if (p->errfd != -1)
+				dprintf(p->errfd, "omm: periodic checkpoint of "
+				    "process %d to %s failed: %s (retried every "
+				    "%u s)\n", (int)root, p->path, cause,
+				    p->seconds);
+		}
+		free(p->error);
+		p->error = cause;
 		if (st.exited)
 			supervise_forget(root);
 		return;
 	}
+	if (p->error != NULL) {
+		log_info("job %u: periodic checkpoints of process %d work "
+		    "again", p->job, (int)root);
+		if (p->errfd != -1)
+			dprintf(p->errfd, "omm: periodic checkpoint of process "
+			    "%d to %s succeeded again\n", (int)root, p->path);
+		free(p->error);
+		p->error = NULL;
+	}
+	p->last_ok = time(NULL);
 	log_info("job %u: checkpointed process %d to %s: %llu pages, "
 	    "frozen %.3f s, total %.3f s", p->job, (int)root, p->path,
 	    (unsigned long long)st.pages, st.freeze_secs, st.secs);

@@ -22,6 +22,13 @@ void	periodic_init(struct event_base *);
 int	periodic_add(pid_t root, uint32_t job, const struct owner *,
 	    pid_t requester, unsigned seconds, const char *path, char **cause)
 	    __attribute__((warn_unused_result));
+/*
+ * What ps shows of root's timer: its period (0: none), the time of the
+ * last good image (0: none yet), why the last one failed (NULL: it did
+ * not; the timer's, valid until it fires again).
+ */
+void	periodic_status(pid_t root, uint32_t *every, int64_t *last,
+	    const char **error);
 /* The process exited: its timer stops. */
 void	periodic_forget(pid_t root);
 /* Shutdown: every timer stops. */

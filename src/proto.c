@@ -515,6 +515,11 @@ proto_encode_ps_entry(struct buf *b, const struct msg_ps_entry *m)
 	buf_add_u64(b, m->fwd_bytes_in);
 	buf_add_u64(b, m->fwd_bytes_out);
 	buf_add_u64(b, m->fwd_signals);
+	buf_add_u32(b, m->ckpt_every);
+	buf_add_u64(b, (uint64_t)m->ckpt_last);
+	buf_add_u8(b, m->ckpt_error != NULL);
+	if (m->ckpt_error != NULL)
+		add_str_capped(b, m->ckpt_error, PROTO_CAUSE_MAX);
 	msg_end(b);
 }
 
@@ -954,6 +959,35 @@ rd_ps_migration(struct buf_rd *r, struct msg_ps_entry *out, char **cause)
 	return 0;
 }
 
+/* PS_ENTRY's periodic checkpoint fields. */
+static int
+rd_ps_periodic(struct buf_rd *r, struct msg_ps_entry *out, char **cause)
+{
+	uint8_t	has_error;
+
+	out->ckpt_every = buf_rd_u32(r);
+	out->ckpt_last = (int64_t)buf_rd_u64(r);
+	has_error = buf_rd_u8(r);
+	if (r->err)
+		return rd_end(r, MSG_PS_ENTRY, cause);
+	if (has_error > 1)
+		return cause_set(cause, "PS_ENTRY: bad checkpoint error marker "
+		    "%u", has_error);
+	if (out->ckpt_last < 0)
+		return cause_set(cause, "PS_ENTRY: checkpoint time %lld",
+		    (long long)out->ckpt_last);
+	if ((has_error || out->ckpt_last != 0) && out->ckpt_every == 0)
+		return cause_set(cause, "PS_ENTRY: a periodic checkpoint "
+		    "without a period");
+	if (has_error) {
+		out->ckpt_error = rd_str(r, MSG_PS_ENTRY, "checkpoint error",
+		    PROTO_CAUSE_MAX, 0, cause);
+		if (out->ckpt_error == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 int
 proto_decode_ps_entry(const struct proto_msg *m, struct msg_ps_entry *out,
     char **cause)
@@ -1004,6 +1038,8 @@ proto_decode_ps_entry(const struct proto_msg *m, struct msg_ps_entry *out,
 			goto fail;
 	}
 	if (rd_ps_migration(&r, out, cause) != 0)
+		goto fail;
+	if (rd_ps_periodic(&r, out, cause) != 0)
 		goto fail;
 	if (rd_end(&r, MSG_PS_ENTRY, cause) != 0)
 		goto fail;
@@ -1530,7 +1566,8 @@ proto_free_ps_entry(struct msg_ps_entry *m)
 	free(m->command);
 	free(m->cantmove);
 	free(m->where_name);
-	m->command = m->cantmove = m->where_name = NULL;
+	free(m->ckpt_error);
+	m->command = m->cantmove = m->where_name = m->ckpt_error = NULL;
 }
 
 void

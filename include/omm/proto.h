@@ -194,6 +194,14 @@ struct msg_ps_entry {
 	uint64_t	fwd_bytes_in;
 	uint64_t	fwd_bytes_out;
 	uint64_t	fwd_signals;
+	/*
+	 * Periodic checkpoints (omrun --checkpoint-every): every seconds (0:
+	 * none), the time of the last that succeeded (0: none yet), and why
+	 * the last one failed (NULL: it did not).
+	 */
+	uint32_t	ckpt_every;
+	int64_t		ckpt_last;
+	char		*ckpt_error;
 };
 
 struct msg_ps_end {

@@ -125,6 +125,43 @@ print("done")'
 	    fail "p.img.prev is not older than p.img"
 }
 
+# --checkpoint-every into a file system that is full: the job runs on to
+# the same output, its stderr says so once (not every second), and ps shows
+# the failure with the reason.
+case_periodic_full() {
+	local prog='import time
+for i in range(40):
+    print("line %d" % i, flush=True)
+    time.sleep(0.1)' pid n
+	mkdir -p "$D/full"
+	mount -t tmpfs -o size=64k tmpfs "$D/full" ||
+	    { log "cannot mount a tmpfs"; return 77; }
+	"$PYTHON" -c "$prog" >"$D/ref"
+	spawn "$OMRUN" --pidfile "$D/pid" --checkpoint-every 1 \
+	    --checkpoint-file "$D/full/p.img" "$PYTHON" -c "$prog" \
+	    </dev/null >"$D/out" 2>"$D/err"
+	trap 'umount "$D/full" 2>/dev/null; kill_listed "$T/.pids.$CASE_ID"' EXIT
+	wait_for_file "$D/pid" 5
+	pid=$(cat "$D/pid")
+	n=0
+	until "$OMCTL" ps --json | "$PYTHON" -c '
+import json, sys
+p = {x["pid"]: x for x in json.load(sys.stdin)["processes"]}[int(sys.argv[1])]
+c = p["checkpoint"]
+sys.exit(0 if c and c["every"] == 1 and c["error"] and "No space" in c["error"] else 1)' "$pid" 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -lt 50 ] || fail "ps never showed the failed checkpoint: $("$OMCTL" ps --json)"
+		sleep 0.1
+	done
+	"$OMCTL" ps | grep -q "FAILED (last good none yet): .*No space" ||
+	    fail "ps table: $("$OMCTL" ps)"
+	expect_exit "$SPAWNED" 0 30 "omrun --checkpoint-every into a full fs"
+	umount "$D/full"
+	cmp "$D/ref" "$D/out" || fail "output with failing checkpoints differs"
+	n=$(grep -c "^omm: periodic checkpoint of process $pid to .*failed: .*No space left on device" "$D/err" || true)
+	[ "$n" -eq 1 ] || fail "stderr has $n failure lines, not 1: $(cat "$D/err")"
+}
+
 start_ommd
 run_case "exit 0" case_exit 0
 run_case "exit 3" case_exit 3
@@ -135,6 +172,7 @@ run_case "SIGTERM to omrun -> 143" case_sigterm
 run_case "no ommd -> 125" case_no_ommd
 run_case "pipeline, all processes managed" case_pipeline
 run_case "periodic checkpoints restore" case_periodic
+run_case "periodic checkpoints into a full disk: said once, in ps" case_periodic_full
 ommd_answers
 ommd_stops_cleanly
 finish

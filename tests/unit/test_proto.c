@@ -324,6 +324,9 @@ test_roundtrip_ps_migration(void **state)
 	in.fwd_bytes_in = 123456789012ULL;
 	in.fwd_bytes_out = 5;
 	in.fwd_signals = 3;
+	in.ckpt_every = 60;
+	in.ckpt_last = 1795570842;
+	in.ckpt_error = "write image: No space left on device";
 	buf_init(&b);
 	proto_encode_ps_entry(&b, &in);
 	split(&b, &m, -1);
@@ -342,7 +345,23 @@ test_roundtrip_ps_migration(void **state)
 	assert_true(out.fwd_bytes_in == 123456789012ULL);
 	assert_int_equal(out.fwd_bytes_out, 5);
 	assert_int_equal(out.fwd_signals, 3);
+	assert_int_equal(out.ckpt_every, 60);
+	assert_true(out.ckpt_last == 1795570842);
+	assert_string_equal(out.ckpt_error, in.ckpt_error);
 	proto_free_ps_entry(&out);
+	in.ckpt_error = NULL;
+
+	/* a checkpoint time without a period is refused */
+	in.ckpt_every = 0;
+	buf_reset(&b);
+	proto_encode_ps_entry(&b, &in);
+	assert_int_equal(proto_hdr_decode(&m, b.data, b.len, &cause), 0);
+	m.fd = -1;
+	assert_int_equal(proto_decode_ps_entry(&m, &out, &cause), -1);
+	assert_non_null(strstr(cause, "without a period"));
+	free(cause);
+	cause = NULL;
+	in.ckpt_last = 0;
 
 	/* on its way out, the name not known: still home, name NULL */
 	in.where = 1;
@@ -681,6 +700,17 @@ p_ckd_comm_long(struct buf *b)
 
 static void p_ckd_no_stats(struct buf *b) { buf_add_u32(b, 5); buf_add_str(b, "sh"); }
 
+/* PS_ENTRY's periodic checkpoint fields, last. */
+static void
+ps_periodic(struct buf *b, uint32_t every, uint64_t last, uint8_t marker)
+{
+	buf_add_u32(b, every);
+	buf_add_u64(b, last);
+	buf_add_u8(b, marker);
+	if (marker == 1)
+		buf_add_str(b, "disk full");
+}
+
 /* PS_ENTRY's migration fields, after cantmove. */
 static void
 ps_migration(struct buf *b, uint32_t home, uint32_t where, uint8_t marker,
@@ -700,6 +730,7 @@ ps_migration(struct buf *b, uint32_t home, uint32_t where, uint8_t marker,
 	buf_add_u64(b, 10);
 	buf_add_u64(b, 20);
 	buf_add_u64(b, 1);
+	ps_periodic(b, 0, 0, 0);
 }
 
 /* A PS_ENTRY of process 9 at home, ready for its migration fields. */
@@ -725,6 +756,9 @@ static void p_psm_marker(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2
 static void p_psm_name_empty(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 1, "", 0, PROTO_AWAY_REMOTE, 0, 0); }
 static void p_psm_errors(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 0, NULL, 0, PROTO_AWAY_REMOTE, 3, 4); }
 static void p_psm_old(struct buf *b) { ps_entry_head(b); }
+static void p_psp_marker(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 1, 0, NULL, 0, PROTO_AWAY_HOME, 0, 0); b->len -= 13; ps_periodic(b, 5, 0, 2); }
+static void p_psp_noperiod(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 1, 0, NULL, 0, PROTO_AWAY_HOME, 0, 0); b->len -= 13; ps_periodic(b, 0, 7, 0); }
+static void p_psp_error(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 1, 0, NULL, 0, PROTO_AWAY_HOME, 0, 0); b->len -= 13; ps_periodic(b, 0, 0, 1); }
 static void p_psm_short(struct buf *b) { ps_entry_head(b); ps_migration(b, 1, 2, 0, NULL, 0, PROTO_AWAY_REMOTE, 0, 0); b->len -= 8; }
 
 static void
@@ -979,6 +1013,12 @@ static const struct reject rejects[] = {
 	{ "PS_ENTRY pid 0", 1, MSG_PS_ENTRY, p_pse_pid0, -1, "invalid pid 0" },
 	{ "PS_ENTRY ppid > INT_MAX", 1, MSG_PS_ENTRY, p_pse_ppid, -1,
 	    "invalid ppid" },
+	{ "PS_ENTRY bad checkpoint error marker", 1, MSG_PS_ENTRY, p_psp_marker,
+	    -1, "bad checkpoint error marker 2" },
+	{ "PS_ENTRY checkpoint without period", 1, MSG_PS_ENTRY,
+	    p_psp_noperiod, -1, "without a period" },
+	{ "PS_ENTRY checkpoint error without period", 1, MSG_PS_ENTRY,
+	    p_psp_error, -1, "without a period" },
 	{ "PS_ENTRY trailing", 1, MSG_PS_ENTRY, p_pse_trailing, -1,
 	    "1 trailing bytes" },
 	{ "PS_ENTRY without marker", 1, MSG_PS_ENTRY, p_pse_nomarker, -1,
