@@ -141,7 +141,7 @@ else
 	bad "omctl ps --json during 'sleep 2 | cat'" "$(cat "$T/ps.json" 2>/dev/null)"
 fi
 "$B/omctl" ps >"$T/ps.txt"
-head -1 "$T/ps.txt" | grep -Eq '^ +PID +PPID +USER +JOB +STATE +COMMAND +CANTMOVE +NODE +MIG$' &&
+head -1 "$T/ps.txt" | grep -Eq '^ +PID +PPID +USER +JOB +STATE +COMMAND +CANTMOVE +NODE +MIG +CKPT$' &&
     ok "omctl ps table header" || bad "omctl ps table" "$(cat "$T/ps.txt")"
 rc=0
 wait "$pipe_omrun" || rc=$?
