@@ -54,13 +54,18 @@ for f in build-ci-fuzz/fuzz/fuzz_*; do
 	name=$(basename "$f")
 	corpus="fuzz/corpus/${name#fuzz_}"
 	work=$(mktemp -d)
+	# libFuzzer writes crash-*, leak-*, timeout-*, oom-* and slow-unit-*
+	# files to its working directory unless told otherwise: never the tree.
+	art=$(mktemp -d /tmp/omm-fuzz-$name.XXXXXX)
 	[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null || true
-	if "$f" -max_total_time="$fuzz_secs" -print_final_stats=0 "$work" \
-	    >"$work.log" 2>&1; then
+	if "$f" -max_total_time="$fuzz_secs" -print_final_stats=0 \
+	    -artifact_prefix="$art/" "$work" >"$work.log" 2>&1; then
 		fpass=$((fpass + 1)); echo "fuzz $name: ok"
+		rm -rf "$art"
 	else
 		ffail=$((ffail + 1)); status=1
 		echo "fuzz $name: FAILED"; tail -40 "$work.log"
+		echo "fuzz $name: artefacts in $art: $(ls "$art" | tr '\n' ' ')"
 	fi
 	rm -rf "$work" "$work.log"
 done

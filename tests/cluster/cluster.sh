@@ -3,10 +3,11 @@
 # the demo and the benchmarks. Described in docs/cluster-harness.md.
 #
 # Each node is a network namespace (one veth on a private bridge, address
-# 198.18.0.(10+I)/24, no default route, no path off the machine) plus a mount
-# and UTS namespace (hostname nodeI, private /tmp, /var/lib/omm, /run/omm and
-# /etc/omm bound from the node's directory under the cluster's work dir) kept
-# alive by a "holder" process; node_exec enters all three with nsenter.
+# $CLUSTER_NET.(10+I)/24, CLUSTER_NET 198.18.0 unless set: node_addr I; no
+# default route, no path off the machine) plus a mount and UTS namespace
+# (hostname nodeI, private /tmp, /var/lib/omm, /run/omm and /etc/omm bound
+# from the node's directory under the cluster's work dir) kept alive by a
+# "holder" process; node_exec enters all three with nsenter.
 #
 # As a library:  . tests/cluster/cluster.sh; cluster_up 3; node_start 1; ...
 #                (cluster_up installs cluster_down as an EXIT trap)
@@ -78,6 +79,8 @@ _cl_veth() { echo "omm$CLUSTER_ID-h$1"; }
 _cl_br()   { echo "omm$CLUSTER_ID-br"; }
 node_dir()  { echo "$CLUSTER_DIR/n$1"; }
 node_addr() { echo "$CLUSTER_NET.$((10 + $1))"; }
+# node_addr_re I: node I's address as an ERE (dots escaped), for log greps.
+node_addr_re() { local a; a=$(node_addr "$1"); echo "${a//./\\.}"; }
 node_name() { echo "node$1"; }
 node_pid()  { cat "$CLUSTER_DIR/n$1/ommd.pid" 2>/dev/null; }
 _cl_holder() { cat "$CLUSTER_DIR/n$1/holder.pid" 2>/dev/null; }
@@ -272,11 +275,15 @@ _cl_check_node() {
 }
 
 # Certificates go through `omctl ca` once omctl has the command, else
-# through tests/tools/mkcert (which alone makes expired ones).
+# through tests/tools/mkcert (which alone makes expired ones). Not a pipe
+# into grep: `omctl ca` alone exits 1 after its usage line, so under
+# `set -o pipefail` (lib.sh, demo.sh) the pipe was always false.
 _cl_omctl_has_ca() {
-	local o
+	local o out
 	o=$(_cl_bin omctl) || return 1
-	[ -x "$o" ] && "$o" ca 2>&1 | grep -q 'usage: omctl ca'
+	[ -x "$o" ] || return 1
+	out=$("$o" ca 2>&1) || true
+	[[ $out == *"usage: omctl ca "* ]]
 }
 
 _cl_ca_init() {

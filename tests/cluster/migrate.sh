@@ -46,14 +46,18 @@ _mig_skip() { echo "$1" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
 give_up() { bad "$1"; finish; exit 1; }
 
 # test_user NAME: a system user for a job that must not be root's, made if
-# missing and then deleted at exit. Call it before migrate_cluster: the
-# cluster's EXIT trap runs cluster_down (which kills the user's processes,
-# else userdel refuses) before this one.
+# missing and never removed (another test, or another engineer's run, may
+# use it at the same time). Concurrent useradds race on /etc/passwd's lock:
+# whoever loses retries.
 test_user() {
-	id -u "$1" >/dev/null 2>&1 && return 0
-	useradd --system --no-create-home --shell /usr/sbin/nologin "$1" ||
-	    give_up "useradd $1"
-	trap 'for n in $(seq 50); do userdel '"$1"' 2>/dev/null && break; sleep 0.1; done' EXIT
+	local n
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		id -u "$1" >/dev/null 2>&1 && return 0
+		useradd --system --no-create-home --shell /usr/sbin/nologin \
+		    "$1" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	id -u "$1" >/dev/null 2>&1 || give_up "useradd $1"
 }
 
 # migrate_cluster N [NOTE [I VAR=VALUE]]: a cluster of N nodes on the map

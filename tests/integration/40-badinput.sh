@@ -14,27 +14,6 @@ need "$OMMD" "$OMRUN" "$OMCTL" "$TOOLS/imgedit" "$PROGS/mem" "$PROGS/threads"
 
 IMGEDIT=$TOOLS/imgedit
 BASE=$T/base.img
-USERS_MADE=()
-
-# Users for the permission cases, removed at exit if this script made them.
-make_user() {
-	id -u "$1" >/dev/null 2>&1 && return 0
-	useradd --system --no-create-home --shell /usr/sbin/nologin "$1" ||
-	    fail "useradd $1"
-	USERS_MADE+=("$1")
-}
-remove_users() {
-	local u n
-	for u in "${USERS_MADE[@]}"; do
-		# userdel refuses while the user has processes, and killed
-		# ones may take a moment to be reaped by their tracer.
-		for n in $(seq 50); do
-			userdel "$u" 2>/dev/null && break
-			sleep 0.1
-		done
-	done
-}
-trap 'cleanup; remove_users' EXIT	# users' processes die first
 
 # A managed mem run, checkpointed with --kill: the image every damage case
 # starts from. Its stdout is a pipe, so a restore writes to omrun's stdout.
@@ -292,8 +271,8 @@ if [ -n "$feat" ]; then
 	run_case "image needing $feat" case_cpu "$feat"
 fi
 
-make_user omm-test
-make_user omm-test2
+test_user omm-test || fail "cannot create user omm-test"
+test_user omm-test2 || fail "cannot create user omm-test2"
 run_case "checkpoint of a pid that does not exist" case_nopid
 run_case "checkpoint of an unmanaged process" case_unmanaged
 run_case "checkpoint of a multi-threaded process" case_threads

@@ -16,7 +16,7 @@ len(n) == 4 and all(
     0 <= x["load"] <= 4 * x["ncpu"] and
     0 < x["mem_free_kib"] <= x["mem_total_kib"] and
     x["kernel"] and x["cpu_features"] and x["flags"] == [] and
-    x["guests"] == 0 and x["address"] == "198.18.0.%d:7077" % (10 + k) and
+    x["guests"] == 0 and x["address"] == "'"$CLUSTER_NET"'.%d:7077" % (10 + k) and
     x["name"] == "node%d" % k and (x["self"] == (k == '"$1"')) and
     (x["age_ms"] is not None and x["age_ms"] < 5000)
     for k, x in n.items())' >/dev/null

@@ -39,9 +39,9 @@ for i in 1 2 3 4; do before="$before|$(links_of "$i")"; done
 # --- node 5: a certificate of another CA (of the same name)
 check "node 5 (foreign CA) starts: its own certificate is valid for its CA" node_start 5
 check "node 1 says node 5's certificate is not from the cluster CA" \
-    within 10 log_has 1 "dial node 5 at 198\.18\.0\.15:7077 failed: certificate not issued by the cluster CA"
+    within 10 log_has 1 "dial node 5 at $(node_addr_re 5):7077 failed: certificate not issued by the cluster CA"
 check "node 5 says node 1's certificate is not from its CA" \
-    within 10 log_has 5 "dial node 1 at 198\.18\.0\.11:7077 failed: certificate not issued by the cluster CA"
+    within 10 log_has 5 "dial node 1 at $(node_addr_re 1):7077 failed: certificate not issued by the cluster CA"
 check "node 5 sees no one up" sees_up 5 5
 
 # --- node 6: no certificate at all
@@ -54,15 +54,15 @@ c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 c.minimum_version = ssl.TLSVersion.TLSv1_3
 c.load_verify_locations("/etc/omm/ca.crt")
 c.check_hostname = False
-s = c.wrap_socket(socket.create_connection(("198.18.0.11", 7077), timeout=5))
+s = c.wrap_socket(socket.create_connection((sys.argv[1], 7077), timeout=5))
 try:
     s.sendall(b"OMMW")
     sys.exit(0 if s.recv(100) == b"" else 1)
 except (ssl.SSLError, OSError):
-    sys.exit(0)' 2>/dev/null
+    sys.exit(0)' "$(node_addr 1)" 2>/dev/null
 check "a TLS client without a certificate is dropped" [ $? -eq 0 ]
 check "node 1 says the peer sent no certificate" \
-    within 5 log_has 1 "refused connection from 198\.18\.0\.16:[0-9]+: peer sent no certificate"
+    within 5 log_has 1 "refused connection from $(node_addr_re 6):[0-9]+: peer sent no certificate"
 
 # --- node 7: a genuine certificate, for node1, used by node 7
 check "node 7 (certificate for node1) starts" node_start 7
@@ -77,7 +77,7 @@ check "node 7 sees no one up" sees_up 7 7
 # --- garbage over plain TCP, from node 8
 node_exec 8 python3 -c '
 import socket, sys
-s = socket.create_connection(("198.18.0.12", 7077), timeout=5)
+s = socket.create_connection((sys.argv[1], 7077), timeout=5)
 s.sendall(b"GET / HTTP/1.0\r\n\r\n" + bytes(range(256)) * 4)
 s.settimeout(5)
 try:
@@ -85,10 +85,10 @@ try:
         pass
 except ConnectionResetError:
     pass
-sys.exit(0)' 2>/dev/null
+sys.exit(0)' "$(node_addr 2)" 2>/dev/null
 check "a plain TCP client sending garbage is dropped" [ $? -eq 0 ]
 check "node 2 logs why (TLS protocol error)" \
-    within 5 log_has 2 "refused connection from 198\.18\.0\.18:[0-9]+: TLS protocol error"
+    within 5 log_has 2 "refused connection from $(node_addr_re 8):[0-9]+: TLS protocol error"
 
 # --- malformed and oversized frames inside TLS, from a genuine node 8
 frames() {
@@ -114,13 +114,13 @@ except (ssl.SSLError, OSError):
 # the node said BYE (type 103) before it closed
 sys.exit(0 if struct.pack("<IHH", 0x574d4d4f, 1, 103) in data else 1)' "$@" 2>/dev/null
 }
-check "bad magic inside TLS: BYE and closed" frames 198.18.0.13 "4f4d4d5800000000"
+check "bad magic inside TLS: BYE and closed" frames "$(node_addr 3)" "4f4d4d5800000000"
 check "node 3 logs the bad magic" \
-    within 5 log_has 3 "closing link from 198\.18\.0\.18:[0-9]+: bad magic"
+    within 5 log_has 3 "closing link from $(node_addr_re 8):[0-9]+: bad magic"
 # LOADWIN (102) announcing 2 GiB
-check "oversized LOADWIN inside TLS: BYE and closed" frames 198.18.0.14 "4f4d4d57010066000000008000000000"
+check "oversized LOADWIN inside TLS: BYE and closed" frames "$(node_addr 4)" "4f4d4d57010066000000008000000000"
 check "node 4 logs the oversized frame" \
-    within 5 log_has 4 "closing link from 198\.18\.0\.18:[0-9]+: LOADWIN of 2147483648 bytes over the cap"
+    within 5 log_has 4 "closing link from $(node_addr_re 8):[0-9]+: LOADWIN of 2147483648 bytes over the cap"
 
 # --- the four good nodes never noticed
 check "nodes 1-4 still see exactly 1-4 up" all_see_up "1 2 3 4" 1 2 3 4

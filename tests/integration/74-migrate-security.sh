@@ -1,6 +1,6 @@
 #!/bin/bash
 # 74-migrate-security.sh: issue 5, acceptance 5. A job of an unprivileged
-# user (omm-t74, made here and removed after), started with omrun on node 1
+# user (omm-t74, made here if missing, never removed), started with omrun on node 1
 # and migrated to node 2, then tries, on node 2:
 #   open("/etc/shadow")  -> EACCES: judged at home with the user's credentials
 #   write /tmp/x         -> lands in node 1's /tmp, owned by the user; node

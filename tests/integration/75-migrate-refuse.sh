@@ -8,7 +8,7 @@
 #     missing feature's name");
 #   - an unknown node;
 #   - a locked process (omctl lock), which migrates once unlocked;
-#   - another user's process (user omm-t75, made here, removed after):
+#   - another user's process (user omm-t75, made here if missing, never removed):
 #     permission denied.
 set -u
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"

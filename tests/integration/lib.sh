@@ -186,6 +186,21 @@ print([f["pos"] for f in fds if f["fd"] == int(sys.argv[1]) and
        f["kind"] == "file"][0])' "${2:-1}"
 }
 
+# test_user NAME: a system user for the permission cases, made if missing
+# and never removed: other scripts (and other engineers' runs) use the same
+# users at the same time, and a userdel under them breaks their runs.
+# Concurrent useradds race on /etc/passwd's lock: whoever loses retries.
+test_user() {
+	local n
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		id -u "$1" >/dev/null 2>&1 && return 0
+		useradd --system --no-create-home --shell /usr/sbin/nologin \
+		    "$1" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	id -u "$1" >/dev/null 2>&1
+}
+
 start_ommd() {
 	[ -x "$OMMD" ] || fail "no ommd in $OMM_BUILD"
 	OMM_SOCKET=$T/ommd.sock
