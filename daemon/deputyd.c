@@ -52,7 +52,7 @@ static volatile sig_atomic_t	 interrupted;
 
 struct dep;
 static int	ctl_ready(struct dep *);
-static void	ctl_message(struct dep *, struct buf *, int);
+static uint32_t	ctl_message(struct dep *, struct buf *, int);
 
 struct dep {
 	const struct deputyd_args	*a;
@@ -734,9 +734,10 @@ ctl_ready(struct dep *p)
 /*
  * One message from ommd: a signal or a bring to pass on. Between a call
  * and its reply (signals_only) a bring waits in p->deferred: moving the
- * process then would leave the host waiting for that reply.
+ * process then would leave the host waiting for that reply. Returns the
+ * type passed on (0: deferred).
  */
-static void
+static uint32_t
 ctl_message(struct dep *p, struct buf *out, int signals_only)
 {
 	struct depmsg		 m;
@@ -760,7 +761,7 @@ ctl_message(struct dep *p, struct buf *out, int signals_only)
 	if (signals_only && m.type != DM_SIGNAL) {
 		p->deferred = m;
 		p->has_deferred = 1;
-		return;
+		return 0;
 	}
 have:
 	switch (m.type) {
@@ -789,6 +790,7 @@ have:
 	default:
 		break;
 	}
+	return m.type;
 }
 
 /* The home end of the guest's life. */
@@ -826,7 +828,16 @@ serve(struct dep *p)
 			if (p->has_deferred || (rc > 0 &&
 			    (pfd[1].revents & (POLLIN | POLLHUP)))) {
 				interrupted = 0;
-				ctl_message(p, &out, 0);
+				/*
+				 * A signal relayed between calls: the next
+				 * call that would wait is not started (the
+				 * guest may have made it before the signal
+				 * came): deputy_exec answers it with a
+				 * restart, which ends it there if the signal
+				 * acts.
+				 */
+				if (ctl_message(p, &out, 0) == DM_SIGNAL)
+					interrupted = 1;
 				continue;
 			}
 			if (now.tv_sec - p->last_recv.tv_sec > SILENT_S)

@@ -1337,7 +1337,7 @@ guestd_main(const struct guestd_args *a)
 	 * original's (its children, its session) are made at home by the
 	 * process itself.
 	 */
-	if ((s.g = trap_open(nfd, s.gpid, TRAP_ORIGINAL_HOME |
+	if ((s.g = trap_open(nfd, s.gpid, TRAP_ORIGINAL_HOME | TRAP_TRACER |
 	    (ro.killable ? TRAP_KILLABLE : 0), &cause)) == NULL)
 		fail(&s, "%s", cause);
 	trap_set_home_pid(s.g, o.home_pid);

@@ -898,6 +898,16 @@ deputy_exec(struct deputy *d, const struct sysreq *req, struct sysrep *rep,
 	d->stats.by_via[via]++;
 
 	d->to_host = 0;
+	/*
+	 * A signal went to the guest since its last reply: a call that may
+	 * wait for long is not started. The guest may have sent it before
+	 * the signal reached it; its kernel then restarts it, or runs the
+	 * handler, as the signal says (trap.c).
+	 */
+	if ((req->ent->flags & SYF_BLOCKS) && d->intr != NULL && *d->intr) {
+		ret = -DEPUTY_ERESTARTSYS;
+		goto done;
+	}
 	if ((ret = prepare(d, req, &c)) != 0)
 		goto done;
 	/* data calls on the process's own /proc entry run on its host */

@@ -26,6 +26,9 @@
 #define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
 /* Numbers newer than the installed kernel headers. */
+#ifndef ERESTARTNOHAND
+#define ERESTARTNOHAND	514	/* the kernel's: restart unless a handler ran */
+#endif
 #ifndef __NR_fchmodat2
 #define __NR_fchmodat2	452
 #endif
@@ -136,6 +139,10 @@ _Static_assert(sizeof (struct flock) == 32, "struct flock");
 #define HE(n, ...)	T(n, SY_HOME, .via = SYV_EMUL, .arg = { __VA_ARGS__ })
 #define HO(n, ...)	T(n, SY_HOME, .via = SYV_ORIGINAL, .flags = SYF_BLOCKS, \
 			  .arg = { __VA_ARGS__ })
+/* A call with a signal mask of its own: home gets NULL, the guest's kernel the mask. */
+#define HM(n, m, ...)	T(n, SY_HOME, .flags = SYF_BLOCKS | SYF_SIGMASK, .mask = m, \
+			  .arg = { __VA_ARGS__ })
+#define MASK(a, p, r)	{ .arg = (a), .pair = (p), .restart = (r) }
 #define SUB(t, a)	.sub = (t), .nsub = nitems(t), .subarg = (a)
 
 /* Variants. */
@@ -311,6 +318,9 @@ static const struct sysent prlimit_sub[] = {
  *		SYF_CLOCK: arg 0 is a clock id (the process's own home pid in
  *		it means the guest). SYF_LOCALFD: on a descriptor of the
  *		guest's own /proc entry (maps, mem...) the host runs it natively.
+ *		SYF_SIGMASK: it sets the signal mask while it waits (mask):
+ *		home runs it without one, the guest's supervisor judges the
+ *		signals that interrupt it by that mask (sigmask.h).
  * arg[6]	how each argument travels: a number, a home fd, a path, a buffer
  *		in or out with its length (fixed, from another argument, from a
  *		socklen_t in memory, an fd_set), an iovec array, a msghdr. Caps
@@ -427,15 +437,17 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	H(fchmodat2, FD, PATH, V, V),
 	H(faccessat, FD, PATH, V),
 	H(faccessat2, FD, PATH, V, V),
-	HB(pselect6, V, FDSET(0), FDSET(0), FDSET(0), INOUT(sizeof (struct timespec)),
-	    DROP),
-	HB(ppoll, INOUTA(1, sizeof (struct pollfd), POLLFD_MAX * 8), V,
+	HM(pselect6, MASK(5, 1, ERESTARTNOHAND), V, FDSET(0), FDSET(0), FDSET(0),
+	    INOUT(sizeof (struct timespec)), DROP),
+	HM(ppoll, MASK(3, 0, ERESTARTNOHAND),
+	    INOUTA(1, sizeof (struct pollfd), POLLFD_MAX * 8), V,
 	    INOUT(sizeof (struct timespec)), DROP, V),
 	HP(splice, FD, INOUT(8), FD, INOUT(8), V, V),
 	HP(tee, FD, FD, V, V),
 	H(sync_file_range, FD, V, V, V),
 	H(utimensat, FD, PATH, IN(2 * sizeof (struct timespec)), V),
-	HB(epoll_pwait, FD, OUTAI(2, EPOLL_EV_LEN, SYSENT_IO_MAX), V, V, DROP, V),
+	HM(epoll_pwait, MASK(4, 0, EINTR), FD,
+	    OUTAI(2, EPOLL_EV_LEN, SYSENT_IO_MAX), V, V, DROP, V),
 	H(timerfd_create, V, V),
 	H(eventfd, V),
 	H(eventfd2, V, V),
@@ -458,8 +470,9 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	HL(pwritev2, SYF_BLOCKS | SYF_SIGPIPE, FD, IOVW(2), V, V, V, V),
 	H(statx, FD, PATH, V, V, OUT(256)),
 	H(openat2, FD, PATH, INA(3, 1, OPEN_HOW_MAX, E2BIG), V),
-	HB(epoll_pwait2, FD, OUTAI(2, EPOLL_EV_LEN, SYSENT_IO_MAX), V,
-	    IN(sizeof (struct timespec)), DROP, V),
+	HM(epoll_pwait2, MASK(4, 0, EINTR), FD,
+	    OUTAI(2, EPOLL_EV_LEN, SYSENT_IO_MAX), V, IN(sizeof (struct timespec)),
+	    DROP, V),
 	HE(close_range, V, V, V),
 
 	/* The home identity: pids, ids, sessions, signals to home pids. */

@@ -25,6 +25,7 @@
 #include "omm/log.h"
 #include "omm/marshal.h"
 #include "omm/procself.h"
+#include "omm/sigmask.h"
 #include "omm/sysent.h"
 #include "omm/trap.h"
 #include "omm/xmalloc.h"
@@ -588,6 +589,52 @@ lfd_after(struct trap_guest *g, const struct trap_notif *n, int64_t ret)
 	return 0;
 }
 
+/* Does a pending signal act under the mask of the call (sigmask.h)? */
+static int
+mask_lets_through(pid_t pid, uint64_t callmask)
+{
+	struct sigstate	st;
+
+	return sigstate_read(pid, &st) == 0 && sigmask_acting(&st, callmask) != 0;
+}
+
+struct mask_answer {
+	struct trap_guest	*g;
+	uint64_t		 id;
+};
+
+static int
+mask_answer(void *arg, int64_t ret)
+{
+	struct mask_answer	*ma = arg;
+	char			*why = NULL;
+	int			 rc;
+
+	if ((rc = trap_respond(ma->g, ma->id, ret, &why)) == -1) {
+		log_debug("pid %d: %s", (int)ma->g->cur, why);
+		free(why);
+	}
+	return rc;
+}
+
+/*
+ * End a call with a mask of its own for a signal that mask lets through:
+ * its restart code, the signal delivered under the mask, as the kernel
+ * would have.
+ */
+static int
+mask_deliver(struct trap_guest *g, struct trap_notif *n,
+    const struct sysent *e, uint64_t callmask, char **cause)
+{
+	struct mask_answer	ma = { g, n->id };
+	int			rc;
+
+	g->stats.signals++;
+	rc = sigmask_deliver(n->pid, callmask, e->mask.restart, mask_answer,
+	    &ma, cause);
+	return rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
+}
+
 static int
 serve_home(struct trap_guest *g, const struct trap_link *link,
     struct trap_notif *n, const struct sysent *e, char **cause)
@@ -595,10 +642,26 @@ serve_home(struct trap_guest *g, const struct trap_link *link,
 	struct sysreq	 req;
 	struct sysrep	 rep;
 	struct syslocal	 loc;
+	uint64_t	 callmask = 0;
 	uint16_t	 rtype = 0;
 	char		*why = NULL;
-	int		 err, rc;
+	int		 err, rc, masked = 0;
 
+	/*
+	 * A call that waits under a mask of its own (pselect6, ppoll,
+	 * epoll_pwait): the guest's kernel never set it, home runs the call
+	 * without it. A signal that mask lets through, pending already, ends
+	 * the call before it goes home, as the kernel's would.
+	 */
+	if ((g->flags & TRAP_TRACER) && (e->flags & SYF_SIGMASK)) {
+		masked = sigmask_of_call(e, n->args, trap_read_mem, g, &callmask);
+		if (masked < 0) {
+			g->stats.refused++;
+			return answer(g, n->id, masked, 0, cause);
+		}
+		if (masked && mask_lets_through(n->pid, callmask))
+			return mask_deliver(g, n, e, callmask, cause);
+	}
 	buf_reset(&g->req);
 	err = marshal_request(&req, ++g->seq, n->nr, n->args, trap_read_mem, g,
 	    &g->req, &why);
@@ -643,6 +706,13 @@ again:
 	 * the call as it would have locally; blocked or ignored, the call
 	 * simply runs again, as the kernel's restart would.
 	 */
+	if (rep.ret == -TRAP_ERESTARTSYS && masked) {
+		sysrep_free(&rep);
+		if (!mask_lets_through(n->pid, callmask))
+			goto again;
+		sysreq_free(&req);
+		return mask_deliver(g, n, e, callmask, cause);
+	}
 	if (rep.ret == -TRAP_ERESTARTSYS && !signal_deliverable(n->pid)) {
 		sysrep_free(&rep);
 		goto again;

@@ -123,6 +123,19 @@ struct sycond {
 				   process's own home pid is the guest's (trap.c) */
 #define SYF_LOCALFD	0x08	/* on a descriptor of the guest's own /proc
 				   (procself.h) it runs on the host natively */
+#define SYF_SIGMASK	0x10	/* sets the signal mask for its duration (mask) */
+
+/*
+ * The signal mask a call sets while it waits (pselect6, ppoll, epoll_pwait):
+ * arg[arg] points to the sigset_t (pair: to pselect6's { sigset_t *, size_t
+ * }), the size is arg[arg + 1] (pair: the size_t). A signal the mask lets
+ * through ends the call with -restart (ERESTARTNOHAND, or EINTR for epoll).
+ */
+struct symask {
+	uint8_t		arg;
+	uint8_t		pair;
+	uint16_t	restart;
+};
 
 struct sysent {
 	int			 nr;		/* system call number, -1: unknown */
@@ -138,6 +151,7 @@ struct sysent {
 	size_t			 nsub;
 	uint8_t			 subarg;
 	uint32_t		 key;		/* a variant: its value of subarg */
+	struct symask		 mask;		/* SYF_SIGMASK */
 };
 
 /* The entry of a number, or NULL when the table does not know it. */

@@ -80,6 +80,10 @@ struct trap_stats {
 #define TRAP_KILLABLE		0x02	/* the filter has killable waits (5.19+) */
 #define TRAP_ORIGINAL_HOME	0x04	/* calls the original must make (wait4,
 					   setsid...) bring the process home */
+#define TRAP_TRACER		0x08	/* the supervisor is the guest's ptrace
+					   tracer: a signal the mask of a call
+					   lets through (pselect6...) is
+					   delivered under it (sigmask.h) */
 
 /* What trap_serve did with a notification. */
 enum trap_outcome {
