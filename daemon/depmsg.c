@@ -20,7 +20,7 @@ static const char *const names[DM_NTYPES] = {
 	[DM_HOLDING] = "HOLDING", [DM_LOST] = "LOST", [DM_DUMPED] = "DUMPED",
 	[DM_DUMPFAIL] = "DUMPFAIL", [DM_SIGNAL] = "SIGNAL", [DM_BRING] = "BRING",
 	[DM_HOLD] = "HOLD", [DM_MOVED] = "MOVED", [DM_MOVEFAIL] = "MOVEFAIL",
-	[DM_STAY] = "STAY",
+	[DM_STAY] = "STAY", [DM_PARKED] = "PARKED",
 };
 
 const char *

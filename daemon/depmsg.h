@@ -32,6 +32,9 @@ enum depmsg_type {
 	DM_MOVEFAIL,		/* D -> ommd: the move on was refused, it stays: text */
 	DM_STAY,		/* ommd -> D: the image could not come home (text), it
 				   goes on at its host; a new in pipe comes with it */
+	DM_PARKED,		/* ommd -> D, after READY: the original is parked
+				   and let go of its POSIX locks (text: why not),
+				   which D takes before it serves (plocks.h) */
 	DM_NTYPES
 };
 

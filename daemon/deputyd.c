@@ -34,6 +34,7 @@
 #include "omm/marshal.h"
 #include "omm/miglink.h"
 #include "omm/migwire.h"
+#include "omm/plocks.h"
 #include "omm/procfs.h"
 #include "omm/wire.h"
 #include "omm/xmalloc.h"
@@ -65,6 +66,8 @@ struct dep {
 	struct depmsg			 deferred;	/* a bring after a reply */
 	int				 has_deferred;
 	uint8_t				*chunk;
+	struct plock			*locks;		/* P's POSIX locks, ours */
+	size_t				 nlocks;	/* once it is parked */
 };
 
 static void __attribute__((noreturn))
@@ -325,6 +328,9 @@ take_over(struct dep *p, char **cause)
 	}
 	free(fds);
 	close(pfd);
+	/* P holds them until it is parked; the same numbers here */
+	if (plocks_of(pid, &p->locks, &p->nlocks, cause) == -1)
+		return -1;
 
 	if (procfs_status(pid, &st, cause) == -1)
 		return -1;
@@ -897,6 +903,35 @@ serve(struct dep *p)
 	}
 }
 
+/*
+ * P's POSIX locks become ours once ommd has parked it (it let go of them
+ * there), before the first call is served. One taken meanwhile by another
+ * process is lost: the process ends, saying which (plocks.h).
+ */
+static void
+take_locks(struct dep *p)
+{
+	struct depmsg	 m;
+	char		*cause = NULL, *why;
+
+	if (wait_ctl(p, &m, READY_MS, &cause) == -1)
+		lost(p, cause);
+	if (m.type != DM_PARKED) {
+		xasprintf(&cause, "protocol: %s from ommd before PARKED",
+		    depmsg_name(m.type));
+		lost(p, cause);
+	}
+	if (p->nlocks > 0 && plocks_take(p->locks, p->nlocks, &cause) == -1) {
+		m.text[sizeof m.text - 1] = '\0';
+		xasprintf(&why, "%s%s%s", cause, m.text[0] ? "; parking: " : "",
+		    m.text);
+		lost(p, why);
+	}
+	free(p->locks);
+	p->locks = NULL;
+	p->nlocks = 0;
+}
+
 void
 deputyd_main(const struct deputyd_args *a)
 {
@@ -977,6 +1012,7 @@ deputyd_main(const struct deputyd_args *a)
 	}
 	deputy_set_intr(p.d, &interrupted);
 	depmsg_sendf(a->ctl, DM_READY, gpid, 0, NULL);
+	take_locks(&p);
 	sent_now(&p);
 	clock_gettime(CLOCK_MONOTONIC, &p.last_recv);
 	serve(&p);

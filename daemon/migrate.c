@@ -650,8 +650,10 @@ on_ready(struct away *a, const struct depmsg *m)
 	if (ckpt_park(a->pid, &cause) == -1) {
 		/* still stopped: signals wait, the guest runs all the same */
 		log_warnx("process %d: parking: %s", (int)a->pid, cause);
-		free(cause);
 	}
+	/* D takes P's POSIX locks now, before it serves a call */
+	depmsg_sendf(a->ctl, DM_PARKED, 0, 0, "%s", cause != NULL ? cause : "");
+	free(cause);
 	a->state = AW_AWAY;
 	if (t != NULL) {
 		t->state = PROTO_STATE_RUNNING;

@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "omm/ckpt.h"
 #include "omm/inject.h"
 #include "omm/log.h"
+#include "omm/plocks.h"
 #include "omm/procfs.h"
 #include "omm/xmalloc.h"
 
@@ -30,6 +33,9 @@
 
 #define SCR_STR		0		/* a path */
 #define SCR_INFO	1024		/* siginfo_t */
+#define SCR_FLOCK	2048		/* struct flock */
+
+#define HOLDER_END_MS	5000	/* a holder killed for its locks is gone */
 
 struct adopt {
 	pid_t		 pid, from;
@@ -41,6 +47,8 @@ struct adopt {
 	size_t		 np;
 	uint32_t	 umask;
 	long		 pidfd;		/* in pid */
+	struct plock	*locks;		/* from's POSIX locks */
+	size_t		 nlocks;
 };
 
 static int
@@ -86,6 +94,59 @@ adopt_read(struct adopt *a, char **cause)
 	if (procfs_status(a->from, &st, cause) == -1)
 		return -1;
 	a->umask = st.has_umask ? st.umask : 022;
+	return plocks_of(a->from, &a->locks, &a->nlocks, cause);
+}
+
+/*
+ * from's POSIX locks become pid's (plocks.h). Only from's end lets go of
+ * them: it is killed, its end waited for, and pid takes each at once. One
+ * another process took meanwhile is lost, and the adoption fails naming it.
+ */
+static int
+adopt_locks(struct adopt *a, char **cause)
+{
+	struct pollfd	 pfd;
+	struct flock	 fl;
+	char		 what[400];
+	long		 ret;
+	size_t		 i;
+	int		 fd, rc;
+
+	if (a->nlocks == 0)
+		return 0;
+	if ((fd = (int)syscall(SYS_pidfd_open, a->from, 0)) == -1)
+		return cause_set(cause, "pidfd_open %ld: %s", (long)a->from,
+		    strerror(errno));
+	if (kill(a->from, SIGKILL) == -1) {
+		close(fd);
+		return cause_set(cause, "ending %ld: %s", (long)a->from,
+		    strerror(errno));
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	do
+		rc = poll(&pfd, 1, HOLDER_END_MS);
+	while (rc == -1 && errno == EINTR);
+	close(fd);
+	if (rc != 1)
+		return cause_set(cause, "%ld did not end", (long)a->from);
+	for (i = 0; i < a->nlocks; i++) {
+		memset(&fl, 0, sizeof fl);
+		fl.l_type = a->locks[i].write ? F_WRLCK : F_RDLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = (off_t)a->locks[i].start;
+		fl.l_len = (off_t)a->locks[i].len;
+		if (inject_write(a->in, SCR_FLOCK, &fl, sizeof fl, cause) == -1 ||
+		    INJECT(a->in, &ret, cause, SYS_fcntl, a->locks[i].fd,
+		    F_SETLK, inject_scratch(a->in) + SCR_FLOCK) == -1)
+			return -1;
+		if (ret != 0) {
+			plock_describe(a->pid, &a->locks[i], what, sizeof what);
+			return cause_set(cause, "its %s %s", what, ret == -EAGAIN ||
+			    ret == -EACCES ? "was taken by another process "
+			    "while it came home" : strerror((int)-ret));
+		}
+	}
 	return 0;
 }
 
@@ -198,7 +259,7 @@ ckpt_adopt_fds(pid_t pid, pid_t from, char **cause)
 	if ((a.in = inject_init(pid, 0, &why)) == NULL)
 		goto out;
 	if (adopt_table(&a, &why) == -1 || adopt_cwd(&a, &why) == -1 ||
-	    adopt_requeue(&a, &why) == -1)
+	    adopt_locks(&a, &why) == -1 || adopt_requeue(&a, &why) == -1)
 		goto out_fini;
 	if (inject_fini(a.in, 1, &why) == -1)
 		goto out;
@@ -234,5 +295,6 @@ out:
 	free(a.ffds);
 	free(a.fcloexec);
 	free(a.pfds);
+	free(a.locks);
 	return rv;
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "omm/ckpt.h"
 #include "omm/inject.h"
 #include "omm/log.h"
+#include "omm/plocks.h"
 #include "omm/procfs.h"
 
 #include "ckpt-int.h"
@@ -36,6 +38,7 @@
 #define SCR_INFO	64		/* siginfo_t, 128 bytes */
 #define SCR_ACT		256		/* kernel sigaction, 32 bytes */
 #define SCR_RLIM	512		/* two u64 */
+#define SCR_FLOCK	640		/* struct flock, 32 bytes */
 
 /* More pending signals than a queue may hold (RLIMIT_SIGPENDING aside). */
 #define PARK_MAX_DRAIN	4096
@@ -111,6 +114,43 @@ park_drain(struct inject *in, char **cause)
 }
 
 /*
+ * Its POSIX locks are its deputy's while it is away (plocks.h): it lets go
+ * of them here, and the deputy, told it is parked, takes them at once.
+ */
+static int
+park_unlock(struct inject *in, pid_t pid, char **cause)
+{
+	struct plock	*locks;
+	struct flock	 fl;
+	size_t		 n, i;
+	long		 ret;
+
+	if (plocks_of(pid, &locks, &n, cause) == -1)
+		return -1;
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	if (n > 0 && inject_write(in, SCR_FLOCK, &fl, sizeof fl, cause) == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		/* the whole file: every lock of its on that file goes */
+		if (INJECT(in, &ret, cause, SYS_fcntl, locks[i].fd, F_SETLK,
+		    inject_scratch(in) + SCR_FLOCK) == -1)
+			goto fail;
+		if (ret != 0) {
+			cause_set(cause, "unlocking fd %d: %s", locks[i].fd,
+			    strerror(-ret));
+			goto fail;
+		}
+	}
+	free(locks);
+	return 0;
+fail:
+	free(locks);
+	return -1;
+}
+
+/*
  * Map the park loop into pid (through in) and point its registers at it:
  * rip at the loop, no system call to restart. The mask and the injection
  * area are the caller's to settle. Returns the page in *page.
@@ -169,7 +209,7 @@ ckpt_park(pid_t pid, char **cause)
 
 	if ((in = inject_init(pid, 0, cause)) == NULL)
 		return -1;
-	if (park_drain(in, &why) == -1 ||
+	if (park_drain(in, &why) == -1 || park_unlock(in, pid, &why) == -1 ||
 	    ckpt_park_code(in, pid, &page, &why) == -1)
 		goto fail;
 	/* Signals that came meanwhile were not in the image: they stay. */

@@ -171,7 +171,8 @@ int	ckpt_restore(pid_t stub, int in_fd, struct restore_opts *,
  * elsewhere: one page of code is mapped in it ("pause; jmp back") and it
  * loops there with an empty signal mask, so every signal sent to it stops
  * it for its tracer, who forwards it. Its pending signals are dropped (they
- * are in the image). Then it is resumed. Its memory and registers are
+ * are in the image), and so are its POSIX locks, which its deputy takes
+ * (plocks.h). Then it is resumed. Its memory and registers are
  * forfeit: it comes back only by a RESTORE_ORIGINAL restore. On failure it
  * is left stopped as it was (ckpt_resume still works).
  */
@@ -183,7 +184,9 @@ int	ckpt_park(pid_t pid, char **cause) __attribute__((warn_unused_result));
  * (the same owner as pid, dumpable): by injection into pid, pidfd_open(from)
  * then for every fd of from pidfd_getfd and dup3 to the same number (its
  * close-on-exec flag as from has it); every fd of pid that from lacks is
- * closed; chdir to from's cwd; from's umask. Leaves pid stopped.
+ * closed; chdir to from's cwd; from's umask. When from holds POSIX locks
+ * (plocks.h), from is killed and pid takes them once it has ended. Leaves
+ * pid stopped.
  */
 int	ckpt_adopt_fds(pid_t pid, pid_t from, char **cause)
 	    __attribute__((warn_unused_result));
