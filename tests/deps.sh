@@ -6,7 +6,8 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
   libseccomp-dev libevent-dev libssl-dev libcmocka-dev
   iproute2 procps passwd util-linux
   bc xz-utils gzip coreutils python3 tmux
-  libcap2-bin iputils-ping sudo"
+  libcap2-bin iputils-ping sudo
+  sqlite3 make gcc"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
