@@ -180,6 +180,10 @@ for w in "${ORDER[@]}"; do
 	[ "$w" = sqlite3 ] &&
 	    check "sqlite3: moved holding its locks, held by its deputy at home ($LOCKED of 2 moves)" \
 	    [ "$LOCKED" -ge 1 ]
+	# its waitpid runs once a child's SIGCHLD reached it in pselect
+	[ "$w" = make ] &&
+	    check "make: a child's exit reached it away (home for its wait4)" \
+	    grep -Eq "process $pid: home from node node[23] \(a call needs home: wait4\)" "$LOG1"
 	[ "$fail" -eq "$f0" ] || logs_of -a "$pid"
 done
 for i in 2 3; do
