@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,36 +49,73 @@ static int	set_load_cgroup(struct omm_config *, const char *, char **);
 static int	set_balance_min_age(struct omm_config *, const char *, char **);
 static int	set_guest_memory(struct omm_config *, const char *, char **);
 
+static int	set_handshake_ms(struct omm_config *, const char *, char **);
+static int	set_handshake_per_source(struct omm_config *, const char *,
+		    char **);
+static int	set_handshake_max(struct omm_config *, const char *, char **);
+static int	set_control_per_user(struct omm_config *, const char *,
+		    char **);
+static int	set_control_max(struct omm_config *, const char *, char **);
+static int	set_control_idle(struct omm_config *, const char *, char **);
+static int	set_log_repeat(struct omm_config *, const char *, char **);
+
+/* Where a key keeps its value, for config_diff. */
+enum conf_kind { CF_NONE, CF_STR, CF_INT, CF_U32, CF_U64, CF_ADDR };
+struct conf_field {
+	enum conf_kind	 kind;
+	size_t		 off;
+};
+#define F(k, m)	{ k, offsetof(struct omm_config, m) }
+
 /*
  * The keys ommd.conf knows. set() checks and stores a value; its cause
- * names only the value, the parser adds where it was.
+ * names only the value, the parser adds where it was. live: a running
+ * ommd takes a new value when it reloads (SIGHUP, omctl reload); every
+ * other key needs a restart. f: the fields that hold the value.
  */
 static const struct conf_key {
-	const char	*name;
-	int		(*set)(struct omm_config *, const char *, char **);
+	const char		*name;
+	int			(*set)(struct omm_config *, const char *,
+				    char **);
+	int			 live;
+	struct conf_field	 f[2];
 } conf_keys[] = {
-	{ "socket",	set_socket },
-	{ "state_dir",	set_state_dir },
-	{ "verbose",	set_verbose },
-	{ "log",	set_log },
-	{ "node_id",	set_node_id },
-	{ "node_name",	set_node_name },
-	{ "listen",	set_listen },
-	{ "ca",		set_ca },
-	{ "cert",	set_cert },
-	{ "key",	set_key },
-	{ "crl",	set_crl },
-	{ "map",	set_map },
-	{ "discovery",	set_discovery },
-	{ "mcast_group", set_mcast_group },
-	{ "mcast_if",	set_mcast_if },
-	{ "gossip_interval_ms", set_gossip_interval },
-	{ "dead_after_ms", set_dead_after },
-	{ "window",	set_window },
-	{ "speed",	set_speed },
-	{ "load_cgroup", set_load_cgroup },
-	{ "balance_min_age_ms", set_balance_min_age },
-	{ "guest_memory", set_guest_memory },
+	{ "socket",	set_socket, 0, { F(CF_STR, socket_path) } },
+	{ "state_dir",	set_state_dir, 0, { F(CF_STR, state_dir) } },
+	{ "verbose",	set_verbose, 1, { F(CF_INT, verbose) } },
+	{ "log",	set_log, 0, { F(CF_INT, log_syslog) } },
+	{ "node_id",	set_node_id, 0, { F(CF_U32, node_id) } },
+	{ "node_name",	set_node_name, 0, { F(CF_STR, node_name) } },
+	{ "listen",	set_listen, 0, { F(CF_ADDR, listen), F(CF_INT, fabric) } },
+	{ "ca",		set_ca, 1, { F(CF_STR, ca) } },
+	{ "cert",	set_cert, 1, { F(CF_STR, cert) } },
+	{ "key",	set_key, 1, { F(CF_STR, key) } },
+	{ "crl",	set_crl, 1, { F(CF_STR, crl) } },
+	{ "map",	set_map, 0, { F(CF_STR, map_path) } },
+	{ "discovery",	set_discovery, 0, { F(CF_INT, discovery) } },
+	{ "mcast_group", set_mcast_group, 0, { F(CF_ADDR, mcast_group) } },
+	{ "mcast_if",	set_mcast_if, 0, { F(CF_STR, mcast_if) } },
+	{ "gossip_interval_ms", set_gossip_interval, 0,
+	    { F(CF_U32, gossip_min_ms), F(CF_U32, gossip_max_ms) } },
+	{ "dead_after_ms", set_dead_after, 0, { F(CF_U32, dead_after_ms) } },
+	{ "window",	set_window, 0, { F(CF_U32, window) } },
+	{ "speed",	set_speed, 0, { F(CF_U32, speed) } },
+	{ "load_cgroup", set_load_cgroup, 0, { F(CF_STR, load_cgroup) } },
+	{ "balance_min_age_ms", set_balance_min_age, 0,
+	    { F(CF_U32, balance_min_age_ms) } },
+	{ "guest_memory", set_guest_memory, 0,
+	    { F(CF_U64, guest_memory), F(CF_U32, guest_memory_pct) } },
+	{ "handshake_timeout_ms", set_handshake_ms, 1,
+	    { F(CF_U32, handshake_ms) } },
+	{ "handshake_per_source", set_handshake_per_source, 1,
+	    { F(CF_U32, handshake_per_source) } },
+	{ "handshake_max", set_handshake_max, 1, { F(CF_U32, handshake_max) } },
+	{ "control_per_user", set_control_per_user, 1,
+	    { F(CF_U32, control_per_user) } },
+	{ "control_max", set_control_max, 1, { F(CF_U32, control_max) } },
+	{ "control_idle_s", set_control_idle, 1,
+	    { F(CF_U32, control_idle_s) } },
+	{ "log_repeat_s", set_log_repeat, 1, { F(CF_U32, log_repeat_s) } },
 };
 #define NKEYS	(sizeof conf_keys / sizeof conf_keys[0])
 
@@ -112,6 +150,66 @@ config_defaults(struct omm_config *c)
 	c->load_cgroup = NULL;
 	c->guest_memory = 0;
 	c->guest_memory_pct = OMM_GUEST_MEMORY_PCT;
+	c->handshake_ms = OMM_HANDSHAKE_MS;
+	c->handshake_per_source = OMM_HANDSHAKE_PER_SOURCE;
+	c->handshake_max = OMM_HANDSHAKE_MAX;
+	c->control_per_user = OMM_CONTROL_PER_USER;
+	c->control_max = OMM_CONTROL_MAX;
+	c->control_idle_s = OMM_CONTROL_IDLE_S;
+	c->log_repeat_s = OMM_LOG_REPEAT_S;
+}
+
+/* Does field f hold the same value in a and b? */
+static int
+field_eq(const struct conf_field *f, const struct omm_config *a,
+    const struct omm_config *b)
+{
+	const char	*pa = (const char *)a + f->off;
+	const char	*pb = (const char *)b + f->off;
+	const char	*sa, *sb;
+
+	switch (f->kind) {
+	case CF_NONE:
+		return 1;
+	case CF_STR:
+		sa = *(char *const *)(const void *)pa;
+		sb = *(char *const *)(const void *)pb;
+		if (sa == NULL || sb == NULL)
+			return sa == sb;
+		return strcmp(sa, sb) == 0;
+	case CF_INT:
+		return memcmp(pa, pb, sizeof(int)) == 0;
+	case CF_U32:
+		return memcmp(pa, pb, sizeof(uint32_t)) == 0;
+	case CF_U64:
+		return memcmp(pa, pb, sizeof(uint64_t)) == 0;
+	case CF_ADDR:
+		return node_addr_equal((const struct node_addr *)(const void *)pa,
+		    (const struct node_addr *)(const void *)pb);
+	}
+	return 0;
+}
+
+size_t
+config_diff(const struct omm_config *a, const struct omm_config *b,
+    struct config_change *out, size_t max)
+{
+	size_t	i, j, n = 0;
+
+	for (i = 0; i < NKEYS; i++) {
+		for (j = 0; j < 2; j++) {
+			if (!field_eq(&conf_keys[i].f[j], a, b))
+				break;
+		}
+		if (j == 2)
+			continue;
+		if (n < max) {
+			out[n].key = conf_keys[i].name;
+			out[n].live = conf_keys[i].live;
+		}
+		n++;
+	}
+	return n;
 }
 
 void
@@ -385,6 +483,53 @@ set_load_cgroup(struct omm_config *c, const char *v, char **cause)
 		return cause_set(cause, "load_cgroup longer than %d bytes",
 		    LV_CGROUP_MAX - 1);
 	return set_path(&c->load_cgroup, v, cause);
+}
+
+static int
+set_handshake_ms(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "handshake_timeout_ms", 100, 600000,
+	    &c->handshake_ms, cause);
+}
+
+static int
+set_handshake_per_source(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "handshake_per_source", 1, 65536,
+	    &c->handshake_per_source, cause);
+}
+
+static int
+set_handshake_max(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "handshake_max", 1, 65536, &c->handshake_max,
+	    cause);
+}
+
+static int
+set_control_per_user(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "control_per_user", 1, 65536, &c->control_per_user,
+	    cause);
+}
+
+static int
+set_control_max(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "control_max", 1, 65536, &c->control_max, cause);
+}
+
+static int
+set_control_idle(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "control_idle_s", 1, 86400, &c->control_idle_s,
+	    cause);
+}
+
+static int
+set_log_repeat(struct omm_config *c, const char *v, char **cause)
+{
+	return get_u32(v, "log_repeat_s", 0, 3600, &c->log_repeat_s, cause);
 }
 
 /*

@@ -1,6 +1,7 @@
 /* log.c: stderr or syslog logging, printf-checked, one place for all messages. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,20 @@
 static const char	*log_name = "omm";
 static enum log_dest	 log_dest = LOG_TO_STDERR;
 static int		 log_verbose;
+
+/* Rate-limited kinds of lines (log.h): one slot per kind seen lately. */
+#define RL_SLOTS	32
+#define RL_TEXT		512
+#define RL_DEFAULT_S	10
+struct rl_slot {
+	const void	*kind;		/* NULL: free */
+	int		 pri;
+	int64_t		 start;		/* ms, the window's */
+	uint64_t	 left_out;
+	char		 last[RL_TEXT];	/* the last line left out */
+};
+static struct rl_slot	 rl[RL_SLOTS];
+static unsigned		 rl_window_s = RL_DEFAULT_S;
 
 void
 log_init(const char *name, enum log_dest dest, int verbose)
@@ -36,11 +51,8 @@ log_getverbose(void)
 }
 
 static void
-vlog(int pri, const char *fmt, va_list ap, const char *err)
+log_line(int pri, const char *msg, const char *err)
 {
-	char	msg[2048];
-
-	vsnprintf(msg, sizeof msg, fmt, ap);
 	if (log_dest == LOG_TO_SYSLOG) {
 		if (err != NULL)
 			syslog(pri, "%s: %s", msg, err);
@@ -52,6 +64,141 @@ vlog(int pri, const char *fmt, va_list ap, const char *err)
 		fprintf(stderr, "%s: %s: %s\n", log_name, msg, err);
 	else
 		fprintf(stderr, "%s: %s\n", log_name, msg);
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, const char *err)
+{
+	char	msg[2048];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	log_line(pri, msg, err);
+}
+
+void
+log_setrepeat(unsigned seconds)
+{
+	rl_window_s = seconds;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The line saying what a slot's window left out, if anything; then empty. */
+static unsigned
+rl_summary(struct rl_slot *s, int64_t now)
+{
+	char	msg[RL_TEXT + 64];
+	int64_t	secs;
+
+	if (s->left_out == 0)
+		return 0;
+	secs = (now - s->start + 999) / 1000;
+	if (secs > rl_window_s && rl_window_s != 0)
+		secs = rl_window_s;
+	snprintf(msg, sizeof msg, "%llu more in %lld s like: %s",
+	    (unsigned long long)s->left_out, (long long)secs, s->last);
+	log_line(s->pri, msg, NULL);
+	s->left_out = 0;
+	return 1;
+}
+
+int
+log_repeat_admit(const void *kind, int pri, int64_t now, const char *text)
+{
+	struct rl_slot	*s, *free_slot = NULL, *oldest = NULL;
+	size_t		 i;
+
+	if (rl_window_s == 0)
+		return 1;
+	for (i = 0; i < RL_SLOTS; i++) {
+		s = &rl[i];
+		if (s->kind == kind)
+			break;
+		if (s->kind == NULL) {
+			if (free_slot == NULL)
+				free_slot = s;
+		} else if (oldest == NULL || s->start < oldest->start)
+			oldest = s;
+	}
+	if (i == RL_SLOTS) {
+		/* a new kind; too many kinds: the oldest is summed up */
+		if ((s = free_slot) == NULL) {
+			s = oldest;
+			rl_summary(s, now);
+		}
+		s->kind = kind;
+		s->pri = pri;
+		s->start = now;
+		s->left_out = 0;
+		return 1;
+	}
+	if (now - s->start < (int64_t)rl_window_s * 1000) {
+		s->left_out++;
+		snprintf(s->last, sizeof s->last, "%s", text);
+		return 0;
+	}
+	rl_summary(s, now);
+	s->start = now;
+	return 1;
+}
+
+unsigned
+log_repeat_flush_at(int64_t now)
+{
+	unsigned	n = 0;
+	size_t		i;
+
+	for (i = 0; i < RL_SLOTS; i++) {
+		if (rl[i].kind == NULL ||
+		    now - rl[i].start < (int64_t)rl_window_s * 1000)
+			continue;
+		n += rl_summary(&rl[i], now);
+		rl[i].kind = NULL;
+	}
+	return n;
+}
+
+void
+log_repeat_flush(void)
+{
+	(void)log_repeat_flush_at(mono_ms());
+}
+
+static void
+vlog_rl(int pri, const char *fmt, va_list ap)
+{
+	char	msg[2048];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (log_repeat_admit(fmt, pri, mono_ms(), msg))
+		log_line(pri, msg, NULL);
+}
+
+void
+log_warnx_rl(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog_rl(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info_rl(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog_rl(LOG_INFO, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -24,6 +24,14 @@
 #define OMM_GUEST_MEMORY_PCT	50	/* of MemTotal: a guest's limit */
 #define OMM_GUEST_MEMORY_MIN	(1ULL << 20)	/* at least 1 MiB */
 #define OMM_GUEST_MEMORY_MAX	(1ULL << 60)
+/* What unauthenticated and unprivileged peers may hold (docs/security.md). */
+#define OMM_HANDSHAKE_MS	10000
+#define OMM_HANDSHAKE_PER_SOURCE 16
+#define OMM_HANDSHAKE_MAX	128
+#define OMM_CONTROL_PER_USER	64
+#define OMM_CONTROL_MAX		256
+#define OMM_CONTROL_IDLE_S	60
+#define OMM_LOG_REPEAT_S	10
 
 struct omm_config {
 	char	*socket_path;	/* control socket */
@@ -59,6 +67,27 @@ struct omm_config {
 	 */
 	uint64_t		 guest_memory;
 	uint32_t		 guest_memory_pct;
+
+	/*
+	 * Limits (docs/security.md, "Limits"): connections to each node port
+	 * that have not completed their TLS handshake (per source address,
+	 * in all, and how long they may take); control connections per
+	 * non-root user and in all, and how long one may sit idle; the
+	 * window of rate-limited log lines.
+	 */
+	uint32_t		 handshake_ms;
+	uint32_t		 handshake_per_source;
+	uint32_t		 handshake_max;
+	uint32_t		 control_per_user;
+	uint32_t		 control_max;
+	uint32_t		 control_idle_s;
+	uint32_t		 log_repeat_s;
+};
+
+/* A key whose value differs between two configs (config_diff). */
+struct config_change {
+	const char	*key;
+	int		 live;	/* a running ommd takes it on reload */
 };
 
 /* The guest memory limit in bytes on a node with memtotal bytes. */
@@ -75,5 +104,11 @@ int	config_parse(struct omm_config *, const char *text, size_t len,
 int	config_load(struct omm_config *, const char *path, int must_exist,
 	    char **cause) __attribute__((warn_unused_result));
 void	config_free(struct omm_config *);
+/*
+ * The keys whose values differ from a to b, in the order of the table, at
+ * most max of them; returns how many differ.
+ */
+size_t	config_diff(const struct omm_config *a, const struct omm_config *b,
+	    struct config_change *out, size_t max);
 
 #endif

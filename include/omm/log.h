@@ -3,6 +3,7 @@
 #define OMM_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG };
 
@@ -17,6 +18,28 @@ void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Lines an outsider can cause at will (a refused connection, a failed
+ * handshake) are rate-limited by kind, a kind being the format string:
+ * the first line of a kind in a window of log_setrepeat() seconds (10 by
+ * default) is logged, the others of that window are counted, and once the
+ * window is over one line says how many there were and shows the last
+ * ("1234 more in 10 s like: ..."). 0 seconds: every line is logged.
+ */
+void	log_setrepeat(unsigned seconds);
+void	log_warnx_rl(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info_rl(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Say what was left out of windows that are over (a daemon's timer). */
+void	log_repeat_flush(void);
+/*
+ * The same with the clock given (tests): admit returns 1 when a line of
+ * kind with text is to be logged now, 0 when it is only counted; flush_at
+ * returns how many summary lines it logged.
+ */
+int	log_repeat_admit(const void *kind, int pri, int64_t now_ms,
+	    const char *text);
+unsigned log_repeat_flush_at(int64_t now_ms);
 
 /*
  * Build a heap-allocated message for a "char **cause" out-parameter.

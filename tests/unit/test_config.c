@@ -350,6 +350,103 @@ test_load(void **state)
 	free(cause);
 }
 
+/* The limit keys: defaults, values, refusals. */
+static void
+test_limit_keys(void **state)
+{
+	static const char	 text[] =
+	    "handshake_timeout_ms = 2500\n"
+	    "handshake_per_source = 4\n"
+	    "handshake_max = 64\n"
+	    "control_per_user = 8\n"
+	    "control_max = 100\n"
+	    "control_idle_s = 5\n"
+	    "log_repeat_s = 0\n";
+	static const char	*bad[] = {
+		"handshake_timeout_ms = 10\n",
+		"handshake_per_source = 0\n",
+		"control_per_user = -1\n",
+		"control_idle_s = 0\n",
+		"log_repeat_s = 3601\n",
+	};
+	struct omm_config	 c;
+	char			*cause = NULL;
+	size_t			 i;
+
+	config_defaults(&c);
+	assert_int_equal(c.handshake_ms, 10000);
+	assert_int_equal(c.handshake_per_source, 16);
+	assert_int_equal(c.handshake_max, 128);
+	assert_int_equal(c.control_per_user, 64);
+	assert_int_equal(c.control_max, 256);
+	assert_int_equal(c.control_idle_s, 60);
+	assert_int_equal(c.log_repeat_s, 10);
+	if (config_parse(&c, text, strlen(text), &cause) != 0)
+		fail_msg("%s", cause);
+	assert_int_equal(c.handshake_ms, 2500);
+	assert_int_equal(c.handshake_per_source, 4);
+	assert_int_equal(c.handshake_max, 64);
+	assert_int_equal(c.control_per_user, 8);
+	assert_int_equal(c.control_max, 100);
+	assert_int_equal(c.control_idle_s, 5);
+	assert_int_equal(c.log_repeat_s, 0);
+	config_free(&c);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_defaults(&c);
+		if (config_parse(&c, bad[i], strlen(bad[i]), &cause) == 0)
+			fail_msg("accepted %s", bad[i]);
+		assert_non_null(strstr(cause, "must be"));
+		free(cause);
+		cause = NULL;
+		config_free(&c);
+	}
+}
+
+/* What a reload reports: the keys that changed, and which apply live. */
+static void
+test_diff(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*keys;	/* changed keys, '+' if live */
+	} cases[] = {
+		{ "", "" },
+		{ "verbose = 0\n", "" },
+		{ "verbose = 2\n", "verbose+" },
+		{ "crl = /tmp/x.crl\ncontrol_idle_s = 9\n", "crl+ control_idle_s+" },
+		{ "window = 30\nlisten = 10.0.0.1\n", "listen window" },
+		{ "gossip_interval_ms = 500-1500\n", "gossip_interval_ms" },
+		{ "guest_memory = 50%\n", "" },
+		{ "guest_memory = 1G\n", "guest_memory" },
+		{ "node_name = x\nhandshake_max = 9\n", "node_name handshake_max+" },
+	};
+	struct config_change	 ch[16];
+	struct omm_config	 a, b;
+	char			 got[256], *cause = NULL;
+	size_t			 i, j, n;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		config_defaults(&a);
+		config_defaults(&b);
+		if (config_parse(&b, cases[i].text, strlen(cases[i].text),
+		    &cause) != 0)
+			fail_msg("%s", cause);
+		n = config_diff(&a, &b, ch, 16);
+		got[0] = '\0';
+		for (j = 0; j < n; j++)
+			snprintf(got + strlen(got), sizeof got - strlen(got),
+			    "%s%s%s", j > 0 ? " " : "", ch[j].key,
+			    ch[j].live ? "+" : "");
+		if (strcmp(got, cases[i].keys) != 0)
+			fail_msg("%s: got '%s', expected '%s'", cases[i].text,
+			    got, cases[i].keys);
+		/* symmetric */
+		assert_int_equal(config_diff(&b, &a, ch, 16), n);
+		config_free(&a);
+		config_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -362,6 +459,8 @@ main(void)
 		cmocka_unit_test(test_fabric_keys),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_guest_memory),
+		cmocka_unit_test(test_limit_keys),
+		cmocka_unit_test(test_diff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
