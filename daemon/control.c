@@ -15,6 +15,8 @@
 #include <event2/event.h>
 
 #include "omm/buf.h"
+#include "omm/config.h"
+#include "omm/connlimit.h"
 #include "omm/log.h"
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
@@ -22,8 +24,6 @@
 #include "control.h"
 #include "request.h"
 
-/* Enough for every omrun of a busy machine; more are refused, not queued. */
-#define CTL_MAX_CONNS	512
 /* A peer that asks but does not read its replies is dropped past this. */
 #define CTL_MAX_QUEUED	(16u << 20)
 
@@ -42,6 +42,10 @@ struct ctl_conn {
 	size_t			 queued;	/* bytes in outq */
 	int			 closing;	/* close once outq is sent */
 	int			 broken;	/* a send failed: close after this request */
+	int			 counted;	/* holds a slot of limits (not root) */
+	struct cl_key		 key;		/* its uid */
+	int			 waiting;	/* a request awaits its answer */
+	struct event		*idle_ev;	/* closes it when idle too long */
 	TAILQ_ENTRY(ctl_conn)	 entry;
 };
 
@@ -53,9 +57,16 @@ static struct event		*listen_ev;
 static int			 listen_fd = -1;
 static char			*sock_path;
 static uint8_t			*rbuf;	/* one request at a time */
+/*
+ * Connections of users other than root, per uid and in all; root is
+ * never refused (ommd.conf control_per_user, control_max).
+ */
+static struct connlimit		*limits;
+static uint32_t			 idle_s = OMM_CONTROL_IDLE_S;
 
 static void	conn_read(evutil_socket_t, short, void *);
 static void	conn_write(evutil_socket_t, short, void *);
+static void	idle_arm(struct ctl_conn *);
 
 /* mkdir -p of path's directory, 0755 for what is created. */
 static int
@@ -160,6 +171,7 @@ conn_free(struct ctl_conn *c)
 	}
 	event_free(c->rev);
 	event_free(c->wev);
+	event_free(c->idle_ev);
 	free(c);
 }
 
@@ -177,10 +189,14 @@ conn_close(struct ctl_conn *c)
 
 	event_del(c->rev);
 	event_del(c->wev);
+	evtimer_del(c->idle_ev);
 	close(c->fd);
 	c->fd = -1;
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
+	if (c->counted)
+		connlimit_put(limits, &c->key);
+	c->counted = 0;
 	if (event_base_once(base, -1, EV_TIMEOUT, conn_free_later, c,
 	    &now) == -1)
 		fatalx("%s: event_base_once", __func__);
@@ -213,6 +229,25 @@ conn_flush(struct ctl_conn *c)
 	return 0;
 }
 
+static void
+idle_arm(struct ctl_conn *c)
+{
+	struct timeval	tv = { idle_s, 0 };
+
+	evtimer_add(c->idle_ev, &tv);
+}
+
+/* Nothing asked, nothing owed, for control_idle_s: the slot is freed. */
+static void
+conn_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	log_info_rl("control: closing the connection of pid %d uid %u: idle "
+	    "for %u s", (int)c->peer.pid, (unsigned)c->peer.uid, idle_s);
+	conn_close(c);
+}
+
 const struct ctl_peer *
 control_peer(const struct ctl_conn *c)
 {
@@ -234,6 +269,11 @@ control_send(struct ctl_conn *c, struct buf *b)
 		buf_free(b);
 		c->broken = 1;
 		return;
+	}
+	/* answered: from now on its idle time counts */
+	if (c->waiting) {
+		c->waiting = 0;
+		idle_arm(c);
 	}
 	o = xcalloc(1, sizeof *o);
 	o->b = *b;
@@ -311,6 +351,9 @@ conn_read(evutil_socket_t fd, short what, void *arg)
 			conn_close(c);
 		return;
 	}
+	/* a request in progress is never idle: its answer may take long */
+	c->waiting = 1;
+	evtimer_del(c->idle_ev);
 	if (proto_validate(&m, &cause) != 0 ||
 	    request_handle(c, &m, &cause) != 0) {
 		log_warnx("control: malformed %s message from pid %d uid %u: "
@@ -328,11 +371,39 @@ conn_read(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 }
 
+/* Refuse a connection over its user's limit, saying why (best effort). */
+static void
+refuse(int fd, const struct ucred *cred, enum cl_verdict v,
+    const struct cl_key *k)
+{
+	struct buf	 b;
+	char		*why = NULL;
+
+	if (v == CL_SOURCE_FULL)
+		xasprintf(&why, "uid %u has %u connections to ommd open "
+		    "already (control_per_user): close some and retry",
+		    (unsigned)cred->uid, connlimit_count(limits, k));
+	else
+		xasprintf(&why, "ommd has %u connections of users open "
+		    "already (control_max): retry later",
+		    connlimit_total(limits));
+	log_warnx_rl("control: refused pid %d uid %u: %s", (int)cred->pid,
+	    (unsigned)cred->uid, why);
+	buf_init(&b);
+	proto_encode_error(&b, why);
+	(void)send(fd, b.data, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	buf_free(&b);
+	free(why);
+	close(fd);
+}
+
 static void
 control_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct ctl_conn	*c;
 	struct ucred	 cred;
+	struct cl_key	 key;
+	enum cl_verdict	 v;
 	socklen_t	 len = sizeof cred;
 	int		 fd;
 
@@ -348,10 +419,9 @@ control_accept(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	if (nconns >= CTL_MAX_CONNS) {
-		log_warnx("control: %d connections, refusing pid %d uid %u",
-		    nconns, (int)cred.pid, (unsigned)cred.uid);
-		close(fd);
+	cl_key_uid(&key, cred.uid);
+	if (cred.uid != 0 && (v = connlimit_take(limits, &key)) != CL_OK) {
+		refuse(fd, &cred, v, &key);
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
@@ -360,15 +430,30 @@ control_accept(evutil_socket_t lfd, short what, void *arg)
 	c->peer.pid = cred.pid;
 	c->peer.uid = cred.uid;
 	c->peer.gid = cred.gid;
+	c->key = key;
+	c->counted = cred.uid != 0;
 	TAILQ_INIT(&c->outq);
 	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_read, c);
 	c->wev = event_new(base, fd, EV_WRITE, conn_write, c);
-	if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) == -1)
+	c->idle_ev = evtimer_new(base, conn_idle, c);
+	if (c->rev == NULL || c->wev == NULL || c->idle_ev == NULL ||
+	    event_add(c->rev, NULL) == -1)
 		fatalx("control: cannot set up events");
+	idle_arm(c);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
 	log_debug("control: connection from pid %d uid %u", (int)cred.pid,
 	    (unsigned)cred.uid);
+}
+
+void
+control_set_limits(uint32_t per_user, uint32_t max, uint32_t idle)
+{
+	if (limits == NULL)
+		limits = connlimit_new(per_user, max);
+	else
+		connlimit_set(limits, per_user, max);
+	idle_s = idle;
 }
 
 uint64_t
@@ -395,6 +480,8 @@ control_start(struct event_base *b, int fd, const char *path)
 {
 	base = b;
 	listen_fd = fd;
+	if (limits == NULL)
+		limits = connlimit_new(OMM_CONTROL_PER_USER, OMM_CONTROL_MAX);
 	sock_path = xstrdup(path);
 	rbuf = xmalloc(PROTO_MSG_MAX);
 	listen_ev = event_new(base, fd, EV_READ | EV_PERSIST, control_accept,
@@ -414,6 +501,8 @@ control_shutdown(void)
 		close(c->fd);
 		conn_free(c);
 	}
+	connlimit_free(limits);
+	limits = NULL;
 	if (listen_ev != NULL) {
 		event_free(listen_ev);
 		listen_ev = NULL;

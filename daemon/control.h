@@ -29,6 +29,12 @@ struct ctl_conn;
 int	control_listen(const char *path, char **cause)
 	    __attribute__((warn_unused_result));
 void	control_start(struct event_base *, int fd, const char *path);
+/*
+ * Connections a user other than root may hold, all such users together,
+ * and the seconds one may sit idle with no request in progress (ommd.conf
+ * control_per_user, control_max, control_idle_s). Before or after start.
+ */
+void	control_set_limits(uint32_t per_user, uint32_t max, uint32_t idle_s);
 /* Close every connection and the socket, and remove it. */
 void	control_shutdown(void);
 

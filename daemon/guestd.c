@@ -1267,7 +1267,7 @@ guestd_main(const struct guestd_args *a)
 	 * tells us it went; ctl_redial finds the next one).
 	 */
 	signal(SIGPIPE, SIG_IGN);
-	keep_fds(a->fd, a->ctl);
+	keep_fds(miglink_fd(a->link), a->ctl);
 	if (pipe2(s.chld, O_CLOEXEC | O_NONBLOCK) == -1)
 		_exit(1);
 	sigpipe_w = s.chld[1];
@@ -1283,10 +1283,7 @@ guestd_main(const struct guestd_args *a)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 
-	if ((s.link = miglink_accept(a->ctx, a->fd, ACCEPT_MS, &cause)) == NULL) {
-		log_warnx("migration connection refused: %s", cause);
-		_exit(1);
-	}
+	s.link = a->link;
 	s.home = miglink_peer(s.link);
 	rc = miglink_recv(s.link, ACCEPT_MS, &h, &pl, &cause);
 	if (rc <= 0 || h.type != WIRE_MIG_OFFER) {

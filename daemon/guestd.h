@@ -10,6 +10,8 @@
 
 #include <openssl/ssl.h>
 
+struct miglink;
+
 #include <limits.h>
 #include <stdint.h>
 
@@ -35,7 +37,12 @@ struct guest_cg {
 };
 
 struct guestd_args {
-	int		 fd;		/* the accepted TCP connection */
+	/*
+	 * The migration connection, its TLS handshake completed in ommd's
+	 * loop (host.c): nothing is forked for a connection that has not
+	 * authenticated.
+	 */
+	struct miglink	*link;
 	int		 ctl;		/* to the host's ommd: depmsg READY */
 	/*
 	 * ommd's internal socket: should ommd go away (a restart, a crash),

@@ -1,9 +1,13 @@
 /*
  * host.c: this node as a host of guests. It listens on the migration port
- * (the node port + 1) and forks a guest server (guestd.c) per connection;
- * the guest server does everything else, blocking, in its own process, so
- * a slow or hostile peer never holds ommd's loop. ommd only counts them and
- * stops them when it stops.
+ * (the node port + 1), does the TLS handshake of each connection in its
+ * loop, non-blocking, within handshake_timeout_ms, and forks a guest
+ * server (guestd.c) per authenticated connection: an outsider costs a
+ * socket and an SSL object, never a process, and holds at most
+ * handshake_per_source of them (docs/security.md, "Limits"). The guest
+ * server does everything else, blocking, in its own process, so a slow or
+ * hostile peer never holds ommd's loop. ommd only counts them and stops
+ * them when it stops.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -21,11 +25,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <poll.h>
+
 #include <event2/event.h>
 #include <event2/listener.h>
 
 #include "omm/cgroup.h"
+#include "omm/config.h"
+#include "omm/connlimit.h"
 #include "omm/log.h"
+#include "omm/miglink.h"
 #include "omm/loadvec.h"
 #include "omm/jobmsg.h"
 #include "omm/nodemap.h"
@@ -59,7 +68,21 @@ struct hosted {
 	LIST_ENTRY(hosted)	 entry;
 };
 
+/* A migration connection in its TLS handshake: no process yet. */
+struct handshake {
+	struct miglink		*link;
+	struct event		*ev;		/* the socket, as the step asks */
+	struct event		*timer;		/* handshake_timeout_ms */
+	struct cl_key		 key;		/* its source, for limits */
+	char			 who[NODE_ADDR_STRLEN];
+	LIST_ENTRY(handshake)	 entry;
+};
+
 static LIST_HEAD(, hosted)	 servers = LIST_HEAD_INITIALIZER(servers);
+static LIST_HEAD(, handshake)	 handshakes =
+				    LIST_HEAD_INITIALIZER(handshakes);
+static struct connlimit		*limits;
+static uint32_t			 handshake_ms = OMM_HANDSHAKE_MS;
 static struct event_base	*base;
 static struct evconnlistener	*listener;
 static SSL_CTX			*ctx;
@@ -188,9 +211,9 @@ recent_arrivals(void)
 	return n;
 }
 
+/* Fork the guest server of an authenticated connection. */
 static void
-host_accept(struct evconnlistener *lis, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+server_fork(struct miglink *link)
 {
 	struct guestd_args	 a;
 	struct hosted		*h;
@@ -200,11 +223,11 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("host: socketpair");
-		close(fd);
+		miglink_abandon(link);
 		return;
 	}
 	memset(&a, 0, sizeof a);
-	a.fd = fd;
+	a.link = link;
 	a.ctl = sv[1];
 	a.ctx = ctx;
 	a.self = self;
@@ -227,7 +250,7 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	}
 	if ((pid = fork()) == -1) {
 		log_warn("host: fork");
-		close(fd);
+		miglink_abandon(link);
 		close(sv[0]);
 		close(sv[1]);
 		return;
@@ -236,7 +259,8 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		close(sv[0]);
 		guestd_main(&a);
 	}
-	close(fd);
+	/* the child has the connection now; we send nothing on it */
+	miglink_abandon(link);
 	close(sv[1]);
 	h = xcalloc(1, sizeof *h);
 	h->server = pid;
@@ -246,6 +270,126 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	event_add(h->ev, NULL);
 	LIST_INSERT_HEAD(&servers, h, entry);
 	counters.connections++;
+}
+
+static void
+handshake_free(struct handshake *hs)
+{
+	LIST_REMOVE(hs, entry);
+	event_free(hs->ev);
+	event_free(hs->timer);
+	connlimit_put(limits, &hs->key);
+	if (hs->link != NULL)
+		miglink_abandon(hs->link);
+	free(hs);
+}
+
+/* One step of a handshake: done (fork), again later, or refused. */
+static void
+handshake_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct handshake	*hs = arg;
+	struct miglink		*link;
+	short			 want = 0;
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((rc = miglink_accept_step(hs->link, &want, &cause)) == 0) {
+		event_del(hs->ev);
+		event_assign(hs->ev, base, miglink_fd(hs->link),
+		    want == POLLIN ? EV_READ : EV_WRITE, handshake_io, hs);
+		event_add(hs->ev, NULL);
+		return;
+	}
+	if (rc == -1) {
+		/* anyone can cause this line: rate-limited */
+		log_warnx_rl("migration connection from %s refused: %s",
+		    hs->who, cause);
+		free(cause);
+		handshake_free(hs);
+		return;
+	}
+	link = hs->link;
+	hs->link = NULL;
+	handshake_free(hs);
+	server_fork(link);
+}
+
+static void
+handshake_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct handshake	*hs = arg;
+
+	log_warnx_rl("migration connection from %s: no TLS handshake within "
+	    "%u ms", hs->who, handshake_ms);
+	handshake_free(hs);
+}
+
+static void
+host_accept(struct evconnlistener *lis, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct handshake	*hs;
+	struct node_addr	 remote;
+	struct cl_key		 key;
+	struct timeval		 tv = { handshake_ms / 1000,
+				    (handshake_ms % 1000) * 1000 };
+	enum cl_verdict		 v;
+	char			 who[NODE_ADDR_STRLEN], src[64], *cause = NULL;
+
+	if (node_addr_from_sockaddr(sa, (socklen_t)salen, &remote) != 0)
+		memset(&remote, 0, sizeof remote);
+	node_addr_str(&remote, who, sizeof who);
+	cl_key_addr(&key, sa, (socklen_t)salen);
+	if ((v = connlimit_take(limits, &key)) != CL_OK) {
+		if (v == CL_SOURCE_FULL)
+			log_warnx_rl("migration connection from %s refused: "
+			    "%u connections from %s are not through their "
+			    "handshake yet (handshake_per_source)", who,
+			    connlimit_count(limits, &key),
+			    cl_key_str(&key, src, sizeof src));
+		else
+			log_warnx_rl("migration connection from %s refused: "
+			    "%u connections are not through their handshake "
+			    "yet (handshake_max)", who,
+			    connlimit_total(limits));
+		close(fd);
+		return;
+	}
+	hs = xcalloc(1, sizeof *hs);
+	hs->key = key;
+	snprintf(hs->who, sizeof hs->who, "%s", who);
+	if ((hs->link = miglink_accept_start(ctx, fd, &cause)) == NULL) {
+		log_warnx("migration connection from %s: %s", who, cause);
+		free(cause);
+		connlimit_put(limits, &key);
+		free(hs);
+		return;
+	}
+	if ((hs->ev = event_new(base, fd, EV_READ, handshake_io, hs)) ==
+	    NULL || (hs->timer = evtimer_new(base, handshake_timeout, hs)) ==
+	    NULL || evtimer_add(hs->timer, &tv) == -1)
+		fatalx("host: cannot wait for a handshake");
+	LIST_INSERT_HEAD(&handshakes, hs, entry);
+	/* the client speaks first: its hello may be here already */
+	handshake_io(fd, EV_READ, hs);
+}
+
+void
+host_set_limits(uint32_t ms, uint32_t per_source, uint32_t max)
+{
+	if (limits == NULL)
+		limits = connlimit_new(per_source, max);
+	else
+		connlimit_set(limits, per_source, max);
+	handshake_ms = ms;
+}
+
+/* The TLS context of connections accepted from now on (a reload). */
+void
+host_set_ctx(SSL_CTX *c)
+{
+	ctx = c;
 }
 
 static void
@@ -403,6 +547,9 @@ host_start(struct event_base *b, SSL_CTX *c, const struct node_addr *listen,
 	base = b;
 	ctx = c;
 	self = node;
+	if (limits == NULL)
+		limits = connlimit_new(OMM_HANDSHAKE_PER_SOURCE,
+		    OMM_HANDSHAKE_MAX);
 	now_page = mmap(NULL, sizeof *now_page, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (now_page == MAP_FAILED)
@@ -514,6 +661,8 @@ host_stop(int wait_ms)
 		evconnlistener_free(listener);
 		listener = NULL;
 	}
+	while (!LIST_EMPTY(&handshakes))
+		handshake_free(LIST_FIRST(&handshakes));
 	if (mem_ev != NULL) {
 		event_free(mem_ev);
 		mem_ev = NULL;

@@ -26,6 +26,14 @@ void	host_set_guest_memory(uint64_t bytes, uint32_t pct);
 int	host_start(struct event_base *, SSL_CTX *, const struct node_addr *listen,
 	    uint32_t node, const char *name, int (*is_blocked)(void),
 	    char **cause) __attribute__((warn_unused_result));
+/*
+ * Migration connections not through their TLS handshake: how long they
+ * may take, how many one source address may hold, how many all (ommd.conf
+ * handshake_*). Before or after start.
+ */
+void	host_set_limits(uint32_t ms, uint32_t per_source, uint32_t max);
+/* Connections accepted from now on use c (a reload of the TLS files). */
+void	host_set_ctx(SSL_CTX *c);
 /* What the guest servers report home of this node (GUEST_USAGE). */
 void	host_publish(uint32_t load, uint32_t cpus_milli);
 /* The migration port of a node listening on node_port. */

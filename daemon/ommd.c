@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "host.h"
 #include "jobd.h"
 #include "jobs.h"
+#include "peer.h"
 
 #define SHUTDOWN_GUESTS_MS	10000	/* guests hosted here going home */
 
@@ -34,6 +36,7 @@ static int			 conf_given;
 static int			 verbose_opts;	/* -v count, added to the config's */
 static char			*internal_path;	/* the job supervisors' socket */
 static struct event		*sig_events[4];
+static struct event		*repeat_ev;	/* rate-limited log summaries */
 static size_t			 nsig_events;
 
 static void __attribute__((noreturn))
@@ -127,6 +130,26 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	conf.verbose = nconf.verbose;
 	config_free(&nconf);
 	log_info("reloaded %s", conf_path);
+}
+
+/* The limits of ommd.conf (docs/security.md, "Limits"), at start and reload. */
+static void
+apply_limits(const struct omm_config *c)
+{
+	control_set_limits(c->control_per_user, c->control_max,
+	    c->control_idle_s);
+	peer_set_limits(c->handshake_ms, c->handshake_per_source,
+	    c->handshake_max);
+	host_set_limits(c->handshake_ms, c->handshake_per_source,
+	    c->handshake_max);
+	log_setrepeat(c->log_repeat_s);
+}
+
+/* Once a second: what rate-limited log lines left out is said. */
+static void
+on_repeat(evutil_socket_t fd, short what, void *arg)
+{
+	log_repeat_flush();
 }
 
 static void
@@ -224,6 +247,14 @@ main(int argc, char **argv)
 	add_signal(SIGTERM, on_sigterm);
 	add_signal(SIGINT, on_sigterm);
 	add_signal(SIGHUP, on_sighup);
+	apply_limits(&conf);
+	{
+		struct timeval	tv = { 1, 0 };
+
+		if ((repeat_ev = event_new(base, -1, EV_PERSIST, on_repeat,
+		    NULL)) == NULL || event_add(repeat_ev, &tv) == -1)
+			fatalx("cannot set up the log timer");
+	}
 	{
 		struct jobs_config	jc;
 		char			*dir, *p;
@@ -266,6 +297,8 @@ main(int argc, char **argv)
 	cluster_free();
 	while (nsig_events > 0)
 		event_free(sig_events[--nsig_events]);
+	event_free(repeat_ev);
+	log_repeat_flush_at(INT64_MAX);
 	event_base_free(base);
 	config_free(&conf);
 	log_info("exiting");

@@ -16,6 +16,8 @@
 #include <openssl/err.h>
 
 #include "omm/buf.h"
+#include "omm/config.h"
+#include "omm/connlimit.h"
 #include "omm/log.h"
 #include "omm/nodemap.h"
 #include "omm/tls.h"
@@ -25,8 +27,6 @@
 #include "cluster.h"
 #include "peer.h"
 
-#define LINK_HANDSHAKE_MS	10000	/* TCP, TLS and HELLO, or the link goes */
-#define LINK_MAX_PENDING	128	/* accepted, not yet identified */
 #define LINK_MAX_OUTPUT		(8u << 20) /* a peer that does not read goes */
 #define LINK_CLOSE_MS		2000	/* time to send a last BYE */
 #define BACKOFF_MIN_MS		250
@@ -54,7 +54,8 @@ struct link {
 	struct event		*cev;		/* connect done, while LINK_TCP */
 	struct peer		*peer;		/* NULL: accepted, not identified */
 	int			 dialed;
-	int			 pending;	/* counted in npending */
+	int			 pending;	/* holds a slot of limits */
+	struct cl_key		 key;		/* its source, for limits */
 	enum link_state		 state;
 	struct node_addr	 remote;	/* the other end of the socket */
 	uint64_t		 incarnation;	/* the peer's, from HELLO(_ACK) */
@@ -93,7 +94,12 @@ static struct evconnlistener	*listener;
 static TAILQ_HEAD(, link)	 links = TAILQ_HEAD_INITIALIZER(links);
 static TAILQ_HEAD(, peer)	 peers = TAILQ_HEAD_INITIALIZER(peers);
 static uint64_t			 next_serial = 1;
-static size_t			 npending;
+/*
+ * Accepted connections not through TLS and HELLO yet, per source address
+ * and in all, and how long they may take (ommd.conf handshake_*).
+ */
+static struct connlimit		*limits;
+static uint32_t			 handshake_ms = OMM_HANDSHAKE_MS;
 static int			 left;		/* omctl leave */
 static int			 stopping;
 static struct wire_msg		 rx;		/* one frame decoded at a time */
@@ -234,7 +240,7 @@ link_detach(struct link *l, int lost, const char *why)
 
 	if (l->pending) {
 		l->pending = 0;
-		npending--;
+		connlimit_put(limits, &l->key);
 	}
 	if (l->peer == NULL)
 		return;
@@ -345,7 +351,8 @@ link_new(struct bufferevent *bev, int fd, int dialed,
     const struct node_addr *remote)
 {
 	struct link	*l;
-	struct timeval	 tv = { LINK_HANDSHAKE_MS / 1000, 0 };
+	struct timeval	 tv = { handshake_ms / 1000,
+			    (handshake_ms % 1000) * 1000 };
 
 	l = xcalloc(1, sizeof *l);
 	l->serial = next_serial++;
@@ -510,7 +517,7 @@ link_hello(struct link *l, const struct wire_hello *h)
 		p = l->peer;
 	else {
 		l->pending = 0;
-		npending--;
+		connlimit_put(limits, &l->key);
 		p = peer_get(h->node);
 		/*
 		 * Where it listens, for dialling it later: its HELLO says,
@@ -777,7 +784,8 @@ link_event(struct bufferevent *bev, short what, void *arg)
 		free(why);
 		return;
 	} else {
-		log_warnx("refused connection from %s: %s", who, why);
+		/* anyone can cause this line: rate-limited */
+		log_warnx_rl("refused connection from %s: %s", who, why);
 		cnt[ST_CNT_LINKS_REFUSED]++;
 	}
 	link_close(l, up, why);
@@ -800,9 +808,9 @@ link_timeout(evutil_socket_t fd, short what, void *arg)
 		    "no HELLO_ACK in time");
 		return;
 	}
-	log_warnx("connection from %s: no %s within %d s", link_who(l, who,
+	log_warnx_rl("connection from %s: no %s within %u ms", link_who(l, who,
 	    sizeof who), l->state == LINK_TLS ? "TLS handshake" : "HELLO",
-	    LINK_HANDSHAKE_MS / 1000);
+	    handshake_ms);
 	cnt[ST_CNT_LINKS_REFUSED]++;
 	link_close(l, 0, "handshake timed out");
 }
@@ -880,7 +888,10 @@ peer_accept(struct evconnlistener *lis, evutil_socket_t fd,
 {
 	struct bufferevent	*bev;
 	struct node_addr	 remote;
-	char			 addr[NODE_ADDR_STRLEN];
+	struct cl_key		 key;
+	struct link		*l;
+	enum cl_verdict		 v;
+	char			 addr[NODE_ADDR_STRLEN], src[64];
 	SSL			*ssl;
 
 	if (node_addr_from_sockaddr(sa, (socklen_t)salen, &remote) != 0)
@@ -892,15 +903,25 @@ peer_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	if (npending >= LINK_MAX_PENDING) {
-		log_warnx("refused connection from %s: %zu connections are "
-		    "not through their handshake yet", addr, npending);
+	cl_key_addr(&key, sa, (socklen_t)salen);
+	if ((v = connlimit_take(limits, &key)) != CL_OK) {
+		if (v == CL_SOURCE_FULL)
+			log_warnx_rl("refused connection from %s: %u "
+			    "connections from %s are not through their "
+			    "handshake yet (handshake_per_source)", addr,
+			    connlimit_count(limits, &key),
+			    cl_key_str(&key, src, sizeof src));
+		else
+			log_warnx_rl("refused connection from %s: %u "
+			    "connections are not through their handshake yet "
+			    "(handshake_max)", addr, connlimit_total(limits));
 		cnt[ST_CNT_LINKS_REFUSED]++;
 		evutil_closesocket(fd);
 		return;
 	}
 	if ((ssl = SSL_new(ctx)) == NULL) {
 		tls_log_errors("SSL_new");
+		connlimit_put(limits, &key);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -909,13 +930,15 @@ peer_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
 		SSL_free(ssl);
+		connlimit_put(limits, &key);
 		evutil_closesocket(fd);
 		log_warnx("peer: cannot make a TLS bufferevent");
 		return;
 	}
-	npending++;
 	cnt[ST_CNT_LINKS_ACCEPTED]++;
-	link_new(bev, -1, 0, &remote)->pending = 1;
+	l = link_new(bev, -1, 0, &remote);
+	l->pending = 1;
+	l->key = key;
 	log_debug("peer: connection from %s", addr);
 }
 
@@ -936,6 +959,9 @@ peer_start(struct event_base *b, SSL_CTX *c, const struct peer_self *s,
 	base = b;
 	ctx = c;
 	self = *s;
+	if (limits == NULL)
+		limits = connlimit_new(OMM_HANDSHAKE_PER_SOURCE,
+		    OMM_HANDSHAKE_MAX);
 	snprintf(self_name, sizeof self_name, "%s", s->name);
 	self.name = self_name;
 	node_addr_str(&s->listen, addr, sizeof addr);
@@ -1099,6 +1125,16 @@ peer_free_all(void)
 		free(p->error);
 		free(p);
 	}
+}
+
+void
+peer_set_limits(uint32_t ms, uint32_t per_source, uint32_t max)
+{
+	if (limits == NULL)
+		limits = connlimit_new(per_source, max);
+	else
+		connlimit_set(limits, per_source, max);
+	handshake_ms = ms;
 }
 
 int

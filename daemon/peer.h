@@ -35,6 +35,12 @@ struct peer_self {
 /* Listen (ctx is kept, not freed). */
 int	peer_start(struct event_base *, SSL_CTX *, const struct peer_self *,
 	    char **cause) __attribute__((warn_unused_result));
+/*
+ * Accepted connections not through TLS and HELLO: how long they may take,
+ * how many one source address may hold, how many all (ommd.conf
+ * handshake_*). Before or after start.
+ */
+void	peer_set_limits(uint32_t ms, uint32_t per_source, uint32_t max);
 /* Close every link, with a BYE of reason when up; stop listening. */
 void	peer_stop(uint16_t reason);
 void	peer_free_all(void);

@@ -101,8 +101,24 @@ client_send(struct client *c, const struct buf *msg, int fd, char **cause)
 {
 	char	*why = NULL;
 
+	struct proto_msg	 m;
+	struct msg_error	 err;
+	int			 saved;
+
 	if (proto_send(c->sock, msg, fd, &why) != 0) {
-		cause_set(cause, "ommd at %s: %s", c->path, why);
+		saved = errno;
+		/*
+		 * ommd refuses a connection over its limits with an ERROR
+		 * that says why, then closes it: that reason, not EPIPE.
+		 */
+		if ((saved == EPIPE || saved == ECONNRESET) &&
+		    proto_recv(c->sock, c->rbuf, PROTO_MSG_MAX, &m, NULL) > 0 &&
+		    m.fd == -1 && m.hdr.type == MSG_ERROR &&
+		    proto_decode_error(&m, &err, NULL) == 0) {
+			cause_set(cause, "ommd at %s: %s", c->path, err.cause);
+			proto_free_error(&err);
+		} else
+			cause_set(cause, "ommd at %s: %s", c->path, why);
 		free(why);
 		return -1;
 	}

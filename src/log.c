@@ -99,9 +99,11 @@ rl_summary(struct rl_slot *s, int64_t now)
 
 	if (s->left_out == 0)
 		return 0;
-	secs = (now - s->start + 999) / 1000;
-	if (secs > rl_window_s && rl_window_s != 0)
+	secs = now - s->start;
+	if (rl_window_s != 0 && secs >= (int64_t)rl_window_s * 1000)
 		secs = rl_window_s;
+	else
+		secs = (secs + 999) / 1000;
 	snprintf(msg, sizeof msg, "%llu more in %lld s like: %s",
 	    (unsigned long long)s->left_out, (long long)secs, s->last);
 	log_line(s->pri, msg, NULL);

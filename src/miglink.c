@@ -514,6 +514,52 @@ miglink_accept(SSL_CTX *ctx, int fd, int timeout_ms, char **cause)
 	return l;
 }
 
+struct miglink *
+miglink_accept_start(SSL_CTX *ctx, int fd, char **cause)
+{
+	struct miglink	*l;
+
+	if (sock_setup(fd, cause) != 0) {
+		close(fd);
+		return NULL;
+	}
+	if ((l = link_new(ctx, fd, cause)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	SSL_set_accept_state(l->ssl);
+	return l;
+}
+
+int
+miglink_accept_step(struct miglink *l, short *want, char **cause)
+{
+	char	*why = NULL;
+	int	 rc, err;
+
+	ERR_clear_error();
+	l->io_errno = 0;
+	if ((rc = SSL_do_handshake(l->ssl)) == 1) {
+		if ((l->peer = tls_peer_id(l->ssl)) == 0)
+			return cause_set(cause, "certificate without a node "
+			    "id");
+		return 1;
+	}
+	err = SSL_get_error(l->ssl, rc);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		*want = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		return 0;
+	}
+	if (err == SSL_ERROR_SSL)
+		tls_fail_cause(l->ssl, &why);
+	else
+		io_cause(l, err, &why);
+	l->dead = 1;
+	cause_set(cause, "TLS handshake: %s", why != NULL ? why : "failed");
+	free(why);
+	return -1;
+}
+
 uint32_t
 miglink_peer(const struct miglink *l)
 {

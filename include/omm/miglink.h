@@ -47,6 +47,20 @@ struct miglink	*miglink_connect(SSL_CTX *, const struct sockaddr_in *to,
 struct miglink	*miglink_accept(SSL_CTX *, int fd, int timeout_ms,
 		    char **cause) __attribute__((warn_unused_result));
 
+/*
+ * The same in steps, for an event loop (ommd's host.c, which forks the
+ * guest server only once a handshake completes): start on an accepted
+ * socket (taken, closed on failure too; same options, non-blocking),
+ * then step whenever the socket is ready as asked. step: 1 done (the
+ * peer's certificate verified and carrying a node id), 0 call again when
+ * the socket is ready for *want (POLLIN or POLLOUT), -1 failed (cause;
+ * free with miglink_abandon). The caller keeps the deadline.
+ */
+struct miglink	*miglink_accept_start(SSL_CTX *, int fd, char **cause)
+		    __attribute__((warn_unused_result));
+int		 miglink_accept_step(struct miglink *, short *want,
+		    char **cause) __attribute__((warn_unused_result));
+
 /* Node id of the peer's (verified) certificate. */
 uint32_t	 miglink_peer(const struct miglink *);
 /* The socket, for poll(2) beside other descriptors. */
