@@ -149,7 +149,11 @@ sigmask_of_call(const struct sysent *e, const uint64_t args[SYSENT_NARGS],
 	return 1;
 }
 
-/* The next ptrace stop or end of pid, consumed unless it is an end. 1: ended. */
+/*
+ * The next ptrace stop or end of pid, consumed unless it is an end (1) or
+ * a group stop (2): both are the reaper's to see and report (a group stop
+ * goes home as the guest's stop).
+ */
 static int
 next_stop(pid_t pid, int *ws, char **cause)
 {
@@ -168,6 +172,11 @@ next_stop(pid_t pid, int *ws, char **cause)
 		if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
 		    si.si_code == CLD_DUMPED)
 			return 1;
+		/* si_status: the ptrace stop's event << 8 | signal */
+		if (si.si_code == CLD_TRAPPED &&
+		    (si.si_status >> 8) == PTRACE_EVENT_STOP &&
+		    (si.si_status & 0x7f) != SIGTRAP)
+			return 2;
 		if (waitpid(pid, ws, __WALL) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -216,8 +225,9 @@ sigmask_deliver(pid_t pid, uint64_t callmask, int restart,
 	if ((rc = answer(arg, -(int64_t)restart)) != 0)
 		return rc;
 	for (;;) {
+		/* a group stop first: the reaper's; the call restarts after */
 		if ((rc = next_stop(pid, &ws, cause)) != 0)
-			return rc;
+			return rc == 2 ? 0 : rc;
 		if (EV(ws) == PTRACE_EVENT_STOP && WSTOPSIG(ws) == SIGTRAP)
 			break;
 		if (EV(ws) == PTRACE_EVENT_STOP) {
@@ -248,7 +258,14 @@ sigmask_deliver(pid_t pid, uint64_t callmask, int restart,
 		return cause_set(cause, "setting the call's mask: %s",
 		    strerror(errno));
 	/* the kernel dequeues the signal: its delivery stop */
-	if ((rc = next_stop(pid, &ws, cause)) != 0)
+	if ((rc = next_stop(pid, &ws, cause)) == 2) {
+		/* stopped first: the reaper's, with the thread's own mask */
+		if (ptrace(PTRACE_SETSIGMASK, pid, sizeof orig, &orig) == -1)
+			return cause_set(cause, "PTRACE_SETSIGMASK: %s",
+			    strerror(errno));
+		return 0;
+	}
+	if (rc != 0)
 		return rc;
 	if (EV(ws) != 0 || WSTOPSIG(ws) == (SIGTRAP | 0x80)) {
 		/* nothing was delivered after all: the mask goes back */
@@ -266,7 +283,8 @@ sigmask_deliver(pid_t pid, uint64_t callmask, int restart,
 			return cause_set(cause, "PTRACE_SINGLESTEP: %s",
 			    strerror(errno));
 		if ((rc = next_stop(pid, &ws, cause)) != 0)
-			return rc;
+			return rc == 2 ? cause_set(cause, "guest %d stopped "
+			    "instead of entering its handler", (int)pid) : rc;
 		if (EV(ws) != 0 || WSTOPSIG(ws) != SIGTRAP)
 			return cause_set(cause, "guest %d: stop %#x instead of "
 			    "its handler", (int)pid, ws);
