@@ -26,6 +26,7 @@ static const struct omctl_cmd *omctl_table[] = {
 	&cmd_bring_entry,
 	&cmd_lock_entry,
 	&cmd_unlock_entry,
+	&cmd_reload_entry,
 	NULL
 };
 

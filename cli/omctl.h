@@ -40,6 +40,7 @@ extern const struct omctl_cmd	cmd_migrate_entry;
 extern const struct omctl_cmd	cmd_bring_entry;
 extern const struct omctl_cmd	cmd_lock_entry;		/* omctl-lock.c */
 extern const struct omctl_cmd	cmd_unlock_entry;	/* omctl-lock.c */
+extern const struct omctl_cmd	cmd_reload_entry;
 
 /*
  * Exit status of a usage error in the migration commands (migrate, bring,

@@ -402,6 +402,57 @@ fail:
 	return -1;
 }
 
+int
+cluster_reload_tls(struct peer_refused *out, size_t max, size_t *nout,
+    char **cause)
+{
+	struct tls_files	 files;
+	SSL_CTX			*nctx;
+	char			*why = NULL, *oname, *nname;
+	uint32_t		 oid, nid;
+	int			 same;
+
+	*nout = 0;
+	if (!conf->fabric)
+		return 0;
+	files.ca = conf->ca;
+	files.crl = conf->crl;
+	files.cert = conf->cert;
+	files.key = conf->key;
+	if ((nctx = tls_ctx_new(&files, &why)) == NULL) {
+		cause_set(cause, "%s; the running TLS files stay in use", why);
+		free(why);
+		return -1;
+	}
+	/* who we are is fixed for this run: peers know us by it */
+	oname = tls_ctx_name(ctx);
+	nname = tls_ctx_name(nctx);
+	oid = cert_node_id(ctx);
+	nid = cert_node_id(nctx);
+	same = oid == nid && oname != NULL && nname != NULL &&
+	    strcmp(oname, nname) == 0;
+	if (!same) {
+		cause_set(cause, "certificate %s is for %s (node %u), this "
+		    "node runs as %s (node %u): a new identity needs a "
+		    "restart; the running TLS files stay in use", conf->cert,
+		    nname != NULL ? nname : "no name", nid,
+		    oname != NULL ? oname : "no name", oid);
+		free(oname);
+		free(nname);
+		SSL_CTX_free(nctx);
+		return -1;
+	}
+	free(oname);
+	free(nname);
+	/* links up keep their own reference to the old context */
+	*nout = peer_set_ctx(nctx, out, max);
+	host_set_ctx(nctx);
+	jobs_reload();
+	SSL_CTX_free(ctx);
+	ctx = nctx;
+	return 0;
+}
+
 SSL_CTX *
 cluster_ctx(void)
 {
@@ -441,7 +492,7 @@ cluster_node_up(uint32_t node)
 
 	if (g == NULL || gossip_peer(g, cluster_now(), node, &gp) != 0)
 		return 0;
-	return gp.state == GOSSIP_UP;
+	return gp.state == GOSSIP_UP && peer_refused_by_ctx(node) == TLS_OK;
 }
 
 /* Our load x100 is over the admin's loadlimit: guests are refused. */
@@ -507,6 +558,9 @@ cluster_nodes(struct msg_node **out)
 		m->self = gp[i].node == lv.node;
 		m->state = gp[i].state < GOSSIP_NSTATES ?
 		    node_states[gp[i].state] : PROTO_NODE_DOWN;
+		/* whatever gossip says, we refuse it now */
+		if (!m->self && peer_refused_by_ctx(m->node) != TLS_OK)
+			m->state = PROTO_NODE_REVOKED;
 		m->link = m->self ? PROTO_LINK_NONE :
 		    (uint8_t)peer_link_state(m->node);
 		m->has_lv = gp[i].has_lv != 0;

@@ -37,6 +37,16 @@ void	cluster_free(void);
 int64_t	cluster_now(void);
 uint32_t cluster_self(void);
 uint64_t cluster_incarnation(void);
+struct peer_refused;
+/*
+ * Read the TLS files (the config's ca, crl, cert, key) again: new links,
+ * migration connections and the job supervisors (JM_RELOAD) use them; the
+ * links of peers they refuse now (revoked) are closed, and those peers
+ * listed in out (at most max, *nout in all). -1 and a cause when the files
+ * are unusable or name another node: the running ones stay. 0 alone.
+ */
+int	cluster_reload_tls(struct peer_refused *out, size_t max, size_t *nout,
+	    char **cause) __attribute__((warn_unused_result));
 /* The TLS context of node links and migration connections; NULL alone. */
 SSL_CTX	*cluster_ctx(void);
 /* Guests refused now (block on, or left). */

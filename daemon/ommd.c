@@ -25,7 +25,7 @@
 #include "host.h"
 #include "jobd.h"
 #include "jobs.h"
-#include "peer.h"
+#include "reload.h"
 
 #define SHUTDOWN_GUESTS_MS	10000	/* guests hosted here going home */
 
@@ -109,40 +109,18 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 	finish_shutdown();
 }
 
-/* SIGHUP: re-read the config; only verbose takes effect without a restart. */
+/* SIGHUP: what omctl reload does (reload.c); the log says what it did. */
 static void
 on_sighup(evutil_socket_t sig, short what, void *arg)
 {
-	struct omm_config	 nconf;
+	struct msg_reloaded	 r;
 	char			*cause = NULL;
 
-	config_defaults(&nconf);
-	if (config_load(&nconf, conf_path, conf_given, &cause) != 0) {
-		log_warnx("reload: %s; keeping the running config", cause);
+	if (reload_run(&r, &cause) != 0) {
 		free(cause);
-		config_free(&nconf);
 		return;
 	}
-	if (strcmp(nconf.socket_path, conf.socket_path) != 0 &&
-	    conf.socket_path != NULL)
-		log_warnx("reload: socket changes need a restart");
-	log_setverbose(nconf.verbose + verbose_opts);
-	conf.verbose = nconf.verbose;
-	config_free(&nconf);
-	log_info("reloaded %s", conf_path);
-}
-
-/* The limits of ommd.conf (docs/security.md, "Limits"), at start and reload. */
-static void
-apply_limits(const struct omm_config *c)
-{
-	control_set_limits(c->control_per_user, c->control_max,
-	    c->control_idle_s);
-	peer_set_limits(c->handshake_ms, c->handshake_per_source,
-	    c->handshake_max);
-	host_set_limits(c->handshake_ms, c->handshake_per_source,
-	    c->handshake_max);
-	log_setrepeat(c->log_repeat_s);
+	proto_free_reloaded(&r);
 }
 
 /* Once a second: what rate-limited log lines left out is said. */
@@ -247,7 +225,9 @@ main(int argc, char **argv)
 	add_signal(SIGTERM, on_sigterm);
 	add_signal(SIGINT, on_sigterm);
 	add_signal(SIGHUP, on_sighup);
-	apply_limits(&conf);
+	reload_init(&conf, conf_path, conf_given, sock_opt != NULL,
+	    verbose_opts);
+	reload_apply_limits(&conf);
 	{
 		struct timeval	tv = { 1, 0 };
 

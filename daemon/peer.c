@@ -83,6 +83,8 @@ struct peer {
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
 	char			*error;
+	X509			*cert;		/* of its last verified link */
+	enum tls_reason		 refused_by_ctx; /* TLS_OK, or since a reload */
 	TAILQ_ENTRY(peer)	 entry;
 };
 
@@ -176,7 +178,8 @@ peer_schedule(struct peer *p)
 	uint32_t	ms = p->backoff_ms;
 
 	if (stopping || left || p->no_redial || p->up != NULL ||
-	    p->dialing != NULL || p->addr.family == NODE_AF_NONE)
+	    p->dialing != NULL || p->addr.family == NODE_AF_NONE ||
+	    p->refused_by_ctx != TLS_OK)
 		return;
 	ms = ms - ms / 4 + (uint32_t)(arc4random_uniform(ms / 2 + 1));
 	if (p->node < self.node)
@@ -469,6 +472,11 @@ link_identified(struct link *l, struct peer *p, const struct wire_hello *h)
 	}
 	if (!l->dialed)
 		send_hello(l, WIRE_HELLO_ACK);
+	/* kept to check it again when the CRL is reloaded */
+	X509_free(p->cert);
+	p->cert = SSL_get1_peer_certificate(bufferevent_openssl_get_ssl(
+	    l->bev));
+	p->refused_by_ctx = TLS_OK;
 	p->up = l;
 	p->incarnation = h->incarnation;
 	snprintf(p->name, sizeof p->name, "%s", h->name);
@@ -858,6 +866,7 @@ peer_dial(struct peer *p)
 	int			 fd;
 
 	if (stopping || left || p->up != NULL || p->dialing != NULL ||
+	    p->refused_by_ctx != TLS_OK ||
 	    node_addr_to_sockaddr(&p->addr, &ss, &len) != 0)
 		return;
 	evtimer_del(p->redial);
@@ -1123,6 +1132,7 @@ peer_free_all(void)
 		TAILQ_REMOVE(&peers, p, entry);
 		event_free(p->redial);
 		free(p->error);
+		X509_free(p->cert);
 		free(p);
 	}
 }
@@ -1135,6 +1145,62 @@ peer_set_limits(uint32_t ms, uint32_t per_source, uint32_t max)
 	else
 		connlimit_set(limits, per_source, max);
 	handshake_ms = ms;
+}
+
+size_t
+peer_set_ctx(SSL_CTX *c, struct peer_refused *out, size_t max)
+{
+	struct peer	*p;
+	enum tls_reason	 r;
+	char		 why[128];
+	size_t		 n = 0;
+
+	ctx = c;
+	TAILQ_FOREACH(p, &peers, entry) {
+		if (p->cert == NULL)
+			continue;
+		r = tls_ctx_check(c, p->cert);
+		if (r == TLS_OK) {
+			if (p->refused_by_ctx != TLS_OK) {
+				/* accepted again (a CRL fixed): dial it */
+				p->refused_by_ctx = TLS_OK;
+				p->no_redial = 0;
+				p->backoff_ms = BACKOFF_MIN_MS;
+				peer_kick(p);
+			}
+			continue;
+		}
+		p->refused_by_ctx = r;
+		evtimer_del(p->redial);
+		snprintf(why, sizeof why, "%s after a reload of the TLS files",
+		    tls_reason_string(r));
+		if (n < max) {
+			out[n].node = p->node;
+			snprintf(out[n].name, sizeof out[n].name, "%s", p->name);
+			out[n].reason = r;
+			out[n].was_up = p->up != NULL;
+		}
+		n++;
+		log_warnx("node %u (%s): %s%s", p->node, p->name, why,
+		    p->up != NULL ? ": closing its link" : "");
+		if (p->dialing != NULL)
+			link_close(p->dialing, 0, why);
+		if (p->up != NULL) {
+			cnt[ST_CNT_LINKS_REFUSED]++;
+			p->refused++;
+			link_bye(p->up, WIRE_BYE_REFUSED, why, 1);
+		}
+		peer_set_error(p, why);
+	}
+	return n;
+}
+
+enum tls_reason
+peer_refused_by_ctx(uint32_t node)
+{
+	struct peer	*p = peer_find(node);
+
+	return p == NULL ? TLS_OK : p->refused_by_ctx;
 }
 
 int

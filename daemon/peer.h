@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "omm/loadvec.h"
+#include "omm/tls.h"
 #include "omm/proto.h"
 #include "omm/wire.h"
 
@@ -41,6 +42,22 @@ int	peer_start(struct event_base *, SSL_CTX *, const struct peer_self *,
  * handshake_*). Before or after start.
  */
 void	peer_set_limits(uint32_t ms, uint32_t per_source, uint32_t max);
+/* A node whose certificate a new TLS context refuses (peer_set_ctx). */
+struct peer_refused {
+	uint32_t	 node;
+	char		 name[LV_NAME_MAX];
+	enum tls_reason	 reason;	/* TLS_REVOKED, TLS_EXPIRED... */
+	int		 was_up;	/* its link was closed */
+};
+/*
+ * A reload of the TLS files: links made from now on use c, and every
+ * known peer's certificate (of its last link) is checked against c; the
+ * links of those it refuses are closed with a BYE, and they are not
+ * dialled while it does. Returns how many it refuses, up to max in out.
+ */
+size_t	peer_set_ctx(SSL_CTX *c, struct peer_refused *out, size_t max);
+/* TLS_OK, or why the current context refuses node's certificate. */
+enum tls_reason peer_refused_by_ctx(uint32_t node);
 /* Close every link, with a BYE of reason when up; stop listening. */
 void	peer_stop(uint16_t reason);
 void	peer_free_all(void);

@@ -18,6 +18,7 @@
 #include "control.h"
 #include "jobs.h"
 #include "procinfo.h"
+#include "reload.h"
 #include "request.h"
 
 
@@ -40,6 +41,7 @@ static int	req_migrate(struct ctl_conn *, const struct proto_msg *,
 static int	req_bring(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_lock(struct ctl_conn *, const struct proto_msg *, char **);
 static int	req_policy(struct ctl_conn *, const struct proto_msg *, char **);
+static int	req_reload(struct ctl_conn *, const struct proto_msg *, char **);
 
 /*
  * The requests ommd serves. fn queues its replies (or hands the request to
@@ -67,6 +69,7 @@ static const struct request {
 	{ MSG_BRING,		req_bring },
 	{ MSG_LOCK,		req_lock },
 	{ MSG_POLICY,		req_policy },
+	{ MSG_RELOAD,		req_reload },
 };
 
 int
@@ -271,6 +274,26 @@ req_set(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	if (cluster_set(req.setting, req.value, cause) != 0)
 		return -1;
 	reply_ok(c);
+	return 0;
+}
+
+/* omctl reload: as SIGHUP does, and the answer says what was done. */
+static int
+req_reload(struct ctl_conn *c, const struct proto_msg *m, char **cause)
+{
+	struct msg_reloaded	rep;
+	struct buf		b;
+
+	if (proto_decode_empty(m, cause) != 0)
+		return -1;
+	if (check_root(c, "omctl reload", cause) != 0)
+		return -1;
+	if (reload_run(&rep, cause) != 0)
+		return -1;
+	buf_init(&b);
+	proto_encode_reloaded(&b, &rep);
+	proto_free_reloaded(&rep);
+	control_send(c, &b);
 	return 0;
 }
 

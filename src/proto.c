@@ -38,6 +38,7 @@ static int	valid_count(const struct proto_msg *, char **);
 static int	valid_status(const struct proto_msg *, char **);
 static int	valid_link(const struct proto_msg *, char **);
 static int	valid_set(const struct proto_msg *, char **);
+static int	valid_reloaded(const struct proto_msg *, char **);
 
 /*
  * Every message type. has_fd: the message carries exactly one descriptor
@@ -79,6 +80,8 @@ static const struct proto_type_ent {
 	{ MSG_EXPELLED,		"EXPELLED",	0, valid_count },
 	{ MSG_LEAVE,		"LEAVE",	0, valid_empty },
 	{ MSG_JOIN,		"JOIN",		0, valid_empty },
+	{ MSG_RELOAD,		"RELOAD",	0, valid_empty },
+	{ MSG_RELOADED,		"RELOADED",	0, valid_reloaded },
 };
 #define NTYPES	(sizeof proto_types / sizeof proto_types[0])
 
@@ -100,6 +103,7 @@ static const char *proto_node_states[PROTO_NODE_NSTATES] = {
 	[PROTO_NODE_UP] = "up",
 	[PROTO_NODE_LEAVING] = "leaving",
 	[PROTO_NODE_DOWN] = "down",
+	[PROTO_NODE_REVOKED] = "revoked",
 };
 
 static const char *proto_link_states[PROTO_LINK_NSTATES] = {
@@ -1391,6 +1395,111 @@ proto_decode_node(const struct proto_msg *m, struct msg_node *out,
 	memcpy(lv->name, out->name, sizeof lv->name);
 	lv->incarnation = out->incarnation;
 	lv->addr = out->addr;
+	return 0;
+}
+
+static const char *proto_reload_statuses[PROTO_RELOAD_NSTATUS] = {
+	[PROTO_RELOAD_APPLIED] = "applied",
+	[PROTO_RELOAD_RESTART] = "restart",
+	[PROTO_RELOAD_FAILED] = "failed",
+	[PROTO_RELOAD_DROPPED] = "dropped",
+};
+
+const char *
+proto_reload_status_name(uint8_t st)
+{
+	if (st >= PROTO_RELOAD_NSTATUS || proto_reload_statuses[st] == NULL)
+		return "unknown";
+	return proto_reload_statuses[st];
+}
+
+/* u32 count, then per item: u8 status, string what, string detail. */
+void
+proto_encode_reloaded(struct buf *b, const struct msg_reloaded *m)
+{
+	uint32_t	i, n = m->n > PROTO_RELOAD_MAX ? PROTO_RELOAD_MAX : m->n;
+
+	msg_begin(b, MSG_RELOADED);
+	buf_add_u32(b, n);
+	for (i = 0; i < n; i++) {
+		buf_add_u8(b, m->items[i].status);
+		add_str_capped(b, m->items[i].what, PROTO_CAUSE_MAX);
+		add_str_capped(b, m->items[i].detail, PROTO_CAUSE_MAX);
+	}
+	msg_end(b);
+}
+
+void
+proto_free_reloaded(struct msg_reloaded *m)
+{
+	uint32_t	i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->items[i].what);
+		free(m->items[i].detail);
+	}
+	free(m->items);
+	m->items = NULL;
+	m->n = 0;
+}
+
+int
+proto_decode_reloaded(const struct proto_msg *m, struct msg_reloaded *out,
+    char **cause)
+{
+	struct msg_reload_item	*it;
+	struct buf_rd		 r;
+	uint32_t		 n;
+
+	out->n = 0;
+	out->items = NULL;
+	if (rd_begin(&r, m, MSG_RELOADED, cause) != 0)
+		return -1;
+	n = buf_rd_u32(&r);
+	if (r.err)
+		return cause_set(cause, "RELOADED: payload of %u bytes is "
+		    "truncated", m->hdr.len);
+	if (n > PROTO_RELOAD_MAX)
+		return cause_set(cause, "RELOADED: %u items, at most %d", n,
+		    PROTO_RELOAD_MAX);
+	/* each item takes at least 9 bytes: checked before allocating */
+	if ((size_t)n * 9 > buf_rd_left(&r))
+		return cause_set(cause, "RELOADED: %u items in %zu bytes", n,
+		    buf_rd_left(&r));
+	out->items = xcalloc(n + 1, sizeof *out->items);
+	for (; out->n < n; out->n++) {
+		it = &out->items[out->n];
+		it->status = buf_rd_u8(&r);
+		if (r.err || it->status == 0 ||
+		    it->status >= PROTO_RELOAD_NSTATUS) {
+			cause_set(cause, "RELOADED: item %u: bad status %u",
+			    out->n, it->status);
+			goto fail;
+		}
+		if ((it->what = rd_str(&r, MSG_RELOADED, "what",
+		    PROTO_CAUSE_MAX, 0, cause)) == NULL ||
+		    (it->detail = rd_str(&r, MSG_RELOADED, "detail",
+		    PROTO_CAUSE_MAX, 1, cause)) == NULL) {
+			out->n++;
+			goto fail;
+		}
+	}
+	if (rd_end(&r, MSG_RELOADED, cause) != 0)
+		goto fail;
+	return 0;
+fail:
+	proto_free_reloaded(out);
+	return -1;
+}
+
+static int
+valid_reloaded(const struct proto_msg *m, char **cause)
+{
+	struct msg_reloaded	r;
+
+	if (proto_decode_reloaded(m, &r, cause) != 0)
+		return -1;
+	proto_free_reloaded(&r);
 	return 0;
 }
 

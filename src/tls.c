@@ -575,6 +575,30 @@ out:
 	return ctx;
 }
 
+enum tls_reason
+tls_ctx_check(SSL_CTX *ctx, X509 *cert)
+{
+	X509_STORE_CTX	*sctx;
+	int		 verr = X509_V_OK;
+
+	if (cert == NULL)
+		return TLS_NO_CERT;
+	if ((sctx = X509_STORE_CTX_new()) == NULL)
+		return TLS_OTHER;
+	if (!X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(ctx), cert,
+	    NULL) || !X509_STORE_CTX_set_purpose(sctx,
+	    X509_PURPOSE_SSL_CLIENT)) {
+		X509_STORE_CTX_free(sctx);
+		ERR_clear_error();
+		return TLS_OTHER;
+	}
+	if (X509_verify_cert(sctx) != 1)
+		verr = X509_STORE_CTX_get_error(sctx);
+	X509_STORE_CTX_free(sctx);
+	ERR_clear_error();
+	return verr == X509_V_OK ? TLS_OK : verr_reason(verr);
+}
+
 char *
 tls_ctx_name(SSL_CTX *ctx)
 {

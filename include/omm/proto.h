@@ -75,6 +75,8 @@ enum proto_type {
 	MSG_EXPELLED = 59,	/* reply to EXPEL */
 	MSG_LEAVE = 60,		/* root: leave the cluster */
 	MSG_JOIN = 61,		/* root: join it again */
+	MSG_RELOAD = 62,	/* root: read the config and TLS files again */
+	MSG_RELOADED = 63,	/* reply to RELOAD: what it did */
 };
 
 /* A node as NODE reports it (the gossip's view of it). */
@@ -83,6 +85,7 @@ enum proto_node_state {
 	PROTO_NODE_UP = 2,
 	PROTO_NODE_LEAVING = 3,	/* up, announcing that it leaves */
 	PROTO_NODE_DOWN = 4,	/* silent too long, or said goodbye */
+	PROTO_NODE_REVOKED = 5,	/* its certificate is refused now (a reload) */
 	PROTO_NODE_NSTATES
 };
 
@@ -277,6 +280,27 @@ struct msg_node {
 	struct loadvec		lv;
 };
 
+/* What a reload did with one setting, file or node (RELOADED). */
+enum proto_reload_status {
+	PROTO_RELOAD_APPLIED = 1,	/* taken without a restart */
+	PROTO_RELOAD_RESTART = 2,	/* changed, needs a restart */
+	PROTO_RELOAD_FAILED = 3,	/* not taken: detail says why */
+	PROTO_RELOAD_DROPPED = 4,	/* a node's links closed: detail says why */
+	PROTO_RELOAD_NSTATUS
+};
+#define PROTO_RELOAD_MAX	256	/* items in RELOADED */
+
+struct msg_reload_item {
+	uint8_t		 status;	/* enum proto_reload_status */
+	char		*what;		/* a config key, "tls", a node's name */
+	char		*detail;	/* may be empty */
+};
+
+struct msg_reloaded {
+	uint32_t		 n;
+	struct msg_reload_item	*items;
+};
+
 struct msg_count {
 	uint32_t	count;		/* NODES_END, STATUS_END, EXPELLED, BROUGHT */
 };
@@ -421,6 +445,7 @@ void	proto_encode_empty(struct buf *, uint16_t type);
 void	proto_encode_node(struct buf *, const struct msg_node *);
 /* NODES_END, STATUS_END, EXPELLED, BROUGHT. */
 void	proto_encode_count(struct buf *, uint16_t type, const struct msg_count *);
+void	proto_encode_reloaded(struct buf *, const struct msg_reloaded *);
 void	proto_encode_status(struct buf *, const struct msg_status *);
 void	proto_encode_link(struct buf *, const struct msg_link *);
 void	proto_encode_set(struct buf *, const struct msg_set *);
@@ -458,6 +483,10 @@ int	proto_decode_policy(const struct proto_msg *, struct msg_policy *,
 
 int	proto_decode_node(const struct proto_msg *, struct msg_node *,
 	    char **cause) __attribute__((warn_unused_result));
+int	proto_decode_reloaded(const struct proto_msg *, struct msg_reloaded *,
+	    char **cause) __attribute__((warn_unused_result));
+void	proto_free_reloaded(struct msg_reloaded *);
+const char *proto_reload_status_name(uint8_t);
 int	proto_decode_count(const struct proto_msg *, struct msg_count *,
 	    char **cause) __attribute__((warn_unused_result));
 int	proto_decode_status(const struct proto_msg *, struct msg_status *,

@@ -49,6 +49,13 @@ enum tls_reason {
 SSL_CTX	*tls_ctx_new(const struct tls_files *, char **cause)
 	    __attribute__((warn_unused_result));
 
+/*
+ * Would ctx accept cert (a peer's, kept from an earlier handshake) now?
+ * TLS_OK, or why not: TLS_REVOKED after a new CRL, TLS_EXPIRED,
+ * TLS_UNKNOWN_CA after a new CA. For a reload of the TLS files.
+ */
+enum tls_reason	 tls_ctx_check(SSL_CTX *, X509 *cert);
+
 /* This node's name, from its own certificate (heap string). */
 char	*tls_ctx_name(SSL_CTX *);
 

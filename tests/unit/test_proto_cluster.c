@@ -386,11 +386,64 @@ test_state_names(void **state)
 {
 	assert_string_equal(proto_node_state_name(PROTO_NODE_UP), "up");
 	assert_string_equal(proto_node_state_name(PROTO_NODE_DOWN), "down");
+	assert_string_equal(proto_node_state_name(PROTO_NODE_REVOKED),
+	    "revoked");
 	assert_string_equal(proto_node_state_name(0), "invalid");
 	assert_string_equal(proto_node_state_name(99), "invalid");
 	assert_string_equal(proto_link_state_name(PROTO_LINK_WAIT), "wait");
 	assert_string_equal(proto_link_state_name(PROTO_LINK_NSTATES),
 	    "invalid");
+}
+
+/* RELOADED: a round trip, and what a receiver refuses. */
+static void
+test_reloaded(void **state)
+{
+	struct msg_reload_item	 items[] = {
+		{ PROTO_RELOAD_APPLIED, "verbose", "" },
+		{ PROTO_RELOAD_RESTART, "window", "needs a restart" },
+		{ PROTO_RELOAD_DROPPED, "node3", "node 3: certificate revoked" },
+		{ PROTO_RELOAD_FAILED, "tls", "CRL /etc/omm/ca.crl has expired" },
+	};
+	struct msg_reloaded	 in = { 4, items }, out;
+	struct proto_msg	 m;
+	struct buf		 b;
+	char			*cause = NULL;
+	uint32_t		 i;
+
+	buf_init(&b);
+	proto_encode_reloaded(&b, &in);
+	split(&b, &m);
+	assert_int_equal(proto_decode_reloaded(&m, &out, &cause), 0);
+	assert_int_equal(out.n, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(out.items[i].status, items[i].status);
+		assert_string_equal(out.items[i].what, items[i].what);
+		assert_string_equal(out.items[i].detail, items[i].detail);
+	}
+	proto_free_reloaded(&out);
+	assert_string_equal(proto_reload_status_name(PROTO_RELOAD_RESTART),
+	    "restart");
+	/* a bad status, an empty name, a short payload, a huge count */
+	b.data[PROTO_HDR_LEN + 4] = 9;
+	assert_int_equal(proto_hdr_decode(&m, b.data, b.len, &cause), 0);
+	assert_int_not_equal(proto_validate(&m, &cause), 0);
+	assert_non_null(strstr(cause, "bad status 9"));
+	free(cause);
+	cause = NULL;
+	b.data[PROTO_HDR_LEN + 4] = PROTO_RELOAD_APPLIED;
+	b.data[PROTO_HDR_LEN + 5] = 0;	/* "verbose" of length 0 ... */
+	assert_int_equal(proto_hdr_decode(&m, b.data, b.len, &cause), 0);
+	assert_int_not_equal(proto_validate(&m, &cause), 0);
+	free(cause);
+	cause = NULL;
+	b.data[PROTO_HDR_LEN] = 0xff;	/* 255 items in a short payload */
+	b.data[PROTO_HDR_LEN + 5] = 7;
+	assert_int_equal(proto_hdr_decode(&m, b.data, b.len, &cause), 0);
+	assert_int_not_equal(proto_validate(&m, &cause), 0);
+	assert_non_null(strstr(cause, "255 items"));
+	free(cause);
+	buf_free(&b);
 }
 
 int
@@ -405,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_node_rejects),
 		cmocka_unit_test(test_other_rejects),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_reloaded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -521,6 +521,40 @@ test_no_resumption(void **state)
 	SSL_CTX_free(s);
 }
 
+/* A reload: certificates of earlier handshakes checked against a new context. */
+static void
+test_ctx_check(void **state)
+{
+	static const struct {
+		const char	*what;
+		const char	*cert;
+		enum tls_reason	 want;
+	} cases[] = {
+		{ "a good peer", "node2", TLS_OK },
+		{ "a revoked peer", "node3", TLS_REVOKED },
+		{ "an expired peer", "old", TLS_EXPIRED },
+		{ "a peer of another CA of the same name", "evil1",
+		    TLS_UNKNOWN_CA },
+	};
+	SSL_CTX		*ctx = ours("node1");
+	X509		*x;
+	char		*cause = NULL;
+	size_t		 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if ((x = ca_read_cert(cases[i].cert[0] == '/' ? cases[i].cert :
+		    f(cases[i].cert, "node.crt"), &cause)) == NULL)
+			fail_msg("%s: %s", cases[i].what, cause);
+		if (tls_ctx_check(ctx, x) != cases[i].want)
+			fail_msg("%s: got %s, expected %s", cases[i].what,
+			    tls_reason_string(tls_ctx_check(ctx, x)),
+			    tls_reason_string(cases[i].want));
+		X509_free(x);
+	}
+	assert_int_equal(tls_ctx_check(ctx, NULL), TLS_NO_CERT);
+	SSL_CTX_free(ctx);
+}
+
 int
 main(void)
 {
@@ -533,6 +567,7 @@ main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_ctx_refuses),
 		cmocka_unit_test(test_no_resumption),
+		cmocka_unit_test(test_ctx_check),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
