@@ -242,8 +242,9 @@ static void
 conn_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_conn	*c = arg;
+	char		 k[64];
 
-	log_info_rl("control: closing the connection of pid %d uid %u: idle "
+	log_info_rl(cl_key_str(&c->key, k, sizeof k), "control: closing the connection of pid %d uid %u: idle "
 	    "for %u s", (int)c->peer.pid, (unsigned)c->peer.uid, idle_s);
 	conn_close(c);
 }
@@ -387,7 +388,10 @@ refuse(int fd, const struct ucred *cred, enum cl_verdict v,
 		xasprintf(&why, "ommd has %u connections of users open "
 		    "already (control_max): retry later",
 		    connlimit_total(limits));
-	log_warnx_rl("control: refused pid %d uid %u: %s", (int)cred->pid,
+	char		 ks[64];
+
+	log_warnx_rl(cl_key_str(k, ks, sizeof ks),
+	    "control: refused pid %d uid %u: %s", (int)cred->pid,
 	    (unsigned)cred->uid, why);
 	buf_init(&b);
 	proto_encode_error(&b, why);

@@ -291,7 +291,7 @@ handshake_io(evutil_socket_t fd, short what, void *arg)
 	struct handshake	*hs = arg;
 	struct miglink		*link;
 	short			 want = 0;
-	char			*cause = NULL;
+	char			*cause = NULL, src[64];
 	int			 rc;
 
 	if ((rc = miglink_accept_step(hs->link, &want, &cause)) == 0) {
@@ -303,7 +303,8 @@ handshake_io(evutil_socket_t fd, short what, void *arg)
 	}
 	if (rc == -1) {
 		/* anyone can cause this line: rate-limited */
-		log_warnx_rl("migration connection from %s refused: %s",
+		log_warnx_rl(cl_key_str(&hs->key, src, sizeof src),
+		    "migration connection from %s refused: %s",
 		    hs->who, cause);
 		free(cause);
 		handshake_free(hs);
@@ -320,7 +321,10 @@ handshake_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct handshake	*hs = arg;
 
-	log_warnx_rl("migration connection from %s: no TLS handshake within "
+	char			 src[64];
+
+	log_warnx_rl(cl_key_str(&hs->key, src, sizeof src),
+	    "migration connection from %s: no TLS handshake within "
 	    "%u ms", hs->who, handshake_ms);
 	handshake_free(hs);
 }
@@ -343,13 +347,15 @@ host_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	cl_key_addr(&key, sa, (socklen_t)salen);
 	if ((v = connlimit_take(limits, &key)) != CL_OK) {
 		if (v == CL_SOURCE_FULL)
-			log_warnx_rl("migration connection from %s refused: "
+			log_warnx_rl(cl_key_str(&key, src, sizeof src),
+			    "migration connection from %s refused: "
 			    "%u connections from %s are not through their "
 			    "handshake yet (handshake_per_source)", who,
 			    connlimit_count(limits, &key),
 			    cl_key_str(&key, src, sizeof src));
 		else
-			log_warnx_rl("migration connection from %s refused: "
+			log_warnx_rl(cl_key_str(&key, src, sizeof src),
+			    "migration connection from %s refused: "
 			    "%u connections are not through their handshake "
 			    "yet (handshake_max)", who,
 			    connlimit_total(limits));

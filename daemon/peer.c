@@ -766,7 +766,7 @@ static void
 link_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct link	*l = arg;
-	char		*why, who[200];
+	char		*why, who[200], src[64];
 	int		 up = l->state == LINK_UP;
 
 	if (what & BEV_EVENT_CONNECTED) {
@@ -793,7 +793,8 @@ link_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	} else {
 		/* anyone can cause this line: rate-limited */
-		log_warnx_rl("refused connection from %s: %s", who, why);
+		log_warnx_rl(cl_key_str(&l->key, src, sizeof src),
+		    "refused connection from %s: %s", who, why);
 		cnt[ST_CNT_LINKS_REFUSED]++;
 	}
 	link_close(l, up, why);
@@ -804,7 +805,7 @@ static void
 link_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct link	*l = arg;
-	char		 who[200];
+	char		 who[200], src[64];
 
 	if (l->state == LINK_CLOSING) {
 		link_close(l, 0, NULL);
@@ -816,7 +817,8 @@ link_timeout(evutil_socket_t fd, short what, void *arg)
 		    "no HELLO_ACK in time");
 		return;
 	}
-	log_warnx_rl("connection from %s: no %s within %u ms", link_who(l, who,
+	log_warnx_rl(cl_key_str(&l->key, src, sizeof src),
+	    "connection from %s: no %s within %u ms", link_who(l, who,
 	    sizeof who), l->state == LINK_TLS ? "TLS handshake" : "HELLO",
 	    handshake_ms);
 	cnt[ST_CNT_LINKS_REFUSED]++;
@@ -915,13 +917,15 @@ peer_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	cl_key_addr(&key, sa, (socklen_t)salen);
 	if ((v = connlimit_take(limits, &key)) != CL_OK) {
 		if (v == CL_SOURCE_FULL)
-			log_warnx_rl("refused connection from %s: %u "
+			log_warnx_rl(cl_key_str(&key, src, sizeof src),
+			    "refused connection from %s: %u "
 			    "connections from %s are not through their "
 			    "handshake yet (handshake_per_source)", addr,
 			    connlimit_count(limits, &key),
 			    cl_key_str(&key, src, sizeof src));
 		else
-			log_warnx_rl("refused connection from %s: %u "
+			log_warnx_rl(cl_key_str(&key, src, sizeof src),
+			    "refused connection from %s: %u "
 			    "connections are not through their handshake yet "
 			    "(handshake_max)", addr, connlimit_total(limits));
 		cnt[ST_CNT_LINKS_REFUSED]++;

@@ -19,7 +19,7 @@ static int		 log_verbose;
 #define RL_TEXT		512
 #define RL_DEFAULT_S	10
 struct rl_slot {
-	const void	*kind;		/* NULL: free */
+	uint64_t	 kind;		/* 0: free */
 	int		 pri;
 	int64_t		 start;		/* ms, the window's */
 	uint64_t	 left_out;
@@ -111,8 +111,8 @@ rl_summary(struct rl_slot *s, int64_t now)
 	return 1;
 }
 
-int
-log_repeat_admit(const void *kind, int pri, int64_t now, const char *text)
+static int
+rl_admit(uint64_t kind, int pri, int64_t now, const char *text)
 {
 	struct rl_slot	*s, *free_slot = NULL, *oldest = NULL;
 	size_t		 i;
@@ -123,7 +123,7 @@ log_repeat_admit(const void *kind, int pri, int64_t now, const char *text)
 		s = &rl[i];
 		if (s->kind == kind)
 			break;
-		if (s->kind == NULL) {
+		if (s->kind == 0) {
 			if (free_slot == NULL)
 				free_slot = s;
 		} else if (oldest == NULL || s->start < oldest->start)
@@ -151,6 +151,28 @@ log_repeat_admit(const void *kind, int pri, int64_t now, const char *text)
 	return 1;
 }
 
+/* A kind: the format's address, mixed with a key's bytes (FNV-1a). */
+static uint64_t
+rl_kind(const void *fmt, const char *key)
+{
+	uint64_t	h = ((uint64_t)(uintptr_t)fmt << 1) | 1;	/* never 0 */
+
+	if (key != NULL) {
+		for (; *key != '\0'; key++) {
+			h ^= (unsigned char)*key;
+			h *= 1099511628211ULL;
+		}
+		h |= 1;
+	}
+	return h;
+}
+
+int
+log_repeat_admit(const void *kind, int pri, int64_t now, const char *text)
+{
+	return rl_admit(rl_kind(kind, NULL), pri, now, text);
+}
+
 unsigned
 log_repeat_flush_at(int64_t now)
 {
@@ -158,11 +180,11 @@ log_repeat_flush_at(int64_t now)
 	size_t		i;
 
 	for (i = 0; i < RL_SLOTS; i++) {
-		if (rl[i].kind == NULL ||
+		if (rl[i].kind == 0 ||
 		    now - rl[i].start < (int64_t)rl_window_s * 1000)
 			continue;
 		n += rl_summary(&rl[i], now);
-		rl[i].kind = NULL;
+		rl[i].kind = 0;
 	}
 	return n;
 }
@@ -174,32 +196,32 @@ log_repeat_flush(void)
 }
 
 static void
-vlog_rl(int pri, const char *fmt, va_list ap)
+vlog_rl(int pri, const char *key, const char *fmt, va_list ap)
 {
 	char	msg[2048];
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (log_repeat_admit(fmt, pri, mono_ms(), msg))
+	if (rl_admit(rl_kind(fmt, key), pri, mono_ms(), msg))
 		log_line(pri, msg, NULL);
 }
 
 void
-log_warnx_rl(const char *fmt, ...)
+log_warnx_rl(const char *key, const char *fmt, ...)
 {
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vlog_rl(LOG_WARNING, fmt, ap);
+	vlog_rl(LOG_WARNING, key, fmt, ap);
 	va_end(ap);
 }
 
 void
-log_info_rl(const char *fmt, ...)
+log_info_rl(const char *key, const char *fmt, ...)
 {
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vlog_rl(LOG_INFO, fmt, ap);
+	vlog_rl(LOG_INFO, key, fmt, ap);
 	va_end(ap);
 }
 

@@ -21,15 +21,19 @@ void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /*
  * Lines an outsider can cause at will (a refused connection, a failed
- * handshake) are rate-limited by kind, a kind being the format string:
+ * handshake) are rate-limited by kind, a kind being the format string and
+ * a key (the source address, a uid; NULL: none), so that one flooding
+ * source does not hide another's first line:
  * the first line of a kind in a window of log_setrepeat() seconds (10 by
  * default) is logged, the others of that window are counted, and once the
  * window is over one line says how many there were and shows the last
  * ("1234 more in 10 s like: ..."). 0 seconds: every line is logged.
  */
 void	log_setrepeat(unsigned seconds);
-void	log_warnx_rl(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_info_rl(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx_rl(const char *key, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_info_rl(const char *key, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Say what was left out of windows that are over (a daemon's timer). */
 void	log_repeat_flush(void);
 /*
