@@ -69,13 +69,13 @@ balance_up() {
 
 # balance_cluster SHARES NOTE: balance_up with -v (gives up if there is no
 # cluster), then the checks "nodes 1-4 started, NOTE" and that they see
-# each other within 15 s.
+# each other within 60 s.
 balance_cluster() {
 	local rc=0
 	balance_up "$1" -v || rc=$?
 	[ "$rc" -eq 2 ] && give_up "cluster_up 4"
 	check "nodes 1-4 started, $2" [ "$rc" -eq 0 ]
-	check "nodes 1-4 see each other" within 15 all_see_up "1 2 3 4" 1 2 3 4
+	check "nodes 1-4 see each other" within 60 all_see_up "1 2 3 4" 1 2 3 4
 }
 
 # balance_meters: the CPU meters (cgroup v2 cpu.stat or v1 cpuacct.usage)
@@ -219,10 +219,12 @@ balance_moves() {
 # and the moves say about the jobs PID... (MAKESPAN, CPU1): per job the
 # nodes it ran on and its migrations (ps's count, the balancer's moves),
 # the jobs per node over time, the CPU each node gave against its share.
-# "test" prints comment lines and, for the checks, NODES, MAXMIG, WITHIN
-# (makespan <= 1.25 x ideal + SPREAD_S), BOUND and PROP I (node I's CPU /
-# its proportional part) lines; "bench" prints bench/balance.sh's figures
-# (NAME is the case).
+# "test" prints comment lines and, for the checks, NODES, MAXMIG, PROP I
+# (node I's CPU / its proportional part) and NODE1 (node 1's CPU seconds,
+# all four nodes', their ratio) lines: CPU seconds, which a busy machine
+# does not stretch as it stretches wall time. "bench" prints
+# bench/balance.sh's figures (NAME is the case), the makespan against the
+# ideal and against 1.25 x ideal + SPREAD_S among them.
 balance_summary() {
 	$PY - "$1" "$2" "$W/samples" "$W/moves" "$MAKESPAN" "$CPU1" "$3" \
 	    "$4" "${@:5}" <<'EOF'
@@ -291,6 +293,10 @@ if mode == "bench":
             for i, u in enumerate(used)))
     print("        paths: " + "; ".join("->".join(map(str, where[p]))
                                         for p in pids))
+    if spread > 0:
+        print("        makespan vs 1.25 x ideal + %.0f s = %.1f s: %s"
+              % (spread, 1.25 * ideal + spread,
+                 "met" if makespan <= 1.25 * ideal + spread else "not met"))
     sys.exit(0)
 print("makespan %.1f s, ideal %.1f s (%d x %.2f s of CPU / %.2f cores): "
       "ratio %.2f; all on node 1: %.1f s"
@@ -309,22 +315,24 @@ for i, u in enumerate(used or []):
 ran = set(w for p in pids for w in where[p])
 print("NODES %s" % " ".join(str(w) for w in sorted(ran)))
 print("MAXMIG %d" % max(max(mig.values()), max(logged.values())))
-print("WITHIN %d" % (makespan <= 1.25 * ideal + spread))
-print("BOUND %.1f" % (1.25 * ideal + spread))
+if used:
+    print("NODE1 %.1f %.1f %.2f" % (used[0], sum(used), used[0] / sum(used)))
 EOF
 }
 
-# balance_spread NJOBS SHARES SPREAD_S: the run of 80 and 81. NJOBS jobs
-# (balance_jobs; given 3 x the ideal + 60 s), each checked ("job J: exit
-# 0", "output identical"), the summary in $W/summary (its comment lines and
-# the balancer's moves printed), and the check that the jobs ran on all 4
-# nodes.
+# balance_spread NJOBS SHARES: the run of 80 and 81. NJOBS jobs
+# (balance_jobs), each checked ("job J: exit 0", "output identical"), the
+# summary in $W/summary (its comment lines and the balancer's moves
+# printed), and the check that the jobs ran on all 4 nodes. The time the
+# jobs are given, 6 x the ideal + 120 s (450 s at most, under ctest's 600),
+# only catches a hang: how long they take is bench/balance.sh's business.
 balance_spread() {
-	local njobs=$1 shares=$2 spread=$3 limit j rc te ran
+	local njobs=$1 shares=$2 limit j rc te ran
 	limit=$(echo "$shares" | awk -v c="$CPU1" -v n="$njobs" \
-	    '{ for (i = 1; i <= NF; i++) s += $i; printf "%d", 3 * c * n / s + 60 }')
+	    '{ for (i = 1; i <= NF; i++) s += $i; l = 6 * c * n / s + 120
+	       printf "%d", l < 450 ? l : 450 }')
 	balance_jobs "$njobs" "$limit" ||
-	    bad "the jobs did not all end within $limit s"
+	    bad "the jobs did not all end within $limit s (a hang?)"
 	for j in $(seq "$njobs"); do
 		read -r rc te <"$W/j$j.end" 2>/dev/null || rc=none
 		check "job $j: exit 0 (got $rc)" [ "$rc" = 0 ]
@@ -335,8 +343,8 @@ balance_spread() {
 		fi
 	done
 	balance_moves
-	balance_summary test - "$shares" "$spread" $PIDS >"$W/summary"
-	grep -vE '^(NODES|MAXMIG|WITHIN|BOUND|PROP) ' "$W/summary" | sed 's/^/# /'
+	balance_summary test - "$shares" 0 $PIDS >"$W/summary"
+	grep -vE '^(NODES|MAXMIG|PROP|NODE1) ' "$W/summary" | sed 's/^/# /'
 	sed 's/^/# node1: /' "$W/moves"
 	ran=$(sed -n 's/^NODES //p' "$W/summary")
 	check "the jobs ran on all 4 nodes (seen on: $ran)" [ "$ran" = "1 2 3 4" ]
@@ -347,11 +355,11 @@ no_guests() {
 	[ "$(octl "$1" status --json | $PY -c \
 	    'import json, sys; print(json.load(sys.stdin)["node"]["guests"])')" = 0 ]
 }
-# guests_gone I...: check "node I: no guest left" (within 5 s) for each.
+# guests_gone I...: check "node I: no guest left" (within 60 s) for each.
 guests_gone() {
 	local i
 	for i in "$@"; do
-		check "node $i: no guest left" within 5 no_guests "$i"
+		check "node $i: no guest left" within 60 no_guests "$i"
 	done
 }
 

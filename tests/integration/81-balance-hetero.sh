@@ -15,7 +15,6 @@ set -u
 . "$OMM_SRC/tests/cluster/balance.sh"
 NJOBS=9
 SHARES="0.2 0.4 0.6 0.6"
-SPREAD_S=6
 balance_need
 balance_work bal81 "${BAL_SCALE:-3800}"
 reference_check -c
@@ -23,7 +22,7 @@ balance_cluster "$SHARES" "CPU shares $SHARES"
 
 # The run, the per-job checks, the summary (with each node's CPU against
 # its proportional part: the PROP lines) and "ran on all 4 nodes".
-balance_spread $NJOBS "$SHARES" $SPREAD_S
+balance_spread $NJOBS "$SHARES"
 for i in 1 2 3 4; do
 	x=$(sed -n "s/^PROP $i //p" "$W/summary")
 	check "node $i (share $(node_cpu_share "$i")): CPU given ${x:-?}x proportional, within 0.5x-1.6x" \
