@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "omm/log.h"
+#include "omm/procfork.h"
 #include "omm/xmalloc.h"
 
 #include "omm/fdpass.h"
@@ -123,7 +124,7 @@ asuser(const struct owner *o, const char *what,
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		return cause_set(cause, "socketpair: %s", strerror(errno));
-	if ((pid = fork()) == -1) {
+	if ((pid = proc_fork()) == -1) {
 		cause_set(cause, "fork: %s", strerror(errno));
 		goto out;
 	}

@@ -44,6 +44,7 @@
 #include "omm/miglink.h"
 #include "omm/migwire.h"
 #include "omm/procfs.h"
+#include "omm/procfork.h"
 #include "omm/proto.h"
 #include "omm/trap.h"
 #include "omm/wire.h"
@@ -440,7 +441,7 @@ make_stub(struct srv *s)
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		fail(s, "pipe: %s", strerror(errno));
-	if ((pid = fork()) == -1)
+	if ((pid = proc_fork()) == -1)
 		fail(s, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

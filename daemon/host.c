@@ -38,6 +38,7 @@
 #include "omm/loadvec.h"
 #include "omm/jobmsg.h"
 #include "omm/nodemap.h"
+#include "omm/procfork.h"
 #include "omm/xmalloc.h"
 
 #include "cluster.h"
@@ -248,7 +249,7 @@ server_fork(struct miglink *link)
 		a.guest_uid = pw->pw_uid;
 		a.guest_gid = pw->pw_gid;
 	}
-	if ((pid = fork()) == -1) {
+	if ((pid = proc_fork()) == -1) {
 		log_warn("host: fork");
 		miglink_abandon(link);
 		close(sv[0]);

@@ -33,6 +33,7 @@
 #include "omm/buf.h"
 #include "omm/jobmsg.h"
 #include "omm/log.h"
+#include "omm/procfork.h"
 #include "omm/proto.h"
 #include "omm/xmalloc.h"
 
@@ -882,7 +883,7 @@ jobs_shutdown(void)
 static pid_t
 spawn(uint32_t id, uid_t owner, int sv, char **cause)
 {
-	sigset_t	 all, old;
+	sigset_t	 all;
 	char		 sid[16], sown[16], *argv[16];
 	int		 argc = 0, i, sig;
 	pid_t		 pid;
@@ -906,13 +907,10 @@ spawn(uint32_t id, uid_t owner, int sv, char **cause)
 		argv[argc++] = (char *)"-v";
 	argv[argc] = NULL;
 
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	if ((pid = fork()) == -1) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	if ((pid = proc_fork()) == -1)
 		return cause_set(cause, "fork: %s", strerror(errno));
-	}
 	if (pid == 0) {
+		/* ignored ones too: the supervisor starts from exec's defaults */
 		for (sig = 1; sig < NSIG; sig++) {
 			if (sig != SIGKILL && sig != SIGSTOP)
 				signal(sig, SIG_DFL);
@@ -926,7 +924,6 @@ spawn(uint32_t id, uid_t owner, int sv, char **cause)
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	return pid;
 }
 

@@ -35,6 +35,7 @@
 #include "omm/jobmsg.h"
 #include "omm/log.h"
 #include "omm/migwire.h"
+#include "omm/procfork.h"
 #include "omm/proto.h"
 #include "omm/sysent.h"
 #include "omm/xmalloc.h"
@@ -428,7 +429,7 @@ away_new(struct task *t, uint32_t node, char **cause)
 	da.incarnation = jobd_incarnation();
 	da.host = node;
 	da.stats = a->stats;
-	if ((pid = fork()) == -1)
+	if ((pid = proc_fork()) == -1)
 		fatal("fork");
 	if (pid == 0)
 		deputyd_main(&da);

@@ -6,13 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/syscall.h>
+
 #include <time.h>
+#include <unistd.h>
 
 #include "omm/log.h"
 
 static const char	*log_name = "omm";
 static enum log_dest	 log_dest = LOG_TO_STDERR;
 static int		 log_verbose;
+static int		 log_child;	/* a forked child: fatal uses _exit */
 
 /* Rate-limited kinds of lines (log.h): one slot per kind seen lately. */
 #define RL_SLOTS	32
@@ -36,6 +40,27 @@ log_init(const char *name, enum log_dest dest, int verbose)
 	log_verbose = verbose;
 	if (dest == LOG_TO_SYSLOG)
 		openlog(name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_forked(void)
+{
+	log_child = 1;
+}
+
+/*
+ * How fatal ends the process. exit(3) runs the atexit handlers and flushes
+ * stdio: right in a process's main thread, wrong in a forked child (the
+ * buffers and handlers are the parent's copies: output twice, cleanup of
+ * what the parent still uses) and in a worker thread (the main thread goes
+ * on running while they run). There, _exit(2).
+ */
+static void __attribute__((noreturn))
+fatal_exit(void)
+{
+	if (log_child || syscall(SYS_gettid) != getpid())
+		_exit(1);
+	exit(1);
 }
 
 void
@@ -278,7 +303,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap, strerror(saved));
 	va_end(ap);
-	exit(1);
+	fatal_exit();
 }
 
 void
@@ -289,7 +314,7 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap, NULL);
 	va_end(ap);
-	exit(1);
+	fatal_exit();
 }
 
 int

@@ -16,6 +16,13 @@ void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * fatal and fatalx log at LOG_CRIT and end the process: exit(1) in its main
+ * thread, _exit(1) in a worker thread or a child that log_forked() was
+ * called in (proc_fork does it), whose atexit handlers and stdio buffers
+ * are not theirs to run.
+ */
+void	log_forked(void);
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
