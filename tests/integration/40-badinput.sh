@@ -137,8 +137,12 @@ case_nopid() {
 start_prog() {
 	local how=$1 prog=$2 user=${3:-} as=()
 	[ -n "$user" ] && as=(runuser -u "$user" --)
-	chmod 1777 "$D"
-	export TMPDIR=$D	# mem's temporary files, writable by the user
+	# Writable by the user for mem's temporary files, but not sticky:
+	# with fs.protected_regular (1 or 2) even root may not open with
+	# O_CREAT (the redirections below) a file another user owns in a
+	# sticky world-writable directory.
+	chmod 0777 "$D"
+	export TMPDIR=$D
 	# The job's stdout/stderr are regular files that a restore reopens
 	# with the restoring user's rights: they must be the user's own.
 	rm -f "$D/p.out" "$D/p.err"
