@@ -90,19 +90,32 @@ migrate_cluster() {
 # _mig_start_env VAR=VALUE I ARGS...: node_start with VAR=VALUE exported.
 _mig_start_env() { local -x "$1"; shift; node_start "$@"; }
 
-# make_tick: $N1T/tick.py, the usual job: `tick.py N` prints 0 to N-1, one
-# line every 50 ms, flushed (N = 0: for ever), so its output shows whether
-# and where it still runs.
+# make_tick: $N1T/tick.py, the usual job: `tick.py N [STOP]` prints 0 to
+# N-1, one line every 50 ms, flushed (N = 0: for ever), so its output shows
+# whether and where it still runs; with STOP (a path in node 1) it ends,
+# status 0, once that file exists. A job that must outlive a test's steps
+# ticks until told (tick_stop): a fixed N is a bet on how fast the machine
+# runs the steps, which a busy machine loses.
 make_tick() {
 	cat >"$N1T/tick.py" <<'EOF'
-import sys, time
+import os, sys, time
 n = int(sys.argv[1])
+stop = sys.argv[2] if len(sys.argv) > 2 else None
 i = 0
-while n == 0 or i < n:
+while (n == 0 or i < n) and not (stop and os.path.exists(stop)):
     print(i, flush=True)
     i += 1
     time.sleep(0.05)
 EOF
+}
+# tick_stop NAME: make the job started as `tick.py 0 /tmp/NAME.stop` end.
+# ticked FILE: FILE holds 0, 1, ... k-1 for some k >= 1: every line, in
+# order, once.
+tick_stop() { touch "$N1T/$1.stop"; }
+ticked() {
+	local k
+	k=$(wc -l <"$1")
+	[ "$k" -ge 1 ] && cmp -s "$1" <(seq 0 $((k - 1)))
 }
 
 # job_start [-u USER] NAME CMD...: omrun CMD on node 1 in the background (as
@@ -127,9 +140,10 @@ job_start() {
 
 # wait_pid PID SECONDS: wait for a child of this shell (OMRUN); its status
 # in RC (124, and it and its children killed, if still running after
-# SECONDS).
+# SECONDS x OMM_TEST_PATIENCE, as `within` in fabric.sh: a hang guard, not
+# a verdict on speed).
 wait_pid() {
-	local n=$(( $2 * 10 ))
+	local n=$(( $2 * 10 * ${OMM_TEST_PATIENCE:-4} ))
 	while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do
 		# a zombie still answers kill -0: ask /proc
 		[ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = Z ] && break
@@ -185,10 +199,14 @@ guest_pids() {
 # diff shows what a host left behind.
 files() { (cd "$(node_dir "$1")" && find tmp lib -printf "${2:-%p\n}" | sort); }
 
-# size FILE: its size, 0 if it is not there. grows FILE SECONDS: FILE is
-# larger after SECONDS (a job writing it still runs).
+# size FILE: its size, 0 if it is not there. grows FILE SECONDS: FILE gets
+# larger within SECONDS (as `within`: x OMM_TEST_PATIENCE; a job writing it
+# still runs). still FILE SECONDS: FILE's size does not change over
+# SECONDS (a stopped job).
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-grows() { local a; a=$(size "$1"); sleep "$2"; [ "$(size "$1")" -gt "$a" ]; }
+grows() { local a; a=$(size "$1"); within "$2" _grown "$1" "$a"; }
+_grown() { [ "$(size "$1")" -gt "$2" ]; }
+still() { local a; a=$(size "$1"); sleep "$2"; [ "$(size "$1")" -eq "$a" ]; }
 
 # logs_of [-a] PID...: what the nodes' logs say about home pids PID... (the
 # last 12 lines of each node, every line with -a), as comments, to explain

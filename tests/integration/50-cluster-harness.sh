@@ -23,7 +23,7 @@ finish() {
 
 # Retry a check for up to $1 seconds (links take a moment to settle).
 within() {
-	local n=$(( $1 * 10 ))
+	local n=$(( $1 * 10 * ${OMM_TEST_PATIENCE:-4} ))	# fabric.sh says why
 	shift
 	while [ "$n" -gt 0 ]; do
 		"$@" && return 0
