@@ -16,6 +16,7 @@
 
 #include "omm/config.h"
 #include "omm/log.h"
+#include "omm/sdnotify.h"
 #include "omm/xmalloc.h"
 
 #include "balancer.h"
@@ -98,6 +99,7 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	stopping = 1;
+	sdnotify("STOPPING=1\nSTATUS=sending guests home");
 	/*
 	 * Our jobs are their supervisors': they run on, away or at home,
 	 * and the next ommd takes them back. Guests go home.
@@ -116,11 +118,14 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	struct msg_reloaded	 r;
 	char			*cause = NULL;
 
+	sdnotify("RELOADING=1");
 	if (reload_run(&r, &cause) != 0) {
 		free(cause);
+		sdnotify("READY=1");
 		return;
 	}
 	proto_free_reloaded(&r);
+	sdnotify("READY=1");
 }
 
 /* Once a second: what rate-limited log lines left out is said. */
@@ -268,6 +273,8 @@ main(int argc, char **argv)
 	}
 
 	balancer_start(base, &conf);
+	/* the control socket listens: omctl is answered from here on */
+	sdnotify("READY=1\nSTATUS=running");
 	if (event_base_dispatch(base) == -1)
 		log_warnx("event loop failed");
 

@@ -1,4 +1,6 @@
 /* log.c: stderr or syslog logging, printf-checked, one place for all messages. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -31,13 +33,46 @@ struct rl_slot {
 };
 static struct rl_slot	 rl[RL_SLOTS];
 static unsigned		 rl_window_s = RL_DEFAULT_S;
+static int		 log_journal;	/* stderr is the journal's stream */
+
+int
+log_journal_stream(const char *env, unsigned long long dev,
+    unsigned long long ino)
+{
+	unsigned long long	 d, i;
+	char			*end;
+
+	if (env == NULL || *env == '\0')
+		return 0;
+	errno = 0;
+	d = strtoull(env, &end, 10);
+	if (errno != 0 || end == env || *end != ':')
+		return 0;
+	env = end + 1;
+	i = strtoull(env, &end, 10);
+	if (errno != 0 || end == env || *end != '\0')
+		return 0;
+	return d == dev && i == ino;
+}
 
 void
 log_init(const char *name, enum log_dest dest, int verbose)
 {
+	struct stat	st;
+
 	log_name = name;
 	log_dest = dest;
 	log_verbose = verbose;
+	/*
+	 * Under systemd, stderr is a stream to the journal, which reads a
+	 * "<N>" at the start of a line as its syslog priority; without it
+	 * every line is "info". JOURNAL_STREAM names that stream's device
+	 * and inode: a stderr redirected elsewhere (a child's, a shell's
+	 * 2>file) does not match, and gets plain lines.
+	 */
+	log_journal = dest == LOG_TO_STDERR && fstat(STDERR_FILENO, &st) == 0 &&
+	    log_journal_stream(getenv("JOURNAL_STREAM"),
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 	if (dest == LOG_TO_SYSLOG)
 		openlog(name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -85,7 +120,12 @@ log_line(int pri, const char *msg, const char *err)
 			syslog(pri, "%s", msg);
 		return;
 	}
-	if (err != NULL)
+	/* the journal names the program itself ("ommd[PID]:") */
+	if (log_journal && err != NULL)
+		fprintf(stderr, "<%d>%s: %s\n", pri, msg, err);
+	else if (log_journal)
+		fprintf(stderr, "<%d>%s\n", pri, msg);
+	else if (err != NULL)
 		fprintf(stderr, "%s: %s: %s\n", log_name, msg, err);
 	else
 		fprintf(stderr, "%s: %s\n", log_name, msg);

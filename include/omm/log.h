@@ -10,6 +10,14 @@ enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG };
 /* Set up logging: name is the program name, verbose >0 enables debug. */
 void	log_init(const char *name, enum log_dest dest, int verbose);
 void	log_setverbose(int verbose);
+/*
+ * Is the stream dev:ino the one $JOURNAL_STREAM ("DEV:INO", set by
+ * systemd for a service's stdout and stderr) names? log_init asks it of
+ * stderr, and then prefixes each line with its priority, "<4>" for a
+ * warning, which the journal keeps as the entry's PRIORITY.
+ */
+int	log_journal_stream(const char *env, unsigned long long dev,
+	    unsigned long long ino);
 int	log_getverbose(void);
 
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
