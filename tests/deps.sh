@@ -7,7 +7,8 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
   iproute2 procps passwd util-linux
   bc xz-utils gzip coreutils python3 tmux
   libcap2-bin iputils-ping sudo
-  sqlite3 make gcc"
+  sqlite3 make gcc
+  systemd systemd-container"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -19,7 +20,12 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing
 fi
-# The unprivileged user guests from other nodes run as (docs/migration.md).
+# The unprivileged user guests from other nodes run as (docs/migration.md),
+# from the sysusers.d file `cmake --install` installs (systemd/omm.sysusers).
+# systemd-container: systemd-nspawn, which boots the unit's test
+# (tests/integration/90-systemd-unit.sh) under a real systemd.
+top=$(cd "$(dirname "$0")/.." && pwd)
 getent passwd omm-guest >/dev/null ||
+    systemd-sysusers "$top/systemd/omm.sysusers" >/dev/null 2>&1 ||
     useradd --system --no-create-home --home-dir /nonexistent \
 	--shell /usr/sbin/nologin omm-guest
