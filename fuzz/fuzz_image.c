@@ -162,6 +162,12 @@ seed_img(struct img *img, int full)
 	img->proc.auxv_n = 2;
 	img->proc.auxv[0] = 6;
 	img->proc.auxv[1] = 4096;
+	img->proc.ngroups = 2;
+	img->proc.groups = xcalloc(2, sizeof *img->proc.groups);
+	img->proc.groups[0] = 27;
+	img->proc.groups[1] = 4242;
+	img->proc.mlockall = IMG_MCL_FUTURE;
+	img->proc.membarrier = IMG_MEMBARRIER_PRIVATE_EXPEDITED;
 	img->regs.xstate_len = 64;
 	img->regs.xstate = xcalloc(1, 64);
 	img->sig.act[9].handler = 0x401000;
@@ -186,6 +192,8 @@ seed_img(struct img *img, int full)
 	img->vmas[1].end = 0x603000;
 	img->vmas[1].prot = 3;
 	img->vmas[1].npages = 2;
+	img->vmas[1].madv = IMG_MADV_LOCKED | IMG_MADV_LOCKONFAULT |
+	    IMG_MADV_DONTFORK;
 }
 
 static void

@@ -390,6 +390,60 @@ cantmove_fds(pid_t pid)
 	return why;
 }
 
+/*
+ * A child of pid (running, or exited and not waited for), or 0. The image
+ * is of one process: restored alone it has no children, and its wait()
+ * fails with ECHILD. /proc/PID/task/PID/children where the kernel has it
+ * (CONFIG_PROC_CHILDREN), else every process's parent from its stat.
+ */
+static pid_t
+child_of(pid_t pid, int *zombie)
+{
+	struct dirent	*de;
+	DIR		*proc;
+	char		 path[64], buf[512], *p, *end;
+	FILE		*f;
+	long		 c, pp;
+	pid_t		 found = 0;
+
+	*zombie = 0;
+	snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
+	    (long)pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		if (fscanf(f, "%ld", &c) == 1)
+			found = (pid_t)c;
+		fclose(f);
+		if (found == 0)
+			return 0;
+	} else if ((proc = opendir("/proc")) != NULL) {
+		while (found == 0 && (de = readdir(proc)) != NULL) {
+			c = strtol(de->d_name, &end, 10);
+			if (*end != '\0' || c <= 0)
+				continue;
+			snprintf(path, sizeof path, "/proc/%ld/stat", c);
+			if ((f = fopen(path, "re")) == NULL)
+				continue;
+			p = fgets(buf, sizeof buf, f);
+			fclose(f);
+			if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+				continue;
+			if (sscanf(p + 1, " %*c %ld", &pp) == 1 && pp == pid)
+				found = (pid_t)c;
+		}
+		closedir(proc);
+	}
+	if (found != 0) {
+		snprintf(path, sizeof path, "/proc/%ld/stat", (long)found);
+		if ((f = fopen(path, "re")) != NULL) {
+			if (fgets(buf, sizeof buf, f) != NULL &&
+			    (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+				*zombie = p[2] == 'Z' || p[2] == 'X';
+			fclose(f);
+		}
+	}
+	return found;
+}
+
 /* The task-wide reasons and the mappings; fds are the caller's. */
 static char *
 cantmove_task(pid_t pid, int migrate)
@@ -416,6 +470,32 @@ cantmove_task(pid_t pid, int migrate)
 		return xstrdup("stopped by a signal (group-stop)");
 	if (s.state == 'Z' || s.state == 'X')
 		return xstrdup("exited (zombie)");
+	/*
+	 * The breakpoint ending every injected call raises a SIGTRAP the
+	 * kernel forces through: an ignored SIGTRAP is reset to the default
+	 * on the way. Refused rather than changed under the process.
+	 */
+	if (s.sig_ign & (1ULL << (SIGTRAP - 1)))
+		return xstrdup("ignores SIGTRAP (an injected call would reset "
+		    "it to the default action)");
+	/*
+	 * A migration leaves the original home, parent of its children; an
+	 * image restored elsewhere has none (issue 10: refuse, or take the
+	 * tree; trees are not taken).
+	 */
+	if (!migrate) {
+		int	zombie;
+		pid_t	c;
+
+		if ((c = child_of(pid, &zombie)) != 0) {
+			if (zombie)
+				xasprintf(&why, "has child %ld (exited, not waited "
+				    "for)", (long)c);
+			else
+				xasprintf(&why, "has live child %ld", (long)c);
+			return why;
+		}
+	}
 	/* Interval timers (alarm) show only to the process: the dump checks. */
 	if (procfs_slurp(pid, "timers", &text, NULL, NULL) == 0) {
 		int	any = text[0] != '\0';

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <linux/kcmp.h>
+#include <linux/membarrier.h>
 
 #include "omm/ckpt.h"
 #include "omm/image.h"
@@ -187,30 +188,68 @@ dump_inject_begin(struct dump *d, char **cause)
 	return 0;
 }
 
+/* dump_add_pending, unless the very same siginfo is there already. */
+static void
+dump_add_pending_once(struct dump *d, const siginfo_t *si)
+{
+	uint32_t	i;
+
+	for (i = 0; i < d->img.sig.npending; i++) {
+		if (memcmp(d->img.sig.pending[i].raw, si, 128) == 0)
+			return;
+	}
+	dump_add_pending(d, si);
+}
+
 static int
 dump_inject_end(struct dump *d, char **cause)
 {
 	const siginfo_t	*strays;
-	size_t		 n, i;
-	int		 rv;
+	siginfo_t	*traps;
+	uint64_t	 mask;
+	size_t		 n, i, ntraps = 0;
+	int		 rv = -1;
 
+	/*
+	 * Signals the injection dequeued (a SIGTRAP: the one signal it leaves
+	 * unblocked) were pending in the process: the image has them, and a
+	 * process that lives on gets them back. A SIGTRAP queued by an
+	 * injected call would only come back at the next one: it goes back
+	 * from outside once the injection is over (inject_requeue).
+	 */
 	strays = inject_strays(d->in, &n);
+	traps = n == 0 ? NULL : xcalloc(n, sizeof *traps);
 	for (i = 0; i < n; i++) {
+		dump_add_pending_once(d, &strays[i]);
 		if (d->flags & CKPT_KILL)
-			dump_add_pending(d, &strays[i]);
+			continue;
+		if (strays[i].si_signo == SIGTRAP)
+			traps[ntraps++] = strays[i];
 		else if (dump_requeue(d, &strays[i], cause) == -1)
-			return -1;
+			goto out;
 	}
+	mask = inject_saved_mask(d->in);
 	rv = inject_fini(d->in, 1, cause);
 	if (inject_exited(d->in, &d->stats->wstatus))
 		d->stats->exited = 1;
 	inject_free(d->in);
 	d->in = NULL;
 	if (rv == -1)
-		return -1;
+		goto out;
+	rv = -1;
 	/* From the syscall-exit stop of the unmap back into the signal path. */
-	return inject_settle(d->pid, &d->stats->exited, &d->stats->wstatus,
-	    cause);
+	if (inject_settle(d->pid, &d->stats->exited, &d->stats->wstatus,
+	    cause) == -1)
+		goto out;
+	for (i = 0; i < ntraps; i++) {
+		if (inject_requeue(d->pid, &traps[i], 0, mask, &d->stats->exited,
+		    &d->stats->wstatus, cause) == -1)
+			goto out;
+	}
+	rv = 0;
+out:
+	free(traps);
+	return rv;
 }
 
 /*
@@ -372,6 +411,95 @@ dump_timers(struct dump *d, char **cause)
 }
 
 
+/* Supplementary groups, from the Groups line of /proc/PID/status. */
+static int
+dump_groups(struct dump *d, char **cause)
+{
+	struct img_proc	*p = &d->img.proc;
+	char		*text;
+	int		 rv;
+
+	if (procfs_slurp(d->pid, "status", &text, NULL, cause) == -1)
+		return -1;
+	p->groups = xcalloc(IMG_MAX_GROUPS, sizeof *p->groups);
+	rv = procfs_groups_parse(text, p->groups, IMG_MAX_GROUPS, &p->ngroups,
+	    cause);
+	free(text);
+	return rv;
+}
+
+/*
+ * mlockall(MCL_FUTURE) shows nowhere in /proc but on the mappings made
+ * after it: the process maps one page (injected), smaps says whether it
+ * came locked ("lo") and on fault ("lf"), and it goes again.
+ */
+static int
+dump_mlockall(struct dump *d, char **cause)
+{
+	struct procfs_vma	*pv;
+	size_t			 n, i;
+	long			 addr, ret;
+	int			 rv = -1;
+
+	if (INJECT(d->in, &addr, cause, SYS_mmap, 0, CKPT_PAGE, PROT_READ,
+	    MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0) == -1)
+		return -1;
+	if (addr < 0 && addr > -4096)
+		return cause_set(cause, "mapping a probe page: %s",
+		    strerror((int)-addr));
+	if (procfs_maps(d->pid, 1, &pv, &n, cause) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((uint64_t)addr < pv[i].start || (uint64_t)addr >= pv[i].end)
+			continue;
+		if (pv[i].vmflags & PROCFS_VMF_LO)
+			d->img.proc.mlockall = IMG_MCL_FUTURE |
+			    ((pv[i].vmflags & PROCFS_VMF_LF) ? IMG_MCL_ONFAULT : 0);
+	}
+	procfs_vmas_free(pv, n);
+	rv = 0;
+out:
+	if (INJECT(d->in, &ret, cause, SYS_munmap, addr, CKPT_PAGE) == -1)
+		return -1;
+	return rv;
+}
+
+/*
+ * membarrier registrations: MEMBARRIER_CMD_QUERY tells what the kernel
+ * offers, not what the process registered; a private expedited command
+ * does (EPERM unregistered) and costs nothing to a single-threaded
+ * process. (GLOBAL_EXPEDITED's registration cannot be asked: see
+ * restore_membarrier.)
+ */
+static const struct {
+	int		cmd;
+	uint32_t	bit;
+} membarrier_table[] = {
+	{ MEMBARRIER_CMD_PRIVATE_EXPEDITED, IMG_MEMBARRIER_PRIVATE_EXPEDITED },
+	{ MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, IMG_MEMBARRIER_SYNC_CORE },
+	{ MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, IMG_MEMBARRIER_RSEQ },
+};
+
+static int
+dump_membarrier(struct dump *d, char **cause)
+{
+	size_t	k;
+	long	ret;
+
+	for (k = 0; k < sizeof membarrier_table / sizeof membarrier_table[0];
+	    k++) {
+		if (INJECT(d->in, &ret, cause, SYS_membarrier,
+		    membarrier_table[k].cmd, 0, 0) == -1)
+			return -1;
+		if (ret == 0)
+			d->img.proc.membarrier |= membarrier_table[k].bit;
+		else if (ret != -EPERM && ret != -EINVAL && ret != -ENOSYS)
+			return cause_set(cause, "membarrier %d: %s",
+			    membarrier_table[k].cmd, strerror((int)-ret));
+	}
+	return 0;
+}
+
 /* Rlimits from /proc/PID/limits: one line per resource, in RLIMIT_* order. */
 static int
 dump_limits_proc(pid_t pid, struct img_proc *p, char **cause)
@@ -501,7 +629,10 @@ dump_proc(struct dump *d, char **cause)
 		p->robust_len = hlen;
 	}
 
-	if (dump_timers(d, cause) == -1)
+	if (dump_timers(d, cause) == -1 ||
+	    dump_groups(d, cause) == -1 ||
+	    dump_mlockall(d, cause) == -1 ||
+	    dump_membarrier(d, cause) == -1)
 		return -1;
 	/* The current break is only known to the process itself: brk(0). */
 	if (INJECT(d->in, &ret, cause, SYS_brk, 0) == -1)
@@ -588,6 +719,12 @@ dump_fds(struct dump *d, char **cause)
 		}
 		if (ckpt_fd_kind(fds[i], link, &st, &kind, cause) == -1 ||
 		    procfs_fdinfo(d->pid, fds[i], &fi, cause) == -1) {
+			free(link);
+			goto fail;
+		}
+		if (fi.flags & O_ASYNC) {
+			cause_set(cause, "fd %d: %s: signal-driven I/O (O_ASYNC) "
+			    "is not carried", fds[i], link);
 			free(link);
 			goto fail;
 		}
@@ -919,6 +1056,9 @@ static const struct {
 	{ PROCFS_VMF_DC, IMG_MADV_DONTFORK },
 	{ PROCFS_VMF_WF, IMG_MADV_WIPEONFORK },
 	{ PROCFS_VMF_DD, IMG_MADV_DONTDUMP },
+	{ PROCFS_VMF_MG, IMG_MADV_MERGEABLE },
+	{ PROCFS_VMF_LO, IMG_MADV_LOCKED },
+	{ PROCFS_VMF_LF, IMG_MADV_LOCKONFAULT },
 };
 
 static int

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <linux/filter.h>
+#include <linux/membarrier.h>
 #include <linux/prctl.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
@@ -417,12 +418,14 @@ done:
 static const struct {
 	uint32_t	madv;
 	int		advice;
+	const char	*name;
 } madv_table[] = {
-	{ IMG_MADV_HUGEPAGE, MADV_HUGEPAGE },
-	{ IMG_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
-	{ IMG_MADV_DONTFORK, MADV_DONTFORK },
-	{ IMG_MADV_WIPEONFORK, MADV_WIPEONFORK },
-	{ IMG_MADV_DONTDUMP, MADV_DONTDUMP },
+	{ IMG_MADV_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE" },
+	{ IMG_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE" },
+	{ IMG_MADV_DONTFORK, MADV_DONTFORK, "MADV_DONTFORK" },
+	{ IMG_MADV_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK" },
+	{ IMG_MADV_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP" },
+	{ IMG_MADV_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE" },
 };
 
 /*
@@ -477,13 +480,12 @@ restore_vmas(struct restore *r, char **cause)
 		for (k = 0; k < sizeof madv_table / sizeof madv_table[0]; k++) {
 			if (!(v->madv & madv_table[k].madv))
 				continue;
+			/* advice this kernel refuses is state lost: say so */
 			if (CALL(r, &ret, cause, SYS_madvise, v->start, len,
-			    madv_table[k].advice) == -1)
+			    madv_table[k].advice) == -1 ||
+			    call_ok(ret, cause, "madvise %#" PRIx64 "-%#" PRIx64
+			    " %s", v->start, v->end, madv_table[k].name) == -1)
 				return -1;
-			if (ret != 0)
-				log_debug("pid %ld: madvise(%#" PRIx64 ", %d): %s",
-				    (long)r->pid, v->start, madv_table[k].advice,
-				    strerror(-ret));
 		}
 	}
 	if (r->vfd != -1) {
@@ -859,6 +861,177 @@ restore_rlimits(struct restore *r, char **cause)
 	return 0;
 }
 
+/*
+ * Locked memory, once the pages are in and the limits are the image's:
+ * mlock2 each locked mapping (on fault where it was), then mlockall
+ * (MCL_FUTURE) if it was in force. A lock the restorer may not take
+ * (RLIMIT_MEMLOCK) fails the restore naming the range: silently
+ * unlocked memory is state lost.
+ */
+static int
+restore_locks(struct restore *r, char **cause)
+{
+	const struct img_vma	*v;
+	uint32_t		 i, fl;
+	long			 ret;
+
+	for (i = 0; i < r->img.nvmas; i++) {
+		v = &r->img.vmas[i];
+		if (!(v->madv & IMG_MADV_LOCKED) || (v->flags & (IMG_VMA_VDSO |
+		    IMG_VMA_VVAR | IMG_VMA_VSYSCALL)))
+			continue;
+		fl = (v->madv & IMG_MADV_LOCKONFAULT) ? MLOCK_ONFAULT : 0;
+		if (CALL(r, &ret, cause, SYS_mlock2, v->start, v->end - v->start,
+		    fl) == -1 || call_ok(ret, cause, "mlock%s %#" PRIx64 "-%#"
+		    PRIx64, fl ? " (on fault)" : "", v->start, v->end) == -1)
+			return -1;
+	}
+	if (r->img.proc.mlockall == 0)
+		return 0;
+	fl = MCL_FUTURE | ((r->img.proc.mlockall & IMG_MCL_ONFAULT) ?
+	    MCL_ONFAULT : 0);
+	if (CALL(r, &ret, cause, SYS_mlockall, fl) == -1 ||
+	    call_ok(ret, cause, "mlockall(MCL_FUTURE%s)", (fl & MCL_ONFAULT) ?
+	    " | MCL_ONFAULT" : "") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+gid_cmp(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Supplementary groups: the image's, set by the stub itself (setgroups)
+ * when its own differ, so the kernel judges with the restorer's rights: a
+ * root restore puts them back, an unprivileged one whose groups differ is
+ * refused naming them. A guest's are omm-guest's (its calls that need
+ * them run in its deputy, with the process's groups); the original keeps
+ * its own.
+ */
+static int
+restore_groups(struct restore *r, char **cause)
+{
+	const struct img_proc	*p = &r->img.proc;
+	uint32_t		*want, have[4096];
+	uint32_t		 nhave = 0, i;
+	uint64_t		 len;
+	struct iovec		 lv, rv;
+	char			*text, list[256];
+	long			 map, ret;
+	int			 same, rc = -1;
+
+	if (r->flags & (RESTORE_GUEST | RESTORE_ORIGINAL))
+		return 0;
+	if (procfs_slurp(r->pid, "status", &text, NULL, cause) == -1)
+		return -1;
+	if (procfs_groups_parse(text, have, sizeof have / sizeof have[0],
+	    &nhave, NULL) == -1)
+		nhave = UINT32_MAX;	/* more than we look at: set them */
+	free(text);
+	want = xcalloc(p->ngroups ? p->ngroups : 1, sizeof *want);
+	if (p->ngroups != 0)
+		memcpy(want, p->groups, (size_t)p->ngroups * sizeof *want);
+	qsort(want, p->ngroups, sizeof *want, gid_cmp);
+	qsort(have, nhave == UINT32_MAX ? 0 : nhave, sizeof *have, gid_cmp);
+	same = nhave == p->ngroups && (nhave == 0 ||
+	    memcmp(have, want, (size_t)nhave * sizeof *have) == 0);
+	if (same) {
+		free(want);
+		return 0;
+	}
+	/* the list may be larger than the scratch pages: a mapping of its own */
+	len = ((uint64_t)p->ngroups * 4 + CKPT_PAGE) & ~(CKPT_PAGE - 1);
+	if (CALL(r, &map, cause, SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0) == -1 ||
+	    call_ok(map, cause, "mapping the group list") == -1)
+		goto out;
+	lv.iov_base = want;
+	lv.iov_len = (size_t)p->ngroups * 4;
+	rv.iov_base = (void *)map;
+	rv.iov_len = lv.iov_len;
+	if (lv.iov_len != 0 &&
+	    process_vm_writev(r->pid, &lv, 1, &rv, 1, 0) != (ssize_t)lv.iov_len) {
+		cause_set(cause, "writing the group list: %s", strerror(errno));
+		goto out;
+	}
+	if (CALL(r, &ret, cause, SYS_setgroups, p->ngroups, map) == -1)
+		goto out;
+	if (ret != 0) {
+		list[0] = '\0';
+		for (i = 0; i < p->ngroups && strlen(list) < sizeof list - 16; i++)
+			snprintf(list + strlen(list), sizeof list - strlen(list),
+			    "%s%u", i == 0 ? "" : " ", want[i]);
+		cause_set(cause, "supplementary groups %s: setgroups: %s (the "
+		    "restoring process has other groups and may not change "
+		    "them)", p->ngroups == 0 ? "(none)" : list,
+		    strerror((int)-ret));
+		goto out;
+	}
+	if (CALL(r, &ret, cause, SYS_munmap, map, len) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(want);
+	return rc;
+}
+
+/*
+ * membarrier: the private expedited registrations the image names. The
+ * GLOBAL_EXPEDITED registration cannot be read back (no command answers
+ * EPERM without it), so every restored process is registered for it where
+ * the kernel offers it: a registration only makes the kernel send the
+ * process barriers it asks for, never changes what it computes, and a
+ * process that relied on it must not lose it (docs/limits.md).
+ */
+static const struct {
+	uint32_t	 bit;
+	int		 cmd;
+	const char	*name;
+} membarrier_reg[] = {
+	{ IMG_MEMBARRIER_PRIVATE_EXPEDITED,
+	    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, "private expedited" },
+	{ IMG_MEMBARRIER_SYNC_CORE,
+	    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+	    "private expedited sync-core" },
+	{ IMG_MEMBARRIER_RSEQ, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ,
+	    "private expedited rseq" },
+};
+
+static int
+restore_membarrier(struct restore *r, char **cause)
+{
+	size_t	k;
+	long	q, ret;
+
+	if (CALL(r, &q, cause, SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) == -1)
+		return -1;
+	if (q < 0)
+		q = 0;
+	if ((q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) &&
+	    (CALL(r, &ret, cause, SYS_membarrier,
+	    MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == -1 ||
+	    call_ok(ret, cause, "membarrier: registering global expedited") == -1))
+		return -1;
+	for (k = 0; k < sizeof membarrier_reg / sizeof membarrier_reg[0]; k++) {
+		if (!(r->img.proc.membarrier & membarrier_reg[k].bit))
+			continue;
+		if (!(q & membarrier_reg[k].cmd))
+			return cause_set(cause, "membarrier: the process registered "
+			    "%s, which this kernel does not offer",
+			    membarrier_reg[k].name);
+		if (CALL(r, &ret, cause, SYS_membarrier, membarrier_reg[k].cmd,
+		    0, 0) == -1 || call_ok(ret, cause, "membarrier: registering "
+		    "%s", membarrier_reg[k].name) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Before the fds: room for the highest fd of the image, if the stub has less. */
 static int
 restore_nofile(struct restore *r, char **cause)
@@ -899,6 +1072,32 @@ image_fd(const struct img *img, int fd)
 	return NULL;
 }
 
+/* The file status flags F_SETFL can change; O_ASYNC is refused at dump. */
+#define RESTORE_FL	(O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
+
+/*
+ * A terminal or pipe rebound to the restorer's fd gets the status flags
+ * the process had set on it (O_NONBLOCK, O_APPEND...): they belong to the
+ * open file description, which the restorer's fd is now.
+ */
+static int
+restore_fd_status(struct restore *r, const struct img_fd *f, char **cause)
+{
+	long	fl, ret;
+
+	if (CALL(r, &fl, cause, SYS_fcntl, f->fd, F_GETFL) == -1 ||
+	    call_ok(fl, cause, "fd %d: F_GETFL", f->fd) == -1)
+		return -1;
+	if (((uint32_t)fl & RESTORE_FL) == (f->flags & RESTORE_FL))
+		return 0;
+	if (CALL(r, &ret, cause, SYS_fcntl, f->fd, F_SETFL,
+	    ((uint32_t)fl & ~RESTORE_FL) | (f->flags & RESTORE_FL)) == -1 ||
+	    call_ok(ret, cause, "fd %d: setting its status flags %#o",
+	    f->fd, f->flags & RESTORE_FL) == -1)
+		return -1;
+	return 0;
+}
+
 /* Fds. The stub's 0-2 stand in for the image's terminals and pipes. */
 static int
 restore_fds(struct restore *r, char **cause)
@@ -932,9 +1131,13 @@ restore_fds(struct restore *r, char **cause)
 			if (CALL(r, &ret, cause, SYS_fcntl, f->fd, F_SETFD,
 			    f->cloexec ? FD_CLOEXEC : 0) == -1)
 				return -1;
-			if (ret == -EBADF)
+			if (ret == -EBADF) {
 				log_debug("pid %ld: fd %d: the restorer has no fd %d",
 				    (long)r->pid, f->fd, f->fd);
+				continue;
+			}
+			if (restore_fd_status(r, f, cause) == -1)
+				return -1;
 			continue;
 		}
 		if (f->shared_with != 0) {
@@ -1192,6 +1395,9 @@ restore_pending(struct restore *r, char **cause)
 		memcpy(&signo, ps->raw, 4);
 		if (signo < 1 || signo > 64)
 			return cause_set(cause, "pending signal %d", signo);
+		/* unblocked while we inject: restore_finish queues it */
+		if (signo == SIGTRAP)
+			continue;
 		if (inject_write(r->in, SCR_MISC, ps->raw, sizeof ps->raw,
 		    cause) == -1)
 			return -1;
@@ -1354,6 +1560,7 @@ restore_finish(struct restore *r, char **cause)
 	struct user_regs_struct	 regs;
 	struct iovec		 iov;
 	struct inject		*in = r->in;
+	uint32_t		 i;
 	int			 rv;
 
 	rv = inject_fini(in, 0, cause);
@@ -1374,6 +1581,16 @@ restore_finish(struct restore *r, char **cause)
 	if (ptrace(PTRACE_SETREGSET, r->pid, NT_X86_XSTATE, &iov) == -1)
 		return cause_set(cause, "PTRACE_SETREGSET NT_X86_XSTATE: %s",
 		    strerror(errno));
+	for (i = 0; i < r->img.sig.npending; i++) {
+		const struct img_siginfo	*ps = &r->img.sig.pending[i];
+		siginfo_t			 si;
+
+		memcpy(&si, ps->raw, sizeof si);
+		if (si.si_signo == SIGTRAP && inject_requeue(r->pid, &si,
+		    ps->shared, r->img.sig.blocked, &r->stats->exited,
+		    &r->stats->wstatus, cause) == -1)
+			return -1;
+	}
 	if (ptrace(PTRACE_SETSIGMASK, r->pid, sizeof r->img.sig.blocked,
 	    &r->img.sig.blocked) == -1)
 		return cause_set(cause, "PTRACE_SETSIGMASK: %s", strerror(errno));
@@ -1398,6 +1615,9 @@ static const struct restore_step {
 	{ "fds", restore_fds },
 	{ "pipes", restore_pipes },
 	{ "rlimits", restore_rlimits },
+	{ "locked memory", restore_locks },
+	{ "groups", restore_groups },
+	{ "membarrier", restore_membarrier },
 	{ "task state", restore_task },
 	{ "checking the pages", restore_verify },
 	{ "pending signals", restore_pending },

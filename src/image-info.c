@@ -79,6 +79,9 @@ static const struct {
 	{ IMG_MADV_DONTFORK, "dontfork" },
 	{ IMG_MADV_WIPEONFORK, "wipeonfork" },
 	{ IMG_MADV_DONTDUMP, "dontdump" },
+	{ IMG_MADV_MERGEABLE, "mergeable" },
+	{ IMG_MADV_LOCKED, "locked" },
+	{ IMG_MADV_LOCKONFAULT, "lockonfault" },
 };
 #define NVMAFLAGS	(sizeof vma_flag_names / sizeof vma_flag_names[0])
 #define NMADV		(sizeof vma_madv_names / sizeof vma_madv_names[0])
@@ -171,6 +174,13 @@ info_text(FILE *f, const struct img_info *in)
 	fprintf(f, "  exe: %s\n", pr->exe != NULL ? pr->exe : "-");
 	fprintf(f, "  cmdline: %s\n", pr->cmdline != NULL ? pr->cmdline : "-");
 	fprintf(f, "  cwd: %s\n", pr->cwd != NULL ? pr->cwd : "-");
+	fprintf(f, "  groups:");
+	for (i = 0; i < pr->ngroups; i++)
+		fprintf(f, " %u", pr->groups[i]);
+	fprintf(f, "%s\n", pr->ngroups == 0 ? " -" : "");
+	fprintf(f, "  mlockall: %s, membarrier: %#x\n",
+	    pr->mlockall == 0 ? "-" : (pr->mlockall & IMG_MCL_ONFAULT) ?
+	    "future onfault" : "future", pr->membarrier);
 	fprintf(f, "cpu: %s\n", h->cpu.model[0] != '\0' ? h->cpu.model : "-");
 	fprintf(f, "  features: %s\n", in->features);
 	fprintf(f, "  xsave: %s (xcr0 %#" PRIx64 ", %u bytes)\n", in->components,
@@ -359,6 +369,11 @@ info_json(FILE *f, const struct img_info *in)
 	json_str(f, pr->cmdline);
 	fprintf(f, ",\"cwd\":");
 	json_str(f, pr->cwd);
+	fprintf(f, ",\"groups\":[");
+	for (i = 0; i < pr->ngroups; i++)
+		fprintf(f, "%s%u", i == 0 ? "" : ",", pr->groups[i]);
+	fprintf(f, "],\"mlockall\":%u,\"membarrier\":%u", pr->mlockall,
+	    pr->membarrier);
 	fprintf(f, ",\"umask\":%u,\"personality\":%u,\"brk\":", pr->umask,
 	    pr->personality);
 	json_hex(f, pr->brk);

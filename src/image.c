@@ -29,9 +29,11 @@ static const struct img_sec_type {
 } img_sec_types[IMG_SEC_MAX + 1] = {
 	[IMG_SEC_HEADER] = { "HEADER", 12, 65536 },	/* magic and version always fit */
 	[IMG_SEC_PROC] = { "PROC",
-	    3 * 4 + 4 + 3 * 4 + 3 * 4 + 16 * 16 + 11 * 8 + 4 + 8 + 2 * 4 + 3 * 8,
+	    3 * 4 + 4 + 3 * 4 + 3 * 4 + 16 * 16 + 11 * 8 + 4 + 8 + 2 * 4 + 3 * 8 +
+	    3 * 4,
 	    3 * 4 + (4 + 15) + 3 * (4 + IMG_MAX_PATH) + 3 * 4 + 16 * 16 + 11 * 8 +
-	    4 + IMG_MAX_AUXV * 8 + 8 + 2 * 4 + 3 * 8 },
+	    4 + IMG_MAX_AUXV * 8 + 8 + 2 * 4 + 3 * 8 + 4 + IMG_MAX_GROUPS * 4 +
+	    2 * 4 },
 	[IMG_SEC_REGS] = { "REGS", 4 + IMG_NGREGS * 8 + 4,
 	    4 + IMG_NGREGS * 8 + 4 + IMG_MAX_XSTATE },
 	[IMG_SEC_SIGNALS] = { "SIGNALS", 4 + 64 * 32 + 3 * 8 + 2 * 4,
@@ -84,6 +86,7 @@ img_free(struct img *img)
 	free(img->proc.exe);
 	free(img->proc.cmdline);
 	free(img->proc.cwd);
+	free(img->proc.groups);
 	free(img->regs.xstate);
 	free(img->sig.pending);
 	for (i = 0; img->fds != NULL && i < img->nfds; i++)
@@ -274,6 +277,13 @@ img_proc_encode(const struct img_proc *pr, struct buf *b)
 	buf_add_u64(b, pr->robust_list);
 	buf_add_u64(b, pr->robust_len);
 	buf_add_u64(b, pr->clear_tid);
+	n = pr->groups == NULL ? 0 : pr->ngroups > IMG_MAX_GROUPS ?
+	    IMG_MAX_GROUPS : pr->ngroups;
+	buf_add_u32(b, n);
+	for (i = 0; i < n; i++)
+		buf_add_u32(b, pr->groups[i]);
+	buf_add_u32(b, pr->mlockall);
+	buf_add_u32(b, pr->membarrier);
 }
 
 int
@@ -334,8 +344,38 @@ img_proc_decode(struct img_proc *out, const void *p, size_t len, char **cause)
 	pr->robust_list = buf_rd_u64(&r);
 	pr->robust_len = buf_rd_u64(&r);
 	pr->clear_tid = buf_rd_u64(&r);
+	n = buf_rd_u32(&r);
+	if (!r.err && n > IMG_MAX_GROUPS) {
+		cause_set(cause, "%u supplementary groups, more than %d", n,
+		    IMG_MAX_GROUPS);
+		goto fail;
+	}
+	if (!r.err && (uint64_t)n * 4 > buf_rd_left(&r)) {
+		cause_set(cause, "%u supplementary groups do not fit in %zu bytes",
+		    n, buf_rd_left(&r));
+		goto fail;
+	}
+	if (!r.err && n != 0) {
+		pr->groups = xcalloc(n, sizeof *pr->groups);
+		pr->ngroups = n;
+		for (i = 0; i < n; i++)
+			pr->groups[i] = buf_rd_u32(&r);
+	}
+	pr->mlockall = buf_rd_u32(&r);
+	pr->membarrier = buf_rd_u32(&r);
 	if (rd_done(&r, len, cause) != 0)
 		goto fail;
+	if ((pr->mlockall & ~IMG_MCL_ALL) != 0 ||
+	    pr->mlockall == IMG_MCL_ONFAULT) {
+		cause_set(cause, "mlockall flags %#x are not FUTURE with or "
+		    "without ONFAULT", pr->mlockall);
+		goto fail;
+	}
+	if ((pr->membarrier & ~IMG_MEMBARRIER_ALL) != 0) {
+		cause_set(cause, "unknown membarrier registrations %#x",
+		    pr->membarrier);
+		goto fail;
+	}
 	*out = *pr;
 	free(pr);
 	return 0;
@@ -344,6 +384,7 @@ fail:
 	free(pr->exe);
 	free(pr->cmdline);
 	free(pr->cwd);
+	free(pr->groups);
 	free(pr);
 	return -1;
 }
@@ -634,7 +675,6 @@ img_vmas_encode(const struct img_vma *vmas, uint32_t n, struct buf *b)
 }
 
 #define IMG_VMA_ALLFLAGS	0x01ff
-#define IMG_MADV_ALL		0x1f
 
 static void
 vmas_free(struct img_vma *vmas, uint32_t n)
@@ -705,6 +745,12 @@ img_vmas_decode(struct img_vma **out, uint32_t *outn, const void *p, size_t len,
 			    (v->prot & ~7u) ? "prot" : (v->flags & ~IMG_VMA_ALLFLAGS) ?
 			    "flags" : "madvise", (v->prot & ~7u) ? v->prot :
 			    (v->flags & ~IMG_VMA_ALLFLAGS) ? v->flags : v->madv);
+			goto fail;
+		}
+		if ((v->madv & IMG_MADV_LOCKONFAULT) && !(v->madv & IMG_MADV_LOCKED)) {
+			cause_set(cause, "vma %#llx-%#llx: lock-on-fault without "
+			    "lock", (unsigned long long)v->start,
+			    (unsigned long long)v->end);
 			goto fail;
 		}
 		if ((v->flags & IMG_VMA_FILE) && (v->path == NULL || v->path[0] != '/')) {

@@ -503,6 +503,68 @@ inject_settle(pid_t pid, int *exited, int *wstatus, char **cause)
 	}
 }
 
+int
+inject_requeue(pid_t pid, const siginfo_t *si, int shared, uint64_t mask,
+    int *exited, int *wstatus, char **cause)
+{
+	uint64_t	only;
+	int		st, r, sig = si->si_signo;
+
+	if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+		return cause_set(cause, "re-queueing signal %d", sig);
+	only = ~(1ULL << (sig - 1));
+	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof only, &only) == -1)
+		return cause_set(cause, "PTRACE_SETSIGMASK: %s", strerror(errno));
+	if ((shared ? kill(pid, sig) : (int)syscall(SYS_tgkill, pid, pid,
+	    sig)) == -1)
+		return cause_set(cause, "sending signal %d: %s", sig,
+		    strerror(errno));
+	if (ptrace(PTRACE_CONT, pid, 0, 0) == -1)
+		return cause_set(cause, "resume: %s", strerror(errno));
+	for (;;) {
+		while ((r = waitpid(pid, &st, __WALL)) == -1 && errno == EINTR)
+			;
+		if (r == -1)
+			return cause_set(cause, "waitpid: %s", strerror(errno));
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			*exited = 1;
+			*wstatus = st;
+			return cause_set(cause, "process exited");
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if ((st >> 16) == 0 && WSTOPSIG(st) == sig)
+			break;
+		/* anything else (an event stop, a syscall stop): go on */
+		if (ptrace(PTRACE_CONT, pid, 0, 0) == -1)
+			return cause_set(cause, "resume: %s", strerror(errno));
+	}
+	if (ptrace(PTRACE_SETSIGINFO, pid, 0, si) == -1)
+		return cause_set(cause, "PTRACE_SETSIGINFO: %s", strerror(errno));
+	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof mask, &mask) == -1)
+		return cause_set(cause, "PTRACE_SETSIGMASK: %s", strerror(errno));
+	/* From the delivery stop on to the interrupt stop, as settled. */
+	for (;;) {
+		if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) == -1 ||
+		    ptrace(PTRACE_CONT, pid, 0, sig) == -1)
+			return cause_set(cause, "re-queueing signal %d: %s", sig,
+			    strerror(errno));
+		while ((r = waitpid(pid, &st, __WALL)) == -1 && errno == EINTR)
+			;
+		if (r == -1)
+			return cause_set(cause, "waitpid: %s", strerror(errno));
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			*exited = 1;
+			*wstatus = st;
+			return cause_set(cause, "process exited");
+		}
+		if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		sig = WIFSTOPPED(st) && (st >> 16) == 0 &&
+		    WSTOPSIG(st) != (SIGTRAP | 0x80) ? WSTOPSIG(st) : 0;
+	}
+}
+
 void
 inject_free(struct inject *in)
 {

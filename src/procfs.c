@@ -121,6 +121,8 @@ static const struct {
 	{ "ui", PROCFS_VMF_UF },
 	{ "ss", PROCFS_VMF_SS },
 	{ "lo", PROCFS_VMF_LO },
+	{ "lf", PROCFS_VMF_LF },
+	{ "mg", PROCFS_VMF_MG },
 };
 
 uint32_t
@@ -356,6 +358,12 @@ status_state(struct procfs_status *s, const char *v)
 	return 0;
 }
 
+static int
+status_sigign(struct procfs_status *s, const char *v)
+{
+	return status_cap(&s->sig_ign, v);
+}
+
 static const struct {
 	const char	*key;
 	int		 (*parse)(struct procfs_status *, const char *);
@@ -368,6 +376,7 @@ static const struct {
 	{ "Threads", status_threads, 1 },
 	{ "CapPrm", status_capprm, 0 },
 	{ "CapEff", status_capeff, 0 },
+	{ "SigIgn", status_sigign, 0 },
 };
 #define NSTATUS	(sizeof status_table / sizeof status_table[0])
 
@@ -406,6 +415,40 @@ skip:
 			    status_table[i].key);
 	}
 	return 0;
+}
+
+/*
+ * The "Groups:" line of a status text: at most max gids into out (n of
+ * them). A status without the line (a kernel of long ago) has none.
+ */
+int
+procfs_groups_parse(const char *text, uint32_t *out, uint32_t max,
+    uint32_t *n, char **cause)
+{
+	const char	*p;
+	uint64_t	 v;
+
+	*n = 0;
+	for (p = text; *p != '\0'; ) {
+		if (strncmp(p, "Groups:", 7) == 0)
+			break;
+		p = strchr(p, '\n');
+		p = p == NULL ? "" : p + 1;
+	}
+	if (*p == '\0')
+		return 0;
+	p += 7;
+	for (;;) {
+		skip_blanks(&p);
+		if (line_end(p))
+			return 0;
+		if (!isdigit((unsigned char)*p) || parse_num(&p, 10, &v) == -1 ||
+		    v > UINT32_MAX)
+			return cause_set(cause, "status: malformed Groups line");
+		if (*n >= max)
+			return cause_set(cause, "status: more than %u groups", max);
+		out[(*n)++] = (uint32_t)v;
+	}
 }
 
 int

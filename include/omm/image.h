@@ -30,7 +30,11 @@
 #include "omm/cpufeat.h"
 
 #define IMG_MAGIC		"OMMIMG\r\n"	/* 8 bytes, catches text-mode mangling */
-#define IMG_VERSION		1
+/*
+ * 2: PROC carries the supplementary groups, mlockall flags and membarrier
+ * registrations; VMAS's madvise word the mergeable and lock bits.
+ */
+#define IMG_VERSION		2
 #define IMG_ARCH_X86_64		62		/* EM_X86_64 */
 
 #define IMG_MAX_SECTION		(64u << 20)	/* largest payload accepted */
@@ -40,6 +44,7 @@
 #define IMG_MAX_PENDING		1024
 #define IMG_MAX_XSTATE		(64u << 10)
 #define IMG_MAX_AUXV		128		/* u64 words */
+#define IMG_MAX_GROUPS		65536		/* NGROUPS_MAX */
 #define IMG_PAGES_PER_SECTION	1024		/* 4 MiB of data at most */
 
 enum img_sec {
@@ -89,7 +94,23 @@ struct img_proc {
 	uint32_t	rseq_len, rseq_sig;
 	uint64_t	robust_list, robust_len;
 	uint64_t	clear_tid;	/* set_tid_address */
+	/* state the process gave itself that a restore puts back */
+	uint32_t	ngroups;	/* supplementary groups (getgroups) */
+	uint32_t	*groups;
+	uint32_t	mlockall;	/* IMG_MCL_*: mlockall(MCL_FUTURE...) in force */
+	uint32_t	membarrier;	/* IMG_MEMBARRIER_*: registrations */
 };
+
+/* img_proc.mlockall */
+#define IMG_MCL_FUTURE		0x01	/* new mappings come locked */
+#define IMG_MCL_ONFAULT		0x02	/* ... on fault (with FUTURE) */
+#define IMG_MCL_ALL		0x03
+
+/* img_proc.membarrier: the private expedited registrations */
+#define IMG_MEMBARRIER_PRIVATE_EXPEDITED	0x01
+#define IMG_MEMBARRIER_SYNC_CORE		0x02
+#define IMG_MEMBARRIER_RSEQ			0x04
+#define IMG_MEMBARRIER_ALL			0x07
 
 /* Registers: the NT_PRSTATUS and NT_X86_XSTATE regsets as ptrace has them. */
 #define IMG_NGREGS	27		/* sizeof(struct user_regs_struct) / 8 */
@@ -163,6 +184,10 @@ struct img_fd {
 #define IMG_MADV_DONTFORK	0x04	/* dc */
 #define IMG_MADV_WIPEONFORK	0x08	/* wf */
 #define IMG_MADV_DONTDUMP	0x10	/* dd */
+#define IMG_MADV_MERGEABLE	0x20	/* mg */
+#define IMG_MADV_LOCKED		0x40	/* lo: mlock, not an madvise but a flag alike */
+#define IMG_MADV_LOCKONFAULT	0x80	/* lf: with LOCKED, mlock2(MLOCK_ONFAULT) */
+#define IMG_MADV_ALL		0xff
 
 struct img_vma {
 	uint64_t	start, end;

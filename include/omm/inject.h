@@ -82,6 +82,21 @@ int	inject_fini(struct inject *, int restore, char **cause)
  */
 int	inject_settle(pid_t, int *exited, int *wstatus, char **cause)
 	    __attribute__((warn_unused_result));
+
+/*
+ * Make si pending in pid again, siginfo and all, with the final signal
+ * mask mask in place; pid is in a ptrace stop (after inject_settle, or
+ * the last injected call) and is left in its interrupt stop. For what an
+ * injection cannot queue itself: a SIGTRAP, which its breakpoints leave
+ * unblocked, would be delivered to the very next injected call. The
+ * tracer sends the signal, catches its delivery stop, puts si in place
+ * (PTRACE_SETSIGINFO) and lets it go with the mask blocking it, so the
+ * kernel queues it again (or, not blocked by mask, delivers it at once
+ * as it would have).
+ */
+int	inject_requeue(pid_t, const siginfo_t *si, int shared, uint64_t mask,
+	    int *exited, int *wstatus, char **cause)
+	    __attribute__((warn_unused_result));
 /* Free; never touches the tracee. */
 void	inject_free(struct inject *);
 

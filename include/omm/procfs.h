@@ -38,6 +38,8 @@ struct procfs_vma {
 #define PROCFS_VMF_UF	0x0200	/* um/uw: userfaultfd registered */
 #define PROCFS_VMF_SS	0x0400	/* ss: shadow stack */
 #define PROCFS_VMF_LO	0x0800	/* lo: mlocked */
+#define PROCFS_VMF_LF	0x1000	/* lf: locked on fault (mlock2 MLOCK_ONFAULT) */
+#define PROCFS_VMF_MG	0x2000	/* mg: MADV_MERGEABLE */
 
 /* Fields of /proc/PID/stat (proc(5) numbering in comments). */
 struct procfs_stat {
@@ -66,6 +68,7 @@ struct procfs_status {
 	int		has_caps;	/* CapPrm: appeared (always, since 2.6) */
 	uint64_t	cap_prm;	/* permitted capabilities */
 	uint64_t	cap_eff;	/* effective capabilities */
+	uint64_t	sig_ign;	/* SigIgn: bit sig - 1 per ignored signal */
 };
 
 /* /proc/PID/fdinfo/N */
@@ -97,6 +100,8 @@ int	procfs_status_parse(const char *text, struct procfs_status *,
 	    char **cause) __attribute__((warn_unused_result));
 int	procfs_fdinfo_parse(const char *text, struct procfs_fdinfo *,
 	    char **cause) __attribute__((warn_unused_result));
+int	procfs_groups_parse(const char *text, uint32_t *gids, uint32_t max,
+	    uint32_t *n, char **cause) __attribute__((warn_unused_result));
 int	procfs_personality_parse(const char *text, uint32_t *, char **cause)
 	    __attribute__((warn_unused_result));
 /* /proc/PID/cmdline: NUL-separated args into one space-separated string. */

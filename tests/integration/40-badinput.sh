@@ -95,8 +95,8 @@ case_flip() {
 
 case_version() {
 	cp "$BASE" "$D/v.img"
-	"$IMGEDIT" set-version "$D/v.img" 2 || fail "imgedit set-version"
-	refuse "$D/v.img" "image version 2, this omm reads version 1" info
+	"$IMGEDIT" set-version "$D/v.img" 3 || fail "imgedit set-version"
+	refuse "$D/v.img" "image version 3, this omm reads version 2" info
 }
 
 case_cpu() {
@@ -269,7 +269,7 @@ done
 read -r n type len <<<"$last_pages"
 run_case "flipped byte in last PAGES (section $n)" case_flip "$n" PAGES "$len"
 
-run_case "image of version 2" case_version
+run_case "image of version 3" case_version
 feat=$(absent_feature)
 if [ -n "$feat" ]; then
 	run_case "image needing $feat" case_cpu "$feat"

@@ -143,4 +143,64 @@ prog_pattern(const void *addr, unsigned long salt)
 	return x ^ (x >> 32);
 }
 
+/*
+ * For programs checked more than once (a move there and a move back): argv[1]
+ * as a count of checks, 1 when absent. Each check waits for its own SIGUSR1.
+ */
+static PROG_UNUSED int
+prog_checks(int argc, char **argv)
+{
+	int	n = argc > 1 ? atoi(argv[1]) : 1;
+
+	return n < 1 ? 1 : n;
+}
+
+/* Wait for the next SIGUSR1 (after the first: prog_wait_usr1 again). */
+static PROG_UNUSED void
+prog_wait_next(void)
+{
+	prog_usr1 = 0;
+	prog_wait_usr1();
+}
+
+/*
+ * The VmFlags line of /proc/self/smaps for the mapping holding addr, as
+ * " rd wr ... " (a space on each side of every code, so strstr(" lo ")
+ * finds a code), or "" when there is none.
+ */
+static PROG_UNUSED void
+prog_vmflags(const void *addr, char *out, size_t len)
+{
+	FILE		*f;
+	char		 line[1024];
+	unsigned long	 lo, hi, a = (unsigned long)addr;
+	int		 in = 0;
+
+	out[0] = '\0';
+	if ((f = fopen("/proc/self/smaps", "r")) == NULL)
+		prog_die("/proc/self/smaps");
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = a >= lo && a < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, len, "%s ", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* Does the VmFlags of addr's mapping hold code ("lo")? */
+static PROG_UNUSED int
+prog_has_vmflag(const void *addr, const char *code)
+{
+	char	flags[1024], pat[8];
+
+	prog_vmflags(addr, flags, sizeof flags);
+	snprintf(pat, sizeof pat, " %s ", code);
+	return strstr(flags, pat) != NULL;
+}
+
 #endif

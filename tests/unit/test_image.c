@@ -58,6 +58,14 @@ sample_img(struct img *img)
 	img->proc.auxv[0] = 6;
 	img->proc.auxv[1] = PS;
 	img->proc.rseq_addr = 0x7f0000001000;
+	img->proc.ngroups = 3;
+	img->proc.groups = xcalloc(3, sizeof *img->proc.groups);
+	img->proc.groups[0] = 27;
+	img->proc.groups[1] = 100;
+	img->proc.groups[2] = 4242;
+	img->proc.mlockall = IMG_MCL_FUTURE | IMG_MCL_ONFAULT;
+	img->proc.membarrier = IMG_MEMBARRIER_PRIVATE_EXPEDITED |
+	    IMG_MEMBARRIER_RSEQ;
 	img->proc.rseq_len = 32;
 	img->proc.rseq_sig = 0x53053053;
 	img->proc.clear_tid = 0x7f0000002000;
@@ -138,6 +146,11 @@ assert_img_equal(const struct img *a, const struct img *b)
 	assert_int_equal(a->proc.brk, b->proc.brk);
 	assert_int_equal(a->proc.rseq_sig, b->proc.rseq_sig);
 	assert_int_equal(a->proc.clear_tid, b->proc.clear_tid);
+	assert_int_equal(a->proc.ngroups, b->proc.ngroups);
+	assert_memory_equal(a->proc.groups, b->proc.groups,
+	    a->proc.ngroups * sizeof *a->proc.groups);
+	assert_int_equal(a->proc.mlockall, b->proc.mlockall);
+	assert_int_equal(a->proc.membarrier, b->proc.membarrier);
 	assert_memory_equal(a->regs.gpr, b->regs.gpr, sizeof a->regs.gpr);
 	assert_int_equal(a->regs.xstate_len, b->regs.xstate_len);
 	assert_memory_equal(a->regs.xstate, b->regs.xstate, a->regs.xstate_len);
@@ -654,7 +667,7 @@ test_header_rejects(void **state)
 
 	a.hdr.version = 7;
 	raw_sample(&r, &a);
-	expect_raw(&r, "version 7", "image version 7, this omm reads version 1");
+	expect_raw(&r, "version 7", "image version 7, this omm reads version 2");
 	raw_free(&r);
 	a.hdr.version = IMG_VERSION;
 
@@ -868,7 +881,8 @@ test_payload_rejects(void **state)
 		char		*cause = NULL;
 		size_t		 at;
 
-		at = b->len - (8 + 4 + 4 + 8 + 8 + 8) - IMG_MAX_AUXV * 8 - 4;
+		at = b->len - (8 + 4 + 4 + 8 + 8 + 8) - (4 + 3 * 4 + 4 + 4) -
+		    IMG_MAX_AUXV * 8 - 4;
 		assert_int_equal(le32dec(b->data + at), IMG_MAX_AUXV);
 		buf_put_u32(b, at, IMG_MAX_AUXV + 2);
 		assert_int_equal(img_proc_decode(&p2, b->data, b->len, &cause), -1);
@@ -879,6 +893,54 @@ test_payload_rejects(void **state)
 	}
 	raw_free(&r);
 	a.proc.auxv_n = 4;
+
+	/* The tail of PROC: groups, mlockall, membarrier (version 2). */
+	{
+		static const struct {
+			const char	*label;
+			size_t		 from_end;	/* u32 this far from the end */
+			uint32_t	 value;
+			const char	*want;
+		} tail[] = {
+			{ "groups count over the cap", 4 + 4 + 3 * 4 + 4,
+			    IMG_MAX_GROUPS + 1, "65537 supplementary groups, "
+			    "more than 65536" },
+			{ "groups count over the payload", 4 + 4 + 3 * 4 + 4, 9,
+			    "9 supplementary groups do not fit" },
+			{ "mlockall onfault alone", 4 + 4, IMG_MCL_ONFAULT,
+			    "mlockall flags 0x2 are not FUTURE" },
+			{ "mlockall unknown bit", 4 + 4, 0x10,
+			    "mlockall flags 0x10" },
+			{ "membarrier unknown bit", 4, 0x80,
+			    "unknown membarrier registrations 0x80" },
+		};
+		struct img_proc	p2;
+		char		*cause = NULL;
+		size_t		 k;
+		uint32_t	 keep;
+
+		raw_sample(&r, &a);
+		b = &r.p[1];
+		for (k = 0; k < sizeof tail / sizeof tail[0]; k++) {
+			keep = le32dec(b->data + b->len - tail[k].from_end);
+			buf_put_u32(b, b->len - tail[k].from_end, tail[k].value);
+			assert_int_equal(img_proc_decode(&p2, b->data, b->len,
+			    &cause), -1);
+			print_message("%-40s -> %s\n", tail[k].label, cause);
+			assert_non_null(strstr(cause, tail[k].want));
+			free(cause);
+			cause = NULL;
+			buf_put_u32(b, b->len - tail[k].from_end, keep);
+		}
+		assert_int_equal(img_proc_decode(&p2, b->data, b->len, &cause), 0);
+		assert_int_equal(p2.ngroups, 3);
+		assert_int_equal(p2.groups[2], 4242);
+		free(p2.exe);
+		free(p2.cmdline);
+		free(p2.cwd);
+		free(p2.groups);
+		raw_free(&r);
+	}
 
 	/* Strings: a NUL inside, one byte over IMG_MAX_PATH. */
 	free(a.fds[1].path);
