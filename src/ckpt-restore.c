@@ -319,6 +319,14 @@ restore_unmap(struct restore *r, char **cause)
 	    RESTORE_TASK_SIZE - area - INJECT_AREA_SIZE) == -1 ||
 	    call_ok(ret, cause, "munmap above the injection area") == -1)
 		return -1;
+	/*
+	 * An original that had mlockall(MCL_FUTURE) still has it (its mm
+	 * stays): each mapping would come populated and the pages could not
+	 * go in (UFFDIO_COPY: EEXIST). Off until restore_locks.
+	 */
+	if (CALL(r, &ret, cause, SYS_munlockall, 0) == -1 ||
+	    call_ok(ret, cause, "munlockall") == -1)
+		return -1;
 	return 0;
 }
 
