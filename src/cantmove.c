@@ -97,8 +97,35 @@ mapped_elsewhere(pid_t pid, const struct procfs_vma *v)
 }
 
 int
-ckpt_vma_kind_migrate(pid_t pid, const struct procfs_vma *v, uint32_t *flags,
-    struct stat *st, char **why)
+ckpt_vmas_aliased(const struct procfs_vma *v, size_t n, char **why)
+{
+	uint64_t	ai, aj, bi, bj;
+	size_t		i, j;
+
+	for (i = 0; i < n; i++) {
+		if (!is_shared_anon(&v[i]) || strncmp(v[i].path, "/SYSV", 5) == 0)
+			continue;
+		ai = v[i].pgoff;
+		bi = ai + (v[i].end - v[i].start);
+		for (j = i + 1; j < n; j++) {
+			if (!is_shared_anon(&v[j]) || v[j].ino != v[i].ino ||
+			    v[j].dev_major != v[i].dev_major ||
+			    v[j].dev_minor != v[i].dev_minor)
+				continue;
+			aj = v[j].pgoff;
+			bj = aj + (v[j].end - v[j].start);
+			if (ai < bj && aj < bi)
+				return cause_set(why, "shared anonymous memory "
+				    "mapped twice, at %#" PRIx64 " and %#" PRIx64,
+				    v[i].start, v[j].start);
+		}
+	}
+	return 0;
+}
+
+int
+ckpt_vma_kind_proc(pid_t pid, const struct procfs_vma *v, int migrate,
+    uint32_t *flags, struct stat *st, char **why)
 {
 	pid_t	other;
 
@@ -112,7 +139,7 @@ ckpt_vma_kind_migrate(pid_t pid, const struct procfs_vma *v, uint32_t *flags,
 	}
 	if (ckpt_vma_kind(v, flags, st, why) == -1)
 		return -1;
-	if ((*flags & IMG_VMA_SHARED) && (*flags & IMG_VMA_FILE) &&
+	if (migrate && (*flags & IMG_VMA_SHARED) && (*flags & IMG_VMA_FILE) &&
 	    (v->prot & PROT_WRITE))
 		return cause_set(why, "writable shared mapping %#" PRIx64 "-%#"
 		    PRIx64 " of %s (its writes must reach the file at home)",
@@ -507,13 +534,11 @@ cantmove_task(pid_t pid, int migrate)
 	}
 	if (procfs_maps(pid, 0, &vmas, &n, &why) == -1)
 		return why;
-	for (i = 0; i < n && why == NULL; i++) {
-		if (migrate)
-			(void)ckpt_vma_kind_migrate(pid, &vmas[i], &flags, &st,
-			    &why);
-		else
-			(void)ckpt_vma_kind(&vmas[i], &flags, &st, &why);
-	}
+	for (i = 0; i < n && why == NULL; i++)
+		(void)ckpt_vma_kind_proc(pid, &vmas[i], migrate, &flags, &st,
+		    &why);
+	if (why == NULL)
+		(void)ckpt_vmas_aliased(vmas, n, &why);
 	procfs_vmas_free(vmas, n);
 	return why;
 }

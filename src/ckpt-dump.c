@@ -1023,7 +1023,7 @@ scan_vma(struct dump *d, struct img_vma *v, uint64_t *pm, char **cause)
 			return -1;
 		for (i = 0; i < cnt; i++) {
 			/*
-			 * Shared anonymous memory (CKPT_MIGRATE): a page may be
+			 * Shared anonymous memory: a page may be
 			 * in the shmem file and in no page table of ours;
 			 * every page is a candidate, the zero check sorts them.
 			 */
@@ -1079,13 +1079,14 @@ dump_vmas(struct dump *d, char **cause)
 		cause_set(cause, "%zu mappings, more than %d", n, IMG_MAX_VMAS);
 		goto out;
 	}
+	if (ckpt_vmas_aliased(pv, n, cause) == -1)
+		goto out;
 	d->img.vmas = n == 0 ? NULL : xcalloc(n, sizeof *d->img.vmas);
 	first = xcalloc(n + 1, sizeof *first);
 	count = xcalloc(n + 1, sizeof *count);
 	for (i = 0; i < n; i++) {
-		if ((d->flags & CKPT_MIGRATE) ? ckpt_vma_kind_migrate(d->pid,
-		    &pv[i], &flags, &st, cause) == -1 :
-		    ckpt_vma_kind(&pv[i], &flags, &st, cause) == -1)
+		if (ckpt_vma_kind_proc(d->pid, &pv[i],
+		    (d->flags & CKPT_MIGRATE) != 0, &flags, &st, cause) == -1)
 			goto out;
 		v = &d->img.vmas[d->img.nvmas++];
 		v->start = pv[i].start;

@@ -46,12 +46,21 @@ struct ckpt_rseq_conf {
 int	ckpt_vma_kind(const struct procfs_vma *, uint32_t *flags,
 	    struct stat *st, char **why);
 /*
- * (cantmove.c) The same for an image that migrates (CKPT_MIGRATE) of
- * process pid: shared anonymous memory no other process maps is fine (it
- * is carried like private memory), a writable shared file mapping is not.
+ * (cantmove.c) The same for a mapping of process pid, in a checkpoint
+ * (migrate 0) or an image that migrates (CKPT_MIGRATE): shared anonymous
+ * memory no other process maps is fine (its pages are carried and the
+ * region is mapped shared again, or private on a guest); a writable shared
+ * file mapping cannot migrate (its writes must reach the file at home).
  */
-int	ckpt_vma_kind_migrate(pid_t pid, const struct procfs_vma *,
+int	ckpt_vma_kind_proc(pid_t pid, const struct procfs_vma *, int migrate,
 	    uint32_t *flags, struct stat *st, char **why);
+/*
+ * (cantmove.c) -1 with *why if two of a process's n mappings show the
+ * same shared anonymous memory (mremap can alias it): a restore would map
+ * two separate regions, and a write through one would no longer show in
+ * the other.
+ */
+int	ckpt_vmas_aliased(const struct procfs_vma *, size_t n, char **why);
 
 /*
  * (cantmove.c) Kind of an fd from its link target and stat (following the

@@ -114,7 +114,7 @@ out=$("$B/omrun" sh -c 'seq 1000 | sort -n | tail -1')
     bad "pipeline printed '$out'"
 
 # 5. Every process of a pipeline is managed while it runs.
-"$B/omrun" --pidfile "$T/pipe.pid" sh -c 'sleep 2 | cat' &
+"$B/omrun" --pidfile "$T/pipe.pid" sh -c 'sleep 6 | cat' &
 BG+=($!)
 pipe_omrun=$!
 listed() {
@@ -135,10 +135,10 @@ for p in mine:
     assert p["pid"] == root or p["ppid"] == root, p
 EOF
 }
-if wait_for 2 listed; then
+if wait_for 5 listed; then
 	ok "omctl ps --json lists sh, sleep and cat of one job"
 else
-	bad "omctl ps --json during 'sleep 2 | cat'" "$(cat "$T/ps.json" 2>/dev/null)"
+	bad "omctl ps --json during 'sleep 6 | cat'" "$(cat "$T/ps.json" 2>/dev/null)"
 fi
 "$B/omctl" ps >"$T/ps.txt"
 head -1 "$T/ps.txt" | grep -Eq '^ +PID +PPID +USER +JOB +STATE +COMMAND +CANTMOVE +NODE +MIG +CKPT$' &&

@@ -188,6 +188,7 @@ run_case "prog sleep abs" prog sleep abs 2
 run_case "prog blockread (read restarted)" prog blockread
 run_case "prog churn (brk after restore)" prog churn
 run_case "prog mem 64 MiB" prog mem 64
+run_case "prog shanon (a lone shared anonymous region)" prog shanon
 
 # refused WHAT REGEX CMD...: the dump fails naming the reason; the process,
 # left running, completes as if nothing happened.
@@ -211,9 +212,34 @@ s = socket.socket(); time.sleep(1); print("done")'
 run_case "refuse: alarm" refused 'interval timer ITIMER_REAL is armed' \
     "$PYTHON" -c 'import signal, time
 signal.setitimer(signal.ITIMER_REAL, 100); time.sleep(1); print("done")'
-run_case "refuse: shared anonymous" refused 'shared anonymous mapping' \
-    "$PYTHON" -c 'import mmap, time
-m = mmap.mmap(-1, 65536); m[0:1] = b"x"; time.sleep(1); print("done")'
+run_case "refuse: shared anonymous memory of two processes" refused \
+    'shared anonymous mapping .* also mapped by process [0-9]+' \
+    "$PYTHON" -c 'import mmap, os, time
+m = mmap.mmap(-1, 65536); m[0:1] = b"x"
+pid = os.fork()
+if pid == 0:
+    time.sleep(2); os._exit(0)
+time.sleep(1); os.waitpid(pid, 0); print("done")'
+# A region mapped twice (mremap): refused, the process goes on.
+alias() {
+	local n=200 p
+	spawn env PROG_READY="$D/ready" CKPTDRV_READY="$D/ready" "$CKPTDRV" \
+	    dump --leave-running --wait-ready -o "$D/img" -- \
+	    "$PROGS/shanon" alias </dev/null >"$D/out" 2>"$D/dump.err"
+	local drv=$SPAWNED
+	until grep -q "^ckptdrv: dump:" "$D/dump.err" 2>/dev/null; do
+		n=$((n - 1))
+		[ $n -gt 0 ] && alive "$drv" || fail "no refusal: $(cat "$D/dump.err")"
+		sleep 0.05
+	done
+	expect_grep "^ckptdrv: dump: .*shared anonymous memory mapped twice" \
+	    "$D/dump.err" "refusal"
+	p=$(pgrep -P "$drv" -x shanon) || fail "shanon is gone"
+	kill -USR1 "$p"
+	expect_exit "$drv" 125 20 "ckptdrv after the refusal"
+	expect_grep '^PASS shanon$' "$D/out" "shanon alias after the refusal"
+}
+run_case "refuse: shared anonymous memory mapped twice" alias
 full() {
 	OUT=/dev/full refused 'No space left on device' sh -c 'i=0
 while [ $i -lt 2000000 ]; do i=$((i + 1)); done; echo done'

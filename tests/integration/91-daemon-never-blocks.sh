@@ -22,7 +22,7 @@ avail_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 migrate_cluster 2
 make_tick
 # the soak's file mapping must be the same file on every node
-SH=$(umask 022; mktemp -d /var/tmp/omm-t91.XXXXXX) || give_up "mktemp"
+SH=$(umask 022; mktemp -d /var/tmp/omm-t91.XXXXXX) && chmod 755 "$SH" || give_up "mktemp"
 trap 'rm -rf "$SH"' EXIT
 
 # the prober: node 1's ps every 100 ms (ms each, or "timeout"), node 2's
