@@ -25,16 +25,21 @@ make_tick
 SH=$(umask 022; mktemp -d /var/tmp/omm-t91.XXXXXX) && chmod 755 "$SH" || give_up "mktemp"
 trap 'rm -rf "$SH"' EXIT
 
-# the prober: node 1's ps every 100 ms (ms each, or "timeout"), node 2's
-# view of node 1 every 500 ms
+# the prober: node 1's ps every 100 ms, and right before it the same
+# omctl through the same nsenter without asking ommd anything (-h: its
+# usage), the floor a loaded machine sets: one line "PS FLOOR" in ms each
+# (or "timeout"); node 2's view of node 1 every 500 ms
 probe() {
-	local t0 t1 k=0
+	local t0 t1 t2 k=0
 	while [ ! -e "$N1T/probe.stop" ]; do
 		t0=$(now_ms)
+		timeout 5 nsenter -t "$HP1" -n -m -u -- \
+		    "$OMM_BUILD/omctl" -h >/dev/null 2>&1
+		t1=$(now_ms)
 		if timeout 5 nsenter -t "$HP1" -n -m -u -- \
 		    "$OMM_BUILD/omctl" ps --json >/dev/null 2>&1; then
-			t1=$(now_ms)
-			echo $((t1 - t0)) >>"$N1T/ps.ms"
+			t2=$(now_ms)
+			echo "$((t2 - t1)) $((t1 - t0))" >>"$N1T/ps.ms"
 		else
 			echo timeout >>"$N1T/ps.ms"
 		fi
@@ -118,12 +123,19 @@ touch "$N1T/probe.stop"
 wait "$PROBE" 2>/dev/null
 n=$(grep -c . "$N1T/ps.ms")
 to=$(grep -c timeout "$N1T/ps.ms")
-worst=$(grep -v timeout "$N1T/ps.ms" | sort -n | tail -1)
-median=$(grep -v timeout "$N1T/ps.ms" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "# omctl ps on node 1: $n asked, worst ${worst:-?} ms, median ${median:-?} ms (each includes starting omctl through nsenter)"
+# ps's time over the floor's in each pair: what ommd itself took
+grep -v timeout "$N1T/ps.ms" | awk '{ print $1 - $2, $1, $2 }' | sort -n >"$N1T/ps.excess"
+worst=$(tail -1 "$N1T/ps.excess")
+median=$(awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}' "$N1T/ps.excess")
+wps=$(awk '{print $2}' "$N1T/ps.excess" | sort -n | tail -1)
+wfl=$(awk '{print $3}' "$N1T/ps.excess" | sort -n | tail -1)
+echo "# omctl ps on node 1: $n asked; over the floor (the same omctl, not asking): median ${median:-?} ms, worst ${worst%% *} ms (ps ${wps:-?} ms at worst, the floor ${wfl:-?} ms at worst)"
 check "ps answered all $n times (no 5 s timeout)" [ "$n" -gt 50 -a "$to" -eq 0 ]
-# a blocked event loop shows as seconds; the 100 ms goal is bench/'s
-check "ps never took a second or more (worst ${worst:-?} ms)" [ "${worst:-99999}" -lt 1000 ]
+# A blocked event loop shows as the stall (30 s) or the checkpoint (many
+# seconds); a loaded machine as tens or hundreds of ms. The 100 ms goal
+# is bench/'s: this asserts that nothing waited on the work.
+check "ps never took 3 s more than the floor (worst ${worst%% *} ms)" \
+    [ "${worst%% *}" -lt 3000 ]
 check "node 2 never saw node 1 down" [ ! -s "$N1T/down.log" ]
 [ -s "$N1T/down.log" ] && head -3 "$N1T/down.log" | sed 's/^/# /'
 check "no sanitizer report in the nodes' logs" \
