@@ -1,8 +1,9 @@
 #!/bin/bash
 # The whole test suite, as CI runs it (README's test command): installs the
 # dependencies, builds omm twice (plain with -Werror, and with ASan+UBSan),
-# runs every ctest test in the first and all but the long scenario tests
-# (label "long") in the second, then each fuzz harness briefly.
+# runs every ctest test in the first and the unit tests plus the sanitizer
+# set of scenarios (labels "unit" and "sanitize", tests/CMakeLists.txt) in
+# the second, then each fuzz harness briefly.
 # Needs root (ommd ptraces other users' processes; tests create users).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +16,7 @@ fi
 sh tests/deps.sh
 
 jobs=$(nproc)
-fuzz_secs=${OMM_FUZZ_SECS:-20}
+fuzz_secs=${OMM_FUZZ_SECS:-12}
 status=0
 
 # run_suite DIR "CTEST ARGS" CMAKE ARGS...
@@ -39,11 +40,12 @@ total_pass=0 total_fail=0
 
 echo "== plain build (-Werror): every test =="
 run_suite build-ci ""
-# The long scenario tests (label "long", tests/CMakeLists.txt) run once, above.
-echo "== AddressSanitizer + UBSan build: all but the long scenarios =="
+# The other scenarios repeat the sanitizer set's code paths at length: they
+# run once, above (tests/CMakeLists.txt says which and why).
+echo "== AddressSanitizer + UBSan build: unit tests and the sanitizer set =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite build-ci-asan "-LE long" -DOMM_SANITIZE=ON
+    run_suite build-ci-asan "-L unit|sanitize" -DOMM_SANITIZE=ON
 
 echo "== fuzz harnesses (${fuzz_secs}s each) =="
 CC=clang cmake -S . -B build-ci-fuzz -DOMM_FUZZ=ON >/dev/null
