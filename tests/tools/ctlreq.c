@@ -155,8 +155,10 @@ main(int argc, char **argv)
 	    CLIENT_LONG_TIMEOUT_MS, &cause);
 	if ((f = fopen(out, "w")) == NULL)
 		die("%s: %s", out, strerror(errno));
-	if (rv != 0)
+	if (rv != 0) {
 		fprintf(f, "refused: %s\n", cause);
+		free(cause);
+	}
 	else
 		fprintf(f, "%s %d\n", restore ? "restored" : "managed",
 		    (int)pid);

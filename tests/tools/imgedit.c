@@ -269,6 +269,7 @@ edit_path(uint32_t type, const uint8_t *p, uint64_t len, const char *what,
 		free(proc.exe);
 		free(proc.cmdline);
 		free(proc.cwd);
+		free(proc.groups);
 		return 1;
 	}
 	if (type == IMG_SEC_FDS && strncmp(what, "fd:", 3) == 0) {
