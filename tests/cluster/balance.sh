@@ -18,7 +18,7 @@
 
 . "$OMM_SRC/tests/cluster/migrate.sh"
 
-# balance_need: skip the test (the "1 skipped" line, exit 0) without what
+# balance_need: skip the test (the "1 skipped" line, exit 77) without what
 # migrate_need asks, bc, or a cgroup cpu controller for the CPU shares.
 balance_need() {
 	migrate_need /usr/bin/bc

@@ -29,7 +29,7 @@ unset _fd
 . "$OMM_SRC/tests/cluster/fabric.sh"
 PY=/usr/bin/python3		# not a pyenv shim: a real ELF program
 
-# migrate_need PROGRAM...: skip the test (exit 0 with the "1 skipped" line)
+# migrate_need PROGRAM...: skip the test (exit 77 with the "1 skipped" line)
 # unless python3, PROGRAM..., omrun, omctl and ommd are there, and the user
 # omm-guest that hosts run guests as (tests/deps.sh makes it).
 migrate_need() {
@@ -39,7 +39,7 @@ migrate_need() {
 	done
 	id omm-guest >/dev/null 2>&1 || _mig_skip "no user omm-guest (tests/deps.sh)"
 }
-_mig_skip() { echo "$1" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+_mig_skip() { echo "$1" >&2; echo "0 passed, 0 failed, 1 skipped"; exit 77; }
 
 # give_up WHAT: a failure the test cannot go on from: its FAIL line, the
 # closing "N passed, N failed" line, exit 1.

@@ -311,7 +311,7 @@ need() {
 		if [ ! -x "$b" ]; then
 			echo "missing $b (not built yet?)" >&2
 			echo "0 passed, 0 failed, 1 skipped"
-			exit 0
+			exit 77
 		fi
 	done
 }
