@@ -25,6 +25,7 @@
 
 #include "omm/ckpt.h"
 #include "omm/log.h"
+#include "omm/plocks.h"
 #include "omm/procfs.h"
 #include "omm/xmalloc.h"
 
@@ -522,6 +523,8 @@ cantmove_task(pid_t pid, int migrate)
 				xasprintf(&why, "has live child %ld", (long)c);
 			return why;
 		}
+		if ((why = ckpt_locks_held(pid)) != NULL)
+			return why;
 	}
 	/* Interval timers (alarm) show only to the process: the dump checks. */
 	if (procfs_slurp(pid, "timers", &text, NULL, NULL) == 0) {
@@ -540,6 +543,24 @@ cantmove_task(pid_t pid, int migrate)
 	if (why == NULL)
 		(void)ckpt_vmas_aliased(vmas, n, &why);
 	procfs_vmas_free(vmas, n);
+	return why;
+}
+
+char *
+ckpt_locks_held(pid_t pid)
+{
+	struct plock	*locks = NULL;
+	size_t		 n = 0;
+	char		 what[400], *why = NULL;
+
+	if (plocks_of(pid, &locks, &n, &why) == -1)
+		return why;
+	if (n > 0) {
+		plock_describe(pid, &locks[0], what, sizeof what);
+		xasprintf(&why, "holds a POSIX %s (an image does not carry "
+		    "record locks; a migration does)", what);
+	}
+	free(locks);
 	return why;
 }
 

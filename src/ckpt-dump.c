@@ -1347,6 +1347,12 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	}
 	d.stopped = 1;
 	tstop = ckpt_now();
+	/* Taken between the check above and the stop: the same refusal. */
+	if (!(d.flags & CKPT_MIGRATE) && (msg = ckpt_locks_held(pid)) != NULL) {
+		cause_set(cause, "%s", msg);
+		free(msg);
+		goto out;
+	}
 	if (opts->check != NULL && opts->check(pid, opts->check_arg, &why) == -1) {
 		cause_set(cause, "%s", why);
 		goto out;

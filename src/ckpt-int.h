@@ -63,6 +63,14 @@ int	ckpt_vma_kind_proc(pid_t pid, const struct procfs_vma *, int migrate,
 int	ckpt_vmas_aliased(const struct procfs_vma *, size_t n, char **why);
 
 /*
+ * An image holds no record locks: a process restored from it would run
+ * without the POSIX locks it held, and another could take them under it.
+ * NULL when pid holds none, else the refusal naming one (malloc'd).
+ * Migration parks them with the deputy instead (ckpt-park.c).
+ */
+char	*ckpt_locks_held(pid_t pid);
+
+/*
  * (cantmove.c) Kind of an fd from its link target and stat (following the
  * link), or -1 with *why ("fd 5: socket"). A pipe above fd 2 is
  * IMG_FD_PIPE only if ckpt_pipes_check agrees.

@@ -7,7 +7,8 @@
 # process itself finds them its own (taking them again works). Away, it
 # changes them (unlocks 0-99, upgrades 200-299, takes 600-699): home sees
 # that; brought home, the original holds them itself (F_GETLK names its
-# pid) and the deputy is gone; when it ends, no lock is left.
+# pid) and the deputy is gone; when it ends, no lock is left. A checkpoint
+# of it (an image carries no record locks) is refused naming one.
 set -u
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
 . "$OMM_SRC/tests/cluster/migrate.sh"
@@ -30,6 +31,17 @@ check "plocks is ready at home" within 5 test -e "$N1T/pl.ready"
 HOME1="0-99 write,200-299 read,400-499 write,600-699 none"
 check "at home: $HOME1" [ "$(seen)" = "$HOME1" ]
 check "the POSIX locks are its own (pid $JOB)" [ "$(pid_of 0-99)" = "$JOB" ]
+
+# An image does not carry record locks: a checkpoint is refused naming
+# one, never written without them; the process runs on, holding them.
+ck=$(node_omctl 1 checkpoint "$JOB" -o /tmp/pl.img --leave-running 2>&1)
+echo "# omctl checkpoint: $ck"
+check "a checkpoint of it is refused, no image written" \
+    eval '[ -n "$ck" ] && ! node_exec 1 test -e /tmp/pl.img' 
+check "... naming a POSIX lock it holds" \
+    eval 'echo "$ck" | grep -q "holds a POSIX write lock on bytes 0-99 of .*lk.dat"'
+check "after the refusal it holds its locks: $HOME1" [ "$(seen)" = "$HOME1" ]
+check "... still its own (pid $JOB)" [ "$(pid_of 0-99)" = "$JOB" ]
 
 check "it migrates to node 2" migrate_to "$JOB" 2
 s=$(seen)
