@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -546,6 +547,46 @@ cantmove_task(pid_t pid, int migrate)
 	return why;
 }
 
+/*
+ * OFD locks, flock()s and leases belong to an open file: a restore opens
+ * the file anew, without them. Any "lock:" line of a descriptor's fdinfo
+ * is its open file's (fs/locks.c shows only those).
+ */
+static char *
+file_locks_held(pid_t pid)
+{
+	char	 name[64], kind[16], type[16], *text, *line, *why = NULL;
+	int	*fds;
+	size_t	 nfds, i;
+
+	if (procfs_fds(pid, &fds, &nfds, &why) == -1)
+		return why;
+	for (i = 0; i < nfds && why == NULL; i++) {
+		snprintf(name, sizeof name, "fdinfo/%d", fds[i]);
+		if (procfs_slurp(pid, name, &text, NULL, &why) == -1) {
+			free(why);	/* closed since the listing */
+			why = NULL;
+			continue;
+		}
+		for (line = strstr(text, "lock:\t"); line != NULL && why == NULL;
+		    line = strstr(line + 1, "lock:\t")) {
+			if (sscanf(line, "lock:\t%*d: %15s %*s %15s", kind,
+			    type) != 2 || strcmp(kind, "POSIX") == 0)
+				continue;
+			for (char *c = type; *c != '\0'; c++)
+				*c = (char)tolower((unsigned char)*c);
+			xasprintf(&why, "fd %d holds a%s %s %s lock (an image "
+			    "does not carry file locks)", fds[i],
+			    strcmp(kind, "OFDLCK") == 0 ? "n" : "",
+			    strcmp(kind, "OFDLCK") == 0 ? "OFD" :
+			    strcmp(kind, "FLOCK") == 0 ? "flock()" : kind, type);
+		}
+		free(text);
+	}
+	free(fds);
+	return why;
+}
+
 char *
 ckpt_locks_held(pid_t pid)
 {
@@ -561,6 +602,8 @@ ckpt_locks_held(pid_t pid)
 		    "record locks; a migration does)", what);
 	}
 	free(locks);
+	if (why == NULL)
+		why = file_locks_held(pid);
 	return why;
 }
 

@@ -73,4 +73,19 @@ NONE="0-99 none,200-299 none,400-499 none,600-699 none"
 s=$(seen)
 check "it ended: no lock left: $s" [ "$s" = "$NONE" ]
 check "no guest left on node 2" within 3 [ -z "$(guest_pids 2)" ]
+
+# flock() belongs to the open file: an image reopening it would not have it.
+export PROG_READY=
+job_start fl "$PY" -c 'import fcntl, time
+f = open("/tmp/fl.dat", "w"); fcntl.flock(f, fcntl.LOCK_EX)
+open("/tmp/fl.ready", "w").close(); time.sleep(60)' ||
+    give_up "omrun wrote no pidfile ($(cat "$N1T/fl.err"))"
+check "a flock() holder is ready" within 10 test -e "$N1T/fl.ready"
+ck=$(node_omctl 1 checkpoint "$JOB" -o /tmp/fl.img --leave-running 2>&1)
+echo "# omctl checkpoint: $ck"
+check "its checkpoint is refused naming the flock()" \
+    eval 'echo "$ck" | grep -q "fd [0-9]* holds a flock() write lock" && ! node_exec 1 test -e /tmp/fl.img'
+check "it runs on" node_exec 1 kill -0 "$JOB"
+node_exec 1 kill "$JOB"
+wait_pid "$OMRUN" 10
 finish
