@@ -94,6 +94,7 @@ static struct host_counters	 counters;
 static struct event		*mem_ev;
 static struct host_now		*now_page;	/* shared with the guest servers */
 static struct guest_cg		 gcg;		/* where guests live */
+static char			 jobs_cg[PATH_MAX]; /* supervisors, deputies */
 static uint64_t			 gmem_bytes;	/* guest_memory, or ... */
 static uint32_t			 gmem_pct;	/* ... this share of MemTotal */
 static const char		*internal_path;
@@ -489,6 +490,19 @@ guest_cg_setup(void)
 		cause_set(&cause, "cgroup path %s too long", gbase);
 		goto none;
 	}
+	/*
+	 * Job supervisors, and the deputies they fork, live in a group of
+	 * their own beside the daemon's and the guests': their memory and
+	 * CPU are theirs, not ommd's, and they outlive its restarts there.
+	 */
+	if ((size_t)snprintf(jobs_cg, sizeof jobs_cg, "%s/jobs", gbase) >=
+	    sizeof jobs_cg || cg_create(jobs_cg, &cause) == -1) {
+		log_warnx("job supervisors stay in ommd's group: %s", cause !=
+		    NULL ? cause : "cgroup path too long");
+		free(cause);
+		cause = NULL;
+		jobs_cg[0] = '\0';
+	}
 	snprintf(gcg.dir, sizeof gcg.dir, "%s/guests", gbase);
 	if (cg_create(gcg.dir, &cause) == -1)
 		goto none;
@@ -514,6 +528,12 @@ none:
 	free(cause);
 	log_warnx("this node refuses guests: it cannot limit their memory: %s",
 	    gcg.why);
+}
+
+const char *
+host_jobs_cgroup(void)
+{
+	return jobs_cg[0] != '\0' ? jobs_cg : NULL;
 }
 
 /*

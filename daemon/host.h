@@ -48,6 +48,8 @@ void	host_adopt(int fd, const struct jm_guest *);
 /* A child of ommd ended: 1 if it was a guest server. */
 int	host_child_exited(pid_t, int status);
 uint32_t host_guests(void);
+/* The cgroup job supervisors (and their deputies) go in; NULL: none. */
+const char *host_jobs_cgroup(void);
 const struct host_counters *host_counters(void);
 /* Send every guest home now (expel): how many were asked. */
 uint32_t host_expel(void);

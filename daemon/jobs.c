@@ -31,6 +31,7 @@
 #include <event2/event.h>
 
 #include "omm/buf.h"
+#include "omm/cgroup.h"
 #include "omm/jobmsg.h"
 #include "omm/log.h"
 #include "omm/procfork.h"
@@ -883,6 +884,8 @@ jobs_shutdown(void)
 static pid_t
 spawn(uint32_t id, uid_t owner, int sv, char **cause)
 {
+	const char	*cg;
+	char		*why = NULL;
 	sigset_t	 all;
 	char		 sid[16], sown[16], *argv[16];
 	int		 argc = 0, i, sig;
@@ -923,6 +926,12 @@ spawn(uint32_t id, uid_t owner, int sv, char **cause)
 		syscall(SYS_close_range, 4, ~0U, 0);
 		execv("/proc/self/exe", argv);
 		_exit(127);
+	}
+	/* before it can fork a deputy: they follow it */
+	if ((cg = host_jobs_cgroup()) != NULL && cg_attach(cg, pid, &why) == -1) {
+		log_warnx("job %u: supervisor %ld stays in ommd's cgroup: %s",
+		    id, (long)pid, why);
+		free(why);
 	}
 	return pid;
 }
