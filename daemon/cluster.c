@@ -447,6 +447,9 @@ cluster_reload_tls(struct peer_refused *out, size_t max, size_t *nout,
 	/* links up keep their own reference to the old context */
 	*nout = peer_set_ctx(nctx, out, max);
 	host_set_ctx(nctx);
+	/* a node we no longer trust keeps no process running here */
+	for (size_t i = 0; i < *nout && i < max; i++)
+		host_drop_home(out[i].node, tls_reason_string(out[i].reason));
 	jobs_reload();
 	SSL_CTX_free(ctx);
 	ctx = nctx;

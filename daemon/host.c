@@ -658,6 +658,26 @@ host_counters(void)
 	return &counters;
 }
 
+uint32_t
+host_drop_home(uint32_t home, const char *why)
+{
+	struct hosted	*h;
+	uint32_t	 n = 0;
+
+	LIST_FOREACH(h, &servers, entry) {
+		if (h->home != home)
+			continue;
+		log_warnx("guest %ld (home %u:%ld, %s) killed: its home is "
+		    "refused from now on: %s", (long)h->guest, h->home,
+		    (long)h->home_pid, h->comm, why);
+		if (h->guest > 0)
+			kill(h->guest, SIGKILL);
+		kill(h->server, SIGKILL);
+		n++;
+	}
+	return n;
+}
+
 /* Every guest here goes home (omctl expel); the count of those asked. */
 uint32_t
 host_expel(void)

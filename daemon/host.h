@@ -48,6 +48,12 @@ void	host_adopt(int fd, const struct jm_guest *);
 /* A child of ommd ended: 1 if it was a guest server. */
 int	host_child_exited(pid_t, int status);
 uint32_t host_guests(void);
+/*
+ * Node home is refused from now on (a reload revoked it): its guests here
+ * are killed, as if it were unreachable, and their links closed with
+ * their servers. The count killed.
+ */
+uint32_t host_drop_home(uint32_t home, const char *why);
 /* The cgroup job supervisors (and their deputies) go in; NULL: none. */
 const char *host_jobs_cgroup(void);
 const struct host_counters *host_counters(void);

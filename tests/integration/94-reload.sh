@@ -3,7 +3,8 @@
 # reload and SIGHUP read ommd.conf and the TLS files again and say what
 # they did: changed keys applied (verbose, limits) or named as needing a
 # restart (window); a node revoked in the new CRL loses its links, is
-# shown "revoked" in omctl nodes (not "up") and stays out; a job's
+# shown "revoked" in omctl nodes (not "up") and stays out, and a job of it
+# that node 1 hosted is killed there (its home lost it); a job's
 # supervisor, told to reload, migrates to a good node and not to the
 # revoked one; an unusable CRL is refused and the running files stay;
 # only root may reload.
@@ -43,6 +44,17 @@ make_tick
 rm -f "$N1T/mig.stop"
 job_start mig "$PY" /tmp/tick.py 0 /tmp/mig.stop || give_up "omrun: $(cat "$N1T/mig.err")"
 
+# a job of node 3 hosted by node 1, before the revocation
+N3T=$(node_dir 3)/tmp
+cp "$N1T/tick.py" "$N3T/tick.py"
+node_exec 3 "$OMM_BUILD/omrun" --pidfile /tmp/g3.pid "$PY" /tmp/tick.py 0 \
+    </dev/null >"$N3T/g3.out" 2>"$N3T/g3.err" &
+G3RUN=$!
+check "a job starts on node 3" within 5 test -s "$N3T/g3.pid"
+G3=$(cat "$N3T/g3.pid" 2>/dev/null)
+check "node 3's job migrates to node 1" eval \
+    'node_omctl 3 migrate "$G3" node1 >/dev/null && [ -n "$(guest_pids 1)" ]'
+
 node_revoke 3 || give_up "node_revoke 3"
 out=$(node_omctl 1 reload 2>&1)
 echo "$out" | sed 's/^/# reload after revoking node 3: /'
@@ -57,6 +69,13 @@ for i in 1 2; do
 	    within 10 nodes_q "$i" "n[3]['state'] == 'revoked' and n[3]['link'] != 'up'"
 done
 node_omctl 1 nodes | sed 's/^/# node 1: /'
+# a node no longer trusted keeps nothing running here
+check "node 1 killed the guest of revoked node 3" within 5 [ -z "$(guest_pids 1)" ]
+check "node 1's log says why" log_has 1 'killed: its home is refused from now on: certificate revoked'
+wait_pid "$G3RUN" 20
+sed 's/^/# node 3 job: /' "$N3T/g3.err"
+check "node 3's job ends, lost, saying so on its stderr (status $RC)" \
+    eval '[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && grep -q "omm: process $G3 lost" "$N3T/g3.err"'
 sleep 5
 for i in 1 2; do
 	check "5 s later node 3 is still revoked and unlinked on node $i" \
