@@ -29,7 +29,7 @@ head -c 300M /dev/urandom >"$W/random"
 cat >"$W/count.sh" <<'EOF'
 i=0
 while [ $i -lt 40 ]; do echo "line $i"; i=$((i + 1))
-	j=0; while [ $j -lt 20000 ]; do j=$((j + 1)); done; done
+	j=0; while [ $j -lt 80000 ]; do j=$((j + 1)); done; done
 exit 7
 EOF
 cat >"$W/py.py" <<'EOF'
@@ -212,14 +212,18 @@ s = socket.socket(); time.sleep(1); print("done")'
 run_case "refuse: alarm" refused 'interval timer ITIMER_REAL is armed' \
     "$PYTHON" -c 'import signal, time
 signal.setitimer(signal.ITIMER_REAL, 100); time.sleep(1); print("done")'
+# The other process is a grandchild, reparented: a child would be refused
+# first (has live child).
 run_case "refuse: shared anonymous memory of two processes" refused \
     'shared anonymous mapping .* also mapped by process [0-9]+' \
     "$PYTHON" -c 'import mmap, os, time
 m = mmap.mmap(-1, 65536); m[0:1] = b"x"
 pid = os.fork()
 if pid == 0:
-    time.sleep(2); os._exit(0)
-time.sleep(1); os.waitpid(pid, 0); print("done")'
+    if os.fork() == 0:
+        time.sleep(2); os._exit(0)
+    os._exit(0)
+os.waitpid(pid, 0); time.sleep(1); print("done")'
 # A region mapped twice (mremap): refused, the process goes on.
 alias() {
 	local n=200 p
