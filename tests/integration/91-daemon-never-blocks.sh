@@ -19,11 +19,22 @@ avail_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 [ "$avail_kb" -gt $((5 * 1024 * 1024)) ] ||
     _mig_skip "needs 5 GiB of free memory (2 GiB + 1 GiB processes, their images)"
 
-migrate_cluster 2
-make_tick
 # the soak's file mapping must be the same file on every node
 SH=$(umask 022; mktemp -d /var/tmp/omm-t91.XXXXXX) && chmod 755 "$SH" || give_up "mktemp"
-trap 'rm -rf "$SH"' EXIT
+PROBE=
+# Set before the cluster starts: the harness's EXIT trap runs it after its
+# own teardown; a trap set after migrate_cluster would replace the
+# teardown and leave the nodes running (and ctest waiting on their output).
+t91_cleanup() {
+	if [ -n "$PROBE" ]; then
+		kill "$PROBE" 2>/dev/null	# its node may be gone already
+		wait "$PROBE" 2>/dev/null
+	fi
+	rm -rf "$SH"
+}
+trap t91_cleanup EXIT
+migrate_cluster 2
+make_tick
 
 # the prober: node 1's ps every 100 ms, and right before it the same
 # omctl through the same nsenter without asking ommd anything (-h: its
@@ -56,7 +67,6 @@ HP1=$(cat "$CLUSTER_DIR/n1/holder.pid")
 : >"$N1T/down.log"
 probe &
 PROBE=$!
-trap 'touch "$N1T/probe.stop"; wait $PROBE 2>/dev/null; rm -rf "$SH"' EXIT
 
 # 1 and 2: the stalled FIFOs, side by side
 # omctl checkpoint -o F writes F.part, then renames it: F.part is the FIFO
