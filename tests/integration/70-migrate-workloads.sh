@@ -51,7 +51,7 @@ with open(os.path.join(d, "pi.bc"), "w") as f:
     f.write("scale=3500\n4*a(1)\nquit\n")
 with open(os.path.join(d, "fact.py"), "w") as f:
     f.write("""f = 1
-for i in range(1, 150001):
+for i in range(1, 210001):
     f *= i
     if i % 5000 == 0:
         print(i, f.bit_length(), hex(f)[2:34], flush=True)
