@@ -161,6 +161,8 @@ dump_add_pending(struct dump *d, const siginfo_t *si)
 	s->pending[s->npending].shared = 0;
 	memcpy(s->pending[s->npending].raw, si, 128);
 	s->npending++;
+	if (si->si_signo >= 1 && si->si_signo <= 64)
+		d->stats->sig_pending |= 1ULL << (si->si_signo - 1);
 }
 
 static int

@@ -29,6 +29,7 @@
 #include "omm/log.h"
 #include "omm/plocks.h"
 #include "omm/procfs.h"
+#include "omm/xmalloc.h"
 
 #include "ckpt-int.h"
 
@@ -86,10 +87,19 @@ park_requeue(struct inject *in, pid_t pid, char **cause)
 	return 0;
 }
 
-/* Its pending signals are in the image: delivered here they would be twice. */
+/*
+ * Its pending signals that are in the image (in_image: bit sig - 1, as
+ * pending when it was dumped) would be delivered twice: they go. One that
+ * came after the dump (a child's SIGCHLD while the image streamed) is in
+ * no image: it is kept in *kept, queued again once parked, and so reaches
+ * the guest through the tracer. Losing it hung a migrated make -j2 in
+ * pselect for good.
+ */
 static int
-park_drain(struct inject *in, char **cause)
+park_drain(struct inject *in, uint64_t in_image, siginfo_t **kept,
+    size_t *nkept, char **cause)
 {
+	siginfo_t	si;
 	uint64_t	set = ~0ULL & ~(1ULL << (SIGKILL - 1)) &
 			    ~(1ULL << (SIGSTOP - 1));
 	uint64_t	ts[2] = { 0, 0 };
@@ -101,14 +111,20 @@ park_drain(struct inject *in, char **cause)
 		return -1;
 	for (i = 0; i < PARK_MAX_DRAIN; i++) {
 		if (INJECT(in, &ret, cause, SYS_rt_sigtimedwait,
-		    inject_scratch(in) + SCR_SET, 0, inject_scratch(in) + SCR_TS,
-		    8) == -1)
+		    inject_scratch(in) + SCR_SET, inject_scratch(in) + SCR_INFO,
+		    inject_scratch(in) + SCR_TS, 8) == -1)
 			return -1;
 		if (ret == -EAGAIN)
 			return 0;
 		if (ret < 0 && ret != -EINTR)
 			return cause_set(cause, "rt_sigtimedwait: %s",
 			    strerror(-ret));
+		if (ret <= 0 || ret > 64 || (in_image & (1ULL << (ret - 1))))
+			continue;
+		if (inject_read(in, SCR_INFO, &si, sizeof si, cause) == -1)
+			return -1;
+		*kept = xreallocarray(*kept, *nkept + 1, sizeof **kept);
+		(*kept)[(*nkept)++] = si;
 	}
 	return cause_set(cause, "more than %d pending signals", PARK_MAX_DRAIN);
 }
@@ -200,21 +216,37 @@ ckpt_park_regs(pid_t pid, uint64_t page, char **cause)
 }
 
 int
-ckpt_park(pid_t pid, char **cause)
+ckpt_park(pid_t pid, uint64_t in_image, char **cause)
 {
 	struct inject		*in;
+	siginfo_t		*kept = NULL;
+	size_t			 nkept = 0, i;
+	long			 ret;
 	uint64_t		 mask = 0, page;
 	char			*why = NULL;
 	int			 exited = 0, wstatus;
 
 	if ((in = inject_init(pid, 0, cause)) == NULL)
 		return -1;
-	if (park_drain(in, &why) == -1 || park_unlock(in, pid, &why) == -1 ||
+	if (park_drain(in, in_image, &kept, &nkept, &why) == -1 ||
+	    park_unlock(in, pid, &why) == -1 ||
 	    ckpt_park_code(in, pid, &page, &why) == -1)
 		goto fail;
 	/* Signals that came meanwhile were not in the image: they stay. */
 	if (park_requeue(in, pid, &why) == -1)
 		goto fail;
+	for (i = 0; i < nkept; i++) {
+		if (inject_write(in, SCR_INFO, &kept[i], sizeof kept[i],
+		    &why) == -1 ||
+		    INJECT(in, &ret, &why, SYS_rt_tgsigqueueinfo, pid, pid,
+		    kept[i].si_signo, inject_scratch(in) + SCR_INFO) == -1)
+			goto fail;
+		if (ret != 0)
+			log_warnx("pid %ld: signal %d lost: %s", (long)pid,
+			    kept[i].si_signo, strerror(-ret));
+	}
+	free(kept);
+	kept = NULL;
 	if (inject_fini(in, 0, &why) == -1)
 		goto fail;
 	inject_free(in);
@@ -236,6 +268,7 @@ ckpt_park(pid_t pid, char **cause)
 	return 0;
 
 fail:
+	free(kept);
 	if (in != NULL) {
 		char	*w2 = NULL;
 

@@ -71,6 +71,8 @@ struct ckpt_stats {
 	int		wstatus;
 	/* a failed RESTORE_REPARK restore left the original parked, stopped */
 	int		parked;
+	/* dump: the signals the image holds as pending (bit sig - 1) */
+	uint64_t	sig_pending;
 };
 
 /*
@@ -176,7 +178,9 @@ int	ckpt_restore(pid_t stub, int in_fd, struct restore_opts *,
  * forfeit: it comes back only by a RESTORE_ORIGINAL restore. On failure it
  * is left stopped as it was (ckpt_resume still works).
  */
-int	ckpt_park(pid_t pid, char **cause) __attribute__((warn_unused_result));
+/* in_image: the signals pending when it was dumped (bit sig - 1). */
+int	ckpt_park(pid_t pid, uint64_t in_image, char **cause)
+	    __attribute__((warn_unused_result));
 
 /*
  * Give pid (a stopped tracee of ours, e.g. after a RESTORE_ORIGINAL restore

@@ -757,7 +757,7 @@ mig_out(struct mig *m, char **cause)
 		goto fail_resume;
 	}
 	buf_free(&b);
-	if (ckpt_park(m->p, &why) == -1)
+	if (ckpt_park(m->p, ~0ULL, &why) == -1)
 		goto fail_resume;
 	fprintf(stderr, "ckptdrv: pid %ld migrated to guest %ld (uid %u, "
 	    "listener %d%s): dump %" PRIu64 " bytes, freeze %.3fs, restore "
