@@ -62,7 +62,7 @@ check "nodes 2 and 3 do not see them" not node_exec 2 test -e /tmp/big -o -e /tm
 B=/tmp/big
 declare -A CMD=(
 	[sha256sum]="/usr/bin/sha256sum $B $B $B $B $B $B"
-	[gzip]="/bin/gzip -9 -c /tmp/text"
+	[gzip]="/bin/gzip -9 -c /tmp/text /tmp/text"
 	[xz]="/usr/bin/xz -6 -T1 -c /tmp/xzin"
 	[python]="$PY /tmp/fact.py"
 	[bc]="/usr/bin/bc -l /tmp/pi.bc"
@@ -120,10 +120,10 @@ for w in "${ORDER[@]}"; do
 		continue
 	fi
 	f0=$fail
-	# moves at about 10%, 25+% and 40+% of the reference time (checks
-	# in between take some more), so that each finds it still running
-	d1=$(awk -v r="$ref_ms" 'BEGIN { printf "%.2f", r * 0.10 / 1000 }')
-	d2=$(awk -v r="$ref_ms" 'BEGIN { printf "%.2f", r * 0.15 / 1000 }')
+	# moves at about 7%, 17+% and 27+% of the reference time: the checks
+	# in between take seconds more, and each move must find it running
+	d1=$(awk -v r="$ref_ms" 'BEGIN { printf "%.2f", r * 0.07 / 1000 }')
+	d2=$(awk -v r="$ref_ms" 'BEGIN { printf "%.2f", r * 0.10 / 1000 }')
 	sleep "$d1"
 	if move "$w" "$pid" 2 1; then
 		sleep "$d2"
