@@ -78,7 +78,6 @@ struct away {
 	int			 conn_bring;	/* that request is a BRING */
 	double			 t0;
 	struct ckpt_stats	 dst;		/* the dump */
-	uint64_t		 pend_dumped;	/* pending at the dump: in the image */
 	LIST_ENTRY(away)	 entry;
 };
 
@@ -639,12 +638,6 @@ on_accepted(struct away *a)
 	}
 	depmsg_sendf(a->ctl, DM_DUMPED, 0, 0, NULL);
 	a->state = AW_STREAMING;
-	/*
-	 * The pending signals the image holds; one that comes from here until
-	 * it is parked (its children's SIGCHLD) is in no image: the park
-	 * keeps it for the guest.
-	 */
-	a->pend_dumped = a->dst.sig_pending;
 }
 
 static void
@@ -655,7 +648,11 @@ on_ready(struct away *a, const struct depmsg *m)
 
 	/* its body is elsewhere: should ommd die, the husk must not linger */
 	supervise_set_exitkill(a->pid, 1);
-	if (ckpt_park(a->pid, a->pend_dumped, &cause) == -1) {
+	/*
+	 * The signals the image holds go; one that came after the dump (its
+	 * children's SIGCHLD) is in no image: the park keeps it for the guest.
+	 */
+	if (ckpt_park(a->pid, a->dst.sig_pending, &cause) == -1) {
 		/* still stopped: signals wait, the guest runs all the same */
 		log_warnx("process %d: parking: %s", (int)a->pid, cause);
 	}

@@ -64,25 +64,24 @@ park_stop(pid_t pid, char **cause)
 	return ckpt_interrupt(pid, NULL, NULL, &st, cause);
 }
 
-/* Queue to the tracee itself what the injection dequeued. */
+/* Queue signals to the tracee itself: from itself, any si_code is allowed. */
 static int
-park_requeue(struct inject *in, pid_t pid, char **cause)
+park_requeue(struct inject *in, pid_t pid, const siginfo_t *sigs, size_t n,
+    char **cause)
 {
-	const siginfo_t	*strays;
-	size_t		 n, i;
-	long		 ret;
+	size_t	i;
+	long	ret;
 
-	strays = inject_strays(in, &n);
 	for (i = 0; i < n; i++) {
-		if (inject_write(in, SCR_INFO, &strays[i], sizeof strays[i],
+		if (inject_write(in, SCR_INFO, &sigs[i], sizeof sigs[i],
 		    cause) == -1)
 			return -1;
 		if (INJECT(in, &ret, cause, SYS_rt_tgsigqueueinfo, pid, pid,
-		    strays[i].si_signo, inject_scratch(in) + SCR_INFO) == -1)
+		    sigs[i].si_signo, inject_scratch(in) + SCR_INFO) == -1)
 			return -1;
 		if (ret != 0)
 			log_warnx("pid %ld: signal %d lost: %s", (long)pid,
-			    strays[i].si_signo, strerror(-ret));
+			    sigs[i].si_signo, strerror(-ret));
 	}
 	return 0;
 }
@@ -219,9 +218,9 @@ int
 ckpt_park(pid_t pid, uint64_t in_image, char **cause)
 {
 	struct inject		*in;
+	const siginfo_t		*strays;
 	siginfo_t		*kept = NULL;
-	size_t			 nkept = 0, i;
-	long			 ret;
+	size_t			 nkept = 0, nstrays;
 	uint64_t		 mask = 0, page;
 	char			*why = NULL;
 	int			 exited = 0, wstatus;
@@ -232,19 +231,14 @@ ckpt_park(pid_t pid, uint64_t in_image, char **cause)
 	    park_unlock(in, pid, &why) == -1 ||
 	    ckpt_park_code(in, pid, &page, &why) == -1)
 		goto fail;
-	/* Signals that came meanwhile were not in the image: they stay. */
-	if (park_requeue(in, pid, &why) == -1)
+	/*
+	 * Signals that came meanwhile were not in the image: they stay, those
+	 * the injection dequeued and those kept from the drain.
+	 */
+	strays = inject_strays(in, &nstrays);
+	if (park_requeue(in, pid, strays, nstrays, &why) == -1 ||
+	    park_requeue(in, pid, kept, nkept, &why) == -1)
 		goto fail;
-	for (i = 0; i < nkept; i++) {
-		if (inject_write(in, SCR_INFO, &kept[i], sizeof kept[i],
-		    &why) == -1 ||
-		    INJECT(in, &ret, &why, SYS_rt_tgsigqueueinfo, pid, pid,
-		    kept[i].si_signo, inject_scratch(in) + SCR_INFO) == -1)
-			goto fail;
-		if (ret != 0)
-			log_warnx("pid %ld: signal %d lost: %s", (long)pid,
-			    kept[i].si_signo, strerror(-ret));
-	}
 	free(kept);
 	kept = NULL;
 	if (inject_fini(in, 0, &why) == -1)

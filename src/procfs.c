@@ -364,17 +364,6 @@ status_sigign(struct procfs_status *s, const char *v)
 	return status_cap(&s->sig_ign, v);
 }
 
-static int
-status_sigpnd(struct procfs_status *s, const char *v)
-{
-	uint64_t	m;
-
-	if (status_cap(&m, v) == -1)
-		return -1;
-	s->sig_pnd |= m;
-	return 0;
-}
-
 static const struct {
 	const char	*key;
 	int		 (*parse)(struct procfs_status *, const char *);
@@ -388,8 +377,6 @@ static const struct {
 	{ "CapPrm", status_capprm, 0 },
 	{ "CapEff", status_capeff, 0 },
 	{ "SigIgn", status_sigign, 0 },
-	{ "SigPnd", status_sigpnd, 0 },
-	{ "ShdPnd", status_sigpnd, 0 },
 };
 #define NSTATUS	(sizeof status_table / sizeof status_table[0])
 

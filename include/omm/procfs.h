@@ -69,7 +69,6 @@ struct procfs_status {
 	uint64_t	cap_prm;	/* permitted capabilities */
 	uint64_t	cap_eff;	/* effective capabilities */
 	uint64_t	sig_ign;	/* SigIgn: bit sig - 1 per ignored signal */
-	uint64_t	sig_pnd;	/* SigPnd | ShdPnd: pending, bit sig - 1 */
 };
 
 /* /proc/PID/fdinfo/N */
