@@ -6,7 +6,8 @@
  *        END) over the rest of the input;
  *   8    the whole-stream reader and image info over the rest, as it is;
  *   9    the same after recomputing each frame's crc, so mutations reach the
- *        decoders behind the checksums instead of stopping there.
+ *        decoders behind the checksums instead of stopping there;
+ *   10+  the decoder of section type byte - 1 (9 TIMERS, ...) over the rest.
  *
  * With FUZZ_IMAGE_SEEDS=DIR in the environment, LLVMFuzzerInitialize first
  * writes a seed corpus for every target into DIR (small valid images made
@@ -73,6 +74,14 @@ decode_one(uint8_t which, const uint8_t *p, size_t n)
 		break;
 	case 7:
 		img_end_decode(&end, p, n, &cause);
+		break;
+	case IMG_SEC_TIMERS + 1:
+		if (img_timers_decode(&img.timers, p, n, &cause) == 0) {
+			/* Ids ascend, as the decoder promises. */
+			for (i = 1; i < img.timers.n; i++)
+				if (img.timers.t[i].id <= img.timers.t[i - 1].id)
+					abort();
+		}
 		break;
 	}
 	(void)sum;
@@ -142,7 +151,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	if (data[0] < 8)
+	if (data[0] < 8 || data[0] >= 10)
 		decode_one(data[0], data + 1, size - 1);
 	else if (data[0] == 8 || data[0] == 9)
 		read_stream(data + 1, size - 1, data[0] == 9);
@@ -194,6 +203,20 @@ seed_img(struct img *img, int full)
 	img->vmas[1].npages = 2;
 	img->vmas[1].madv = IMG_MADV_LOCKED | IMG_MADV_LOCKONFAULT |
 	    IMG_MADV_DONTFORK;
+	img->timers.it[0].value_ns = 1500000000;
+	img->timers.it[1].interval_ns = 10000000;
+	img->timers.n = 2;
+	img->timers.t = xcalloc(2, sizeof *img->timers.t);
+	img->timers.t[0].id = 0;
+	img->timers.t[0].clock = 1;
+	img->timers.t[0].signo = 34;
+	img->timers.t[0].value = 0x1234;
+	img->timers.t[0].value_ns = 250000000;
+	img->timers.t[1].id = 3;
+	img->timers.t[1].clock = -6;
+	img->timers.t[1].notify = IMG_SIGEV_THREAD_ID;
+	img->timers.t[1].signo = 14;
+	img->timers.t[1].interval_ns = 5000000;
 }
 
 static void
@@ -255,8 +278,9 @@ seed_corpus(const char *dir)
 			plen = le64dec(buf + off + 8);
 			snprintf(name, sizeof name, "section-%u-%s", type,
 			    full ? "full" : "empty");
-			seed_write(dir, name, (uint8_t)(type - 1), buf + off + 16,
-			    (size_t)plen);
+			/* 0-7 for types 1-8, then type + 1 (8 and 9 are streams) */
+			seed_write(dir, name, (uint8_t)(type <= IMG_SEC_END ?
+			    type - 1 : type + 1), buf + off + 16, (size_t)plen);
 		}
 		free(buf);
 	}

@@ -482,7 +482,7 @@ cantmove_task(pid_t pid, int migrate)
 	struct stat		 st;
 	size_t			 n, i;
 	uint32_t		 flags;
-	char			*why = NULL, *text;
+	char			*why = NULL;
 
 	if (procfs_status(pid, &s, &why) == -1) {
 		if (kill(pid, 0) == -1 && errno == ESRCH) {
@@ -491,6 +491,13 @@ cantmove_task(pid_t pid, int migrate)
 		}
 		return why;
 	}
+	/*
+	 * Interval timers show only to the process: the dump reads them. A
+	 * POSIX timer that cannot be carried is named before the threads
+	 * count: SIGEV_THREAD is what starts glibc's helper thread.
+	 */
+	if ((why = ckpt_timers_why(pid)) != NULL)
+		return why;
 	if (s.threads > 1) {
 		xasprintf(&why, "multi-threaded (%" PRId64 " threads)", s.threads);
 		return why;
@@ -526,15 +533,6 @@ cantmove_task(pid_t pid, int migrate)
 		}
 		if ((why = ckpt_locks_held(pid)) != NULL)
 			return why;
-	}
-	/* Interval timers (alarm) show only to the process: the dump checks. */
-	if (procfs_slurp(pid, "timers", &text, NULL, NULL) == 0) {
-		int	any = text[0] != '\0';
-
-		free(text);
-		if (any)
-			return xstrdup("POSIX timers exist (timers are not "
-			    "checkpointed)");
 	}
 	if (procfs_maps(pid, 0, &vmas, &n, &why) == -1)
 		return why;

@@ -53,7 +53,6 @@
 #define SCR_ALTSTACK	2048		/* stack_t, 24 bytes */
 #define SCR_TIDADDR	2112		/* u64 */
 #define SCR_SIGINFO	2176		/* siginfo_t, 128 bytes */
-#define SCR_ITIMER	2304		/* struct itimerval, 32 bytes */
 
 struct dump {
 	pid_t			 pid;
@@ -324,6 +323,43 @@ dump_peek_pending(struct dump *d, int shared, char **cause)
 	}
 }
 
+/*
+ * Pending signals and timers, one consistent instant of both: timers go on
+ * while the process is stopped, and one that went off between reading the
+ * queue and reading it would be lost (its signal in no image, its time
+ * already reloaded) or doubled. So the timers are read before and after
+ * the queue, and all three again until no timer went off in between.
+ */
+static int
+dump_pending_timers(struct dump *d, char **cause)
+{
+	struct img_timers	before;
+	int			try;
+
+	for (try = 0; ; try++) {
+		if (ckpt_timers_read(d->in, d->pid, &before, cause) == -1)
+			return -1;
+		d->img.sig.npending = 0;
+		if (dump_peek_pending(d, 0, cause) == -1 ||
+		    dump_peek_pending(d, 1, cause) == -1 ||
+		    ckpt_timers_read(d->in, d->pid, &d->img.timers, cause) == -1) {
+			free(before.t);
+			return -1;
+		}
+		if (!ckpt_timers_expired(&before, &d->img.timers))
+			break;
+		free(before.t);
+		free(d->img.timers.t);
+		memset(&d->img.timers, 0, sizeof d->img.timers);
+		if (try + 1 == ckpt_timers_tries())
+			return cause_set(cause, "timers: one went off between "
+			    "every two of %d reads (a timer faster than a dump "
+			    "can read it)", ckpt_timers_tries());
+	}
+	free(before.t);
+	return 0;
+}
+
 static int
 dump_signals(struct dump *d, char **cause)
 {
@@ -334,8 +370,7 @@ dump_signals(struct dump *d, char **cause)
 	int			 sig;
 
 	s->blocked = inject_saved_mask(d->in);
-	if (dump_peek_pending(d, 0, cause) == -1 ||
-	    dump_peek_pending(d, 1, cause) == -1)
+	if (dump_pending_timers(d, cause) == -1)
 		return -1;
 	if (d->flags & CKPT_KILL) {
 		for (i = 0; i < d->ncaught; i++)
@@ -375,43 +410,6 @@ dump_signals(struct dump *d, char **cause)
 	memcpy(&s->ss_size, raw + SCR_ALTSTACK + 16, 8);
 	return 0;
 }
-
-/*
- * Images carry no timers: a process waiting for an alarm would wait
- * forever after a restore, so one with a timer armed is refused.
- */
-static int
-dump_timers(struct dump *d, char **cause)
-{
-	static const char *const names[] = { "ITIMER_REAL", "ITIMER_VIRTUAL",
-	    "ITIMER_PROF" };
-	uint64_t	 it[4];		/* struct itimerval */
-	char		*text;
-	long		 ret;
-	int		 which;
-
-	for (which = 0; which < 3; which++) {
-		if (INJECT(d->in, &ret, cause, SYS_getitimer, which,
-		    inject_scratch(d->in) + SCR_ITIMER) == -1)
-			return -1;
-		if (ret != 0)
-			return cause_set(cause, "getitimer: %s", strerror(-ret));
-		if (inject_read(d->in, SCR_ITIMER, it, sizeof it, cause) == -1)
-			return -1;
-		if (it[2] != 0 || it[3] != 0)
-			return cause_set(cause, "interval timer %s is armed "
-			    "(timers are not checkpointed)", names[which]);
-	}
-	if (procfs_slurp(d->pid, "timers", &text, NULL, NULL) == 0) {
-		ret = text[0] != '\0';
-		free(text);
-		if (ret)
-			return cause_set(cause, "POSIX timers exist (timers are "
-			    "not checkpointed)");
-	}
-	return 0;
-}
-
 
 /* Supplementary groups, from the Groups line of /proc/PID/status. */
 static int
@@ -631,8 +629,7 @@ dump_proc(struct dump *d, char **cause)
 		p->robust_len = hlen;
 	}
 
-	if (dump_timers(d, cause) == -1 ||
-	    dump_groups(d, cause) == -1 ||
+	if (dump_groups(d, cause) == -1 ||
 	    dump_mlockall(d, cause) == -1 ||
 	    dump_membarrier(d, cause) == -1)
 		return -1;

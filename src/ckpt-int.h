@@ -128,6 +128,31 @@ int	ckpt_park_regs(pid_t, uint64_t page, char **cause);
 int	ckpt_read_pages(pid_t, int memfd, const uint64_t *addrs, size_t n,
 	    uint8_t *buf, int readable, char **cause);
 
+/*
+ * (ckpt-timers.c) Timers, by injection through in into pid.
+ * ckpt_timers_why: why a POSIX timer of pid cannot be carried (SIGEV_THREAD,
+ * another thread, another process's CPU clock), malloc'd, or NULL.
+ * ckpt_timers_read: the interval timers and POSIX timers into *out (its
+ * array malloc'd), refusing as ckpt_timers_why. ckpt_timers_expired: a
+ * timer went off between two reads (read again: up to ckpt_timers_tries()
+ * times). ckpt_timers_stop: every interval timer disarmed, every POSIX
+ * timer deleted (a parked original). ckpt_timers_restore: pid's own POSIX
+ * timers deleted, then the image's made with their ids and armed with
+ * what was left of them; sig is the image's SIGNALS. ckpt_timer_siginfo:
+ * si is a signal one of the process's timers sent (SI_TIMER, or an
+ * itimer's SI_KERNEL SIGALRM, SIGVTALRM, SIGPROF).
+ */
+struct inject;
+char	*ckpt_timers_why(pid_t);
+int	ckpt_timers_read(struct inject *, pid_t, struct img_timers *out,
+	    char **cause);
+int	ckpt_timers_expired(const struct img_timers *, const struct img_timers *);
+int	ckpt_timers_tries(void);
+int	ckpt_timers_stop(struct inject *, pid_t, char **cause);
+int	ckpt_timers_restore(struct inject *, pid_t, const struct img_timers *,
+	    const struct img_signals *sig, char **cause);
+int	ckpt_timer_siginfo(const siginfo_t *si);
+
 /* Monotonic seconds. */
 static inline double
 ckpt_now(void)

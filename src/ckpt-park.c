@@ -92,7 +92,8 @@ park_requeue(struct inject *in, pid_t pid, const siginfo_t *sigs, size_t n,
  * came after the dump (a child's SIGCHLD while the image streamed) is in
  * no image: it is kept in *kept, queued again once parked, and so reaches
  * the guest through the tracer. Losing it hung a migrated make -j2 in
- * pselect for good.
+ * pselect for good. But one its own timers sent after the dump goes too:
+ * the image carries those timers, and the guest's send it in their turn.
  */
 static int
 park_drain(struct inject *in, uint64_t in_image, siginfo_t **kept,
@@ -122,6 +123,8 @@ park_drain(struct inject *in, uint64_t in_image, siginfo_t **kept,
 			continue;
 		if (inject_read(in, SCR_INFO, &si, sizeof si, cause) == -1)
 			return -1;
+		if (ckpt_timer_siginfo(&si))
+			continue;
 		*kept = xreallocarray(*kept, *nkept + 1, sizeof **kept);
 		(*kept)[(*nkept)++] = si;
 	}
@@ -227,7 +230,13 @@ ckpt_park(pid_t pid, uint64_t in_image, char **cause)
 
 	if ((in = inject_init(pid, 0, cause)) == NULL)
 		return -1;
-	if (park_drain(in, in_image, &kept, &nkept, &why) == -1 ||
+	/*
+	 * Its timers are the image's now: stopped here before the drain, so
+	 * that none sends the parked original a signal the guest's timers
+	 * send too; a restore into it makes them again.
+	 */
+	if (ckpt_timers_stop(in, pid, &why) == -1 ||
+	    park_drain(in, in_image, &kept, &nkept, &why) == -1 ||
 	    park_unlock(in, pid, &why) == -1 ||
 	    ckpt_park_code(in, pid, &page, &why) == -1)
 		goto fail;

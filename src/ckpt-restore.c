@@ -1430,6 +1430,18 @@ restore_pending(struct restore *r, char **cause)
 }
 
 /*
+ * Interval and POSIX timers, armed with what was left of them at the dump
+ * (ckpt-timers.c). After the pending signals, so that a timer signal that
+ * was pending is in the queue before its timer can send another.
+ */
+static int
+restore_timers(struct restore *r, char **cause)
+{
+	return ckpt_timers_restore(r->in, r->pid, &r->img.timers, &r->img.sig,
+	    cause);
+}
+
+/*
  * A guest's seccomp filter, loaded by the guest itself after everything
  * else it must do natively, before the image's first instruction: the
  * program goes into a temporary mapping (the scratch pages are too small
@@ -1634,6 +1646,7 @@ static const struct restore_step {
 	{ "task state", restore_task },
 	{ "checking the pages", restore_verify },
 	{ "pending signals", restore_pending },
+	{ "timers", restore_timers },
 	{ "seccomp filter", restore_seccomp },
 	{ "registers", restore_finish },
 };

@@ -152,6 +152,42 @@ pending_signo(const struct img_siginfo *si)
 	    (uint32_t)si->raw[2] << 16 | (uint32_t)si->raw[3] << 24);
 }
 
+static const char *itimer_names[IMG_NITIMERS] = { "real", "virtual", "prof" };
+
+static const char *
+notify_name(uint32_t notify)
+{
+	switch (notify) {
+	case IMG_SIGEV_SIGNAL:
+		return "signal";
+	case IMG_SIGEV_NONE:
+		return "none";
+	case IMG_SIGEV_THREAD_ID:
+		return "thread_id";
+	}
+	return "unknown";
+}
+
+/* CLOCK_* of a timer: the fixed ones by name, CPU clocks as what they count. */
+static const char *
+clock_name(int32_t clk, char *buf, size_t n)
+{
+	static const char *fixed[] = { "realtime", "monotonic",
+	    "process_cputime", "thread_cputime", "monotonic_raw",
+	    "realtime_coarse", "monotonic_coarse", "boottime",
+	    "realtime_alarm", "boottime_alarm", "sgi_cycle", "tai" };
+	static const char *cpu[] = { "prof", "virt", "sched" };
+
+	if (clk >= 0 && clk < (int32_t)(sizeof fixed / sizeof fixed[0]))
+		snprintf(buf, n, "%s", fixed[clk]);
+	else if (clk < 0 && (clk & 3) != 3)
+		snprintf(buf, n, "%s_cpu_%s", (clk & 4) ? "thread" : "process",
+		    cpu[clk & 3]);
+	else
+		snprintf(buf, n, "clock %d", clk);
+	return buf;
+}
+
 /* Text backend: a human reads it; widths fit common cases, nothing is cut. */
 static void
 info_text(FILE *f, const struct img_info *in)
@@ -252,6 +288,35 @@ info_text(FILE *f, const struct img_info *in)
 		fprintf(f, "  pending: %s (%s)\n",
 		    sig_name(pending_signo(&img->sig.pending[i]), sb, sizeof sb),
 		    img->sig.pending[i].shared ? "process" : "thread");
+	}
+
+	fprintf(f, "\ntimers:");
+	any = 0;
+	for (i = 0; i < IMG_NITIMERS; i++) {
+		const struct img_itimer	*it = &img->timers.it[i];
+
+		if (it->value_ns == 0 && it->interval_ns == 0)
+			continue;
+		fprintf(f, "%s itimer %s %.6fs every %.6fs", any ? "," : "",
+		    itimer_names[i], (double)it->value_ns / 1e9,
+		    (double)it->interval_ns / 1e9);
+		any = 1;
+	}
+	fprintf(f, "%s\n", any ? "" : " -");
+	if (img->timers.n > 0)
+		fprintf(f, "  %6s %-22s %-9s %-10s %18s %14s %14s %8s\n", "ID",
+		    "CLOCK", "NOTIFY", "SIGNAL", "VALUE", "LEFT", "INTERVAL",
+		    "OVERRUN");
+	for (i = 0; i < img->timers.n; i++) {
+		const struct img_ptimer	*p = &img->timers.t[i];
+		char			 cb[32];
+
+		fprintf(f, "  %6d %-22s %-9s %-10s %#18" PRIx64 " %13.6fs "
+		    "%13.6fs %8u\n", p->id, clock_name(p->clock, cb, sizeof cb),
+		    notify_name(p->notify), p->notify == IMG_SIGEV_NONE ? "-" :
+		    sig_name((int)p->signo, sb, sizeof sb), p->value,
+		    (double)p->value_ns / 1e9, (double)p->interval_ns / 1e9,
+		    p->overrun);
 	}
 
 	fprintf(f, "\ntotals: %" PRIu64 " pages stored (%s), ", in->npages,
@@ -467,6 +532,28 @@ info_json(FILE *f, const struct img_info *in)
 		fprintf(f, "%s{\"signal\":%d,\"name\":\"%s\",\"shared\":%s}",
 		    i == 0 ? "" : ",", signo, sig_name(signo, sb, sizeof sb),
 		    img->sig.pending[i].shared ? "true" : "false");
+	}
+	fprintf(f, "]}");
+
+	fprintf(f, ",\"timers\":{\"itimers\":[");
+	for (i = 0; i < IMG_NITIMERS; i++) {
+		fprintf(f, "%s{\"which\":\"%s\",\"value_ns\":%" PRIu64
+		    ",\"interval_ns\":%" PRIu64 "}", i == 0 ? "" : ",",
+		    itimer_names[i], img->timers.it[i].value_ns,
+		    img->timers.it[i].interval_ns);
+	}
+	fprintf(f, "],\"posix\":[");
+	for (i = 0; i < img->timers.n; i++) {
+		const struct img_ptimer	*p = &img->timers.t[i];
+		char			 cb[32];
+
+		fprintf(f, "%s{\"id\":%d,\"clock\":%d,\"clock_name\":\"%s\","
+		    "\"notify\":\"%s\",\"signal\":%u,\"value\":", i == 0 ? "" : ",",
+		    p->id, p->clock, clock_name(p->clock, cb, sizeof cb),
+		    notify_name(p->notify), p->signo);
+		json_hex(f, p->value);
+		fprintf(f, ",\"value_ns\":%" PRIu64 ",\"interval_ns\":%" PRIu64
+		    ",\"overrun\":%u}", p->value_ns, p->interval_ns, p->overrun);
 	}
 	fprintf(f, "]}");
 

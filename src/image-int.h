@@ -9,11 +9,13 @@
 
 #define IMG_FRAME_HDR	16	/* u32 type, u32 flags, u64 length */
 #define IMG_FRAME_CRC	4
-#define IMG_SEC_MAX	IMG_SEC_END
+#define IMG_SEC_MAX	IMG_SEC_TIMERS	/* the highest type number */
 
 /* Sizes of the fixed parts of the payloads, for "can this length be right". */
 #define IMG_PAGES_HDR	8	/* u32 count, u32 reserved */
 #define IMG_END_LEN	16
+#define IMG_TIMERS_HDR	(4 + IMG_NITIMERS * 16 + 4)	/* itimers, count */
+#define IMG_PTIMER_LEN	(4 * 4 + 3 * 8 + 4)	/* one POSIX timer */
 #define IMG_X86_PAGE	4096	/* vma bounds are in base pages on x86-64 */
 
 /* "HEADER", "PROC", ...; "section" for a type out of range. */
@@ -29,7 +31,7 @@ struct img_meta_codec {
 	void		(*encode)(const struct img *, struct buf *);
 	int		(*decode)(struct img *, const void *, size_t, char **);
 };
-#define IMG_NMETA	6
+#define IMG_NMETA	7
 extern const struct img_meta_codec img_meta_codecs[IMG_NMETA];
 
 /* Per-type tallies the reader keeps, for image info. */

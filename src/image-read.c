@@ -57,7 +57,7 @@ struct img_reader {
 
 #define META_ALL	((1u << IMG_SEC_PROC) | (1u << IMG_SEC_REGS) | \
 			 (1u << IMG_SEC_SIGNALS) | (1u << IMG_SEC_FDS) | \
-			 (1u << IMG_SEC_VMAS))
+			 (1u << IMG_SEC_VMAS) | (1u << IMG_SEC_TIMERS))
 
 struct img_reader *
 img_reader_new(int fd)
@@ -168,7 +168,7 @@ static int
 img_check_order(struct img_reader *r, uint32_t type, const char *label,
     char **cause)
 {
-	char	missing[64] = "";
+	char	missing[128] = "";
 	int	t;
 
 	if (r->nsections == 0) {
@@ -187,8 +187,8 @@ img_check_order(struct img_reader *r, uint32_t type, const char *label,
 	}
 	if ((r->seen & META_ALL) == META_ALL)
 		return 0;
-	for (t = IMG_SEC_PROC; t <= IMG_SEC_VMAS; t++) {
-		if (!(r->seen & (1u << t))) {
+	for (t = IMG_SEC_PROC; t <= IMG_SEC_MAX; t++) {
+		if ((META_ALL & (1u << t)) && !(r->seen & (1u << t))) {
 			snprintf(missing + strlen(missing), sizeof missing -
 			    strlen(missing), " %s", img_sec_name((uint32_t)t));
 		}

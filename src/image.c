@@ -42,6 +42,8 @@ static const struct img_sec_type {
 	[IMG_SEC_VMAS] = { "VMAS", 4, IMG_MAX_SECTION },
 	[IMG_SEC_PAGES] = { "PAGES", IMG_PAGES_HDR, 0 },
 	[IMG_SEC_END] = { "END", IMG_END_LEN, IMG_END_LEN },
+	[IMG_SEC_TIMERS] = { "TIMERS", IMG_TIMERS_HDR,
+	    IMG_TIMERS_HDR + (uint64_t)IMG_MAX_TIMERS * IMG_PTIMER_LEN },
 };
 
 /* Smallest FDS / VMAS entry: every fixed field and an empty path. */
@@ -89,6 +91,7 @@ img_free(struct img *img)
 	free(img->proc.groups);
 	free(img->regs.xstate);
 	free(img->sig.pending);
+	free(img->timers.t);
 	for (i = 0; img->fds != NULL && i < img->nfds; i++)
 		free(img->fds[i].path);
 	free(img->fds);
@@ -524,6 +527,133 @@ fail:
 }
 
 void
+img_timers_encode(const struct img_timers *t, struct buf *b)
+{
+	const struct img_ptimer	*p;
+	uint32_t		 i, n;
+
+	buf_add_u32(b, IMG_NITIMERS);
+	for (i = 0; i < IMG_NITIMERS; i++) {
+		buf_add_u64(b, t->it[i].value_ns);
+		buf_add_u64(b, t->it[i].interval_ns);
+	}
+	n = t->t == NULL ? 0 : t->n;
+	buf_add_u32(b, n);
+	for (i = 0; i < n; i++) {
+		p = &t->t[i];
+		buf_add_u32(b, (uint32_t)p->id);
+		buf_add_u32(b, (uint32_t)p->clock);
+		buf_add_u32(b, p->notify);
+		buf_add_u32(b, p->signo);
+		buf_add_u64(b, p->value);
+		buf_add_u64(b, p->value_ns);
+		buf_add_u64(b, p->interval_ns);
+		buf_add_u32(b, p->overrun);
+	}
+}
+
+/* Longer than any timespec the kernel takes (tv_sec is a signed 64-bit count). */
+#define IMG_TIMER_NS_MAX	((uint64_t)INT64_MAX)
+
+/*
+ * A clock timer_create can take: a fixed clock (REALTIME, MONOTONIC,
+ * BOOTTIME, TAI and the alarm ones; the kernel says which it has), or a
+ * CPU clock of the process itself (pid 0: -8..-2, not the invalid -5 and
+ * -1, whose low bits name no CPU clock).
+ */
+static int
+timer_clock_ok(int32_t clk)
+{
+	if (clk >= 0)
+		return clk < 16;
+	return clk >= -8 && (clk & 3) != 3;
+}
+
+int
+img_timers_decode(struct img_timers *out, const void *p, size_t len,
+    char **cause)
+{
+	struct img_timers	 t;
+	struct img_ptimer	*q;
+	struct buf_rd		 r;
+	uint32_t		 i, n;
+
+	memset(&t, 0, sizeof t);
+	buf_rd_init(&r, p, len);
+	n = buf_rd_u32(&r);
+	if (!r.err && n != IMG_NITIMERS)
+		return cause_set(cause, "%u interval timers, expected %d", n,
+		    IMG_NITIMERS);
+	for (i = 0; i < IMG_NITIMERS; i++) {
+		t.it[i].value_ns = buf_rd_u64(&r);
+		t.it[i].interval_ns = buf_rd_u64(&r);
+		if (!r.err && (t.it[i].value_ns > IMG_TIMER_NS_MAX ||
+		    t.it[i].interval_ns > IMG_TIMER_NS_MAX))
+			return cause_set(cause, "interval timer %u: time out of "
+			    "range", i);
+	}
+	n = buf_rd_u32(&r);
+	if (r.err)
+		return rd_done(&r, len, cause);
+	if (n > IMG_MAX_TIMERS)
+		return cause_set(cause, "%u POSIX timers, more than %d", n,
+		    IMG_MAX_TIMERS);
+	if ((uint64_t)n * IMG_PTIMER_LEN != buf_rd_left(&r))
+		return cause_set(cause, "%u POSIX timers in %zu bytes, expected "
+		    "%llu", n, buf_rd_left(&r),
+		    (unsigned long long)n * IMG_PTIMER_LEN);
+	if (n != 0)
+		t.t = xcalloc(n, sizeof *t.t);
+	t.n = n;
+	for (i = 0; i < n; i++) {
+		q = &t.t[i];
+		q->id = (int32_t)buf_rd_u32(&r);
+		q->clock = (int32_t)buf_rd_u32(&r);
+		q->notify = buf_rd_u32(&r);
+		q->signo = buf_rd_u32(&r);
+		q->value = buf_rd_u64(&r);
+		q->value_ns = buf_rd_u64(&r);
+		q->interval_ns = buf_rd_u64(&r);
+		q->overrun = buf_rd_u32(&r);
+		if (q->id < 0 || (i > 0 && q->id <= t.t[i - 1].id)) {
+			cause_set(cause, "POSIX timer #%u: id %d is negative or "
+			    "not above the one before", i, q->id);
+			goto fail;
+		}
+		if (!timer_clock_ok(q->clock)) {
+			cause_set(cause, "POSIX timer %d: clock %d", q->id,
+			    q->clock);
+			goto fail;
+		}
+		if (q->notify != IMG_SIGEV_SIGNAL && q->notify != IMG_SIGEV_NONE &&
+		    q->notify != IMG_SIGEV_THREAD_ID) {
+			cause_set(cause, "POSIX timer %d: notification %u is none "
+			    "of signal (0), none (1), thread id (4)", q->id,
+			    q->notify);
+			goto fail;
+		}
+		if (q->notify != IMG_SIGEV_NONE && (q->signo < 1 || q->signo > 64)) {
+			cause_set(cause, "POSIX timer %d: signal %u", q->id,
+			    q->signo);
+			goto fail;
+		}
+		if (q->value_ns > IMG_TIMER_NS_MAX ||
+		    q->interval_ns > IMG_TIMER_NS_MAX) {
+			cause_set(cause, "POSIX timer %d: time out of range", q->id);
+			goto fail;
+		}
+	}
+	if (rd_done(&r, len, cause) != 0)
+		goto fail;
+	*out = t;
+	return 0;
+
+fail:
+	free(t.t);
+	return -1;
+}
+
+void
 img_fds_encode(const struct img_fd *fds, uint32_t n, struct buf *b)
 {
 	const struct img_fd	*f;
@@ -891,6 +1021,18 @@ meta_signals_dec(struct img *img, const void *p, size_t len, char **cause)
 }
 
 static void
+meta_timers_enc(const struct img *img, struct buf *b)
+{
+	img_timers_encode(&img->timers, b);
+}
+
+static int
+meta_timers_dec(struct img *img, const void *p, size_t len, char **cause)
+{
+	return img_timers_decode(&img->timers, p, len, cause);
+}
+
+static void
 meta_fds_enc(const struct img *img, struct buf *b)
 {
 	img_fds_encode(img->fds, img->fds == NULL ? 0 : img->nfds, b);
@@ -919,6 +1061,7 @@ const struct img_meta_codec img_meta_codecs[IMG_NMETA] = {
 	{ IMG_SEC_PROC, meta_proc_enc, meta_proc_dec },
 	{ IMG_SEC_REGS, meta_regs_enc, meta_regs_dec },
 	{ IMG_SEC_SIGNALS, meta_signals_enc, meta_signals_dec },
+	{ IMG_SEC_TIMERS, meta_timers_enc, meta_timers_dec },
 	{ IMG_SEC_FDS, meta_fds_enc, meta_fds_dec },
 	{ IMG_SEC_VMAS, meta_vmas_enc, meta_vmas_dec },
 };

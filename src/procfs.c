@@ -451,6 +451,101 @@ procfs_groups_parse(const char *text, uint32_t *out, uint32_t max,
 	}
 }
 
+/* Fields of a /proc/PID/timers record seen so far. */
+#define TIMER_ID	0x1
+#define TIMER_SIGNAL	0x2
+#define TIMER_NOTIFY	0x4
+#define TIMER_CLOCK	0x8
+#define TIMER_ALL	0xf
+
+static int
+timer_cmp(const void *a, const void *b)
+{
+	const struct procfs_timer	*x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * The kernel's show_timer: "ID: %d", "signal: %d/%px" (sigev_value, hex
+ * without 0x), "notify: signal|none|thread/pid|tid.%d", "ClockID: %d".
+ */
+int
+procfs_timers_parse(const char *text, struct procfs_timer **out, size_t *n,
+    char **cause)
+{
+	struct procfs_timer	*t = NULL, *c = NULL;
+	const char		*p, *nl;
+	char			 kind[16], who[8], line[128];
+	unsigned long long	 val;
+	unsigned int		 seen = TIMER_ALL;
+	size_t			 cnt = 0, len;
+	int			 a, b;
+
+	*out = NULL;
+	*n = 0;
+	for (p = text; *p != '\0'; p = *nl == '\0' ? nl : nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		len = (size_t)(nl - p);
+		if (len == 0)
+			continue;
+		if (len >= sizeof line)
+			goto bad;
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (sscanf(line, "ID: %d", &a) == 1) {
+			if (seen != TIMER_ALL)
+				goto bad;
+			t = xreallocarray(t, cnt + 1, sizeof *t);
+			c = &t[cnt++];
+			memset(c, 0, sizeof *c);
+			c->id = a;
+			seen = TIMER_ID;
+		} else if (c == NULL) {
+			goto bad;
+		} else if (sscanf(line, "signal: %d/%llx", &a, &val) == 2) {
+			c->signo = a;
+			c->value = val;
+			seen |= TIMER_SIGNAL;
+		} else if (sscanf(line, "notify: %15[a-z]/%7[a-z].%d", kind, who,
+		    &b) == 3) {
+			if (strcmp(kind, "signal") == 0)
+				c->notify = 0;		/* SIGEV_SIGNAL */
+			else if (strcmp(kind, "none") == 0)
+				c->notify = 1;		/* SIGEV_NONE */
+			else if (strcmp(kind, "thread") == 0)
+				c->notify = 2;		/* SIGEV_THREAD */
+			else
+				goto bad;
+			if (strcmp(who, "tid") == 0)
+				c->notify |= 4;		/* SIGEV_THREAD_ID */
+			else if (strcmp(who, "pid") != 0)
+				goto bad;
+			c->target = b;
+			seen |= TIMER_NOTIFY;
+		} else if (sscanf(line, "ClockID: %d", &a) == 1) {
+			c->clock = a;
+			seen |= TIMER_CLOCK;
+		} else
+			goto bad;
+	}
+	if (seen != TIMER_ALL)
+		goto bad;
+	if (cnt > 1)
+		qsort(t, cnt, sizeof *t, timer_cmp);
+	*out = t;
+	*n = cnt;
+	return 0;
+bad:
+	a = c != NULL ? c->id : -1;
+	free(t);
+	if (a == -1)
+		return cause_set(cause, "timers: malformed");
+	return cause_set(cause, "timers: malformed record of timer %d", a);
+}
+
 int
 procfs_fdinfo_parse(const char *text, struct procfs_fdinfo *fi, char **cause)
 {

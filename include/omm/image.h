@@ -5,7 +5,7 @@
  * go to a file or, unchanged, over a TLS connection. Layout:
  *
  *   section HEADER   (always first)
- *   section PROC, REGS, SIGNALS, FDS, VMAS   (metadata, each exactly once)
+ *   section PROC, REGS, SIGNALS, TIMERS, FDS, VMAS   (metadata, each exactly once)
  *   section PAGES    (zero or more: page contents, zero pages never stored)
  *   section END      (counts of what came before, catches truncation)
  *
@@ -33,8 +33,9 @@
 /*
  * 2: PROC carries the supplementary groups, mlockall flags and membarrier
  * registrations; VMAS's madvise word the mergeable and lock bits.
+ * 3: a TIMERS section (interval timers, POSIX timers).
  */
-#define IMG_VERSION		2
+#define IMG_VERSION		3
 #define IMG_ARCH_X86_64		62		/* EM_X86_64 */
 
 #define IMG_MAX_SECTION		(64u << 20)	/* largest payload accepted */
@@ -45,6 +46,7 @@
 #define IMG_MAX_XSTATE		(64u << 10)
 #define IMG_MAX_AUXV		128		/* u64 words */
 #define IMG_MAX_GROUPS		65536		/* NGROUPS_MAX */
+#define IMG_MAX_TIMERS		65536		/* POSIX timers of one process */
 #define IMG_PAGES_PER_SECTION	1024		/* 4 MiB of data at most */
 
 enum img_sec {
@@ -56,6 +58,7 @@ enum img_sec {
 	IMG_SEC_VMAS = 6,
 	IMG_SEC_PAGES = 7,
 	IMG_SEC_END = 8,
+	IMG_SEC_TIMERS = 9,
 };
 
 struct img_header {
@@ -141,6 +144,41 @@ struct img_signals {
 	struct img_siginfo	*pending;
 };
 
+/*
+ * Timers. Times are relative (what is left until the next expiry, the
+ * reload interval), in ns, as getitimer/timer_gettime give them: never a
+ * value of a node's own CLOCK_MONOTONIC or CLOCK_BOOTTIME, which differ
+ * from node to node. For CPU clocks it is CPU time left.
+ */
+struct img_itimer {
+	uint64_t	value_ns;	/* 0: disarmed */
+	uint64_t	interval_ns;
+};
+
+/* img_ptimer.notify: sigev_notify as the kernel keeps it */
+#define IMG_SIGEV_SIGNAL	0	/* SIGEV_SIGNAL */
+#define IMG_SIGEV_NONE		1	/* SIGEV_NONE */
+#define IMG_SIGEV_THREAD_ID	4	/* SIGEV_THREAD_ID: the process's (only) thread */
+
+struct img_ptimer {
+	int32_t		id;		/* timer_t as the process knows it */
+	int32_t		clock;		/* CPU clocks of the process itself as pid 0 */
+	uint32_t	notify;		/* IMG_SIGEV_* */
+	uint32_t	signo;		/* sigev_signo (any for SIGEV_NONE) */
+	uint64_t	value;		/* sigev_value */
+	uint64_t	value_ns;	/* left until the next expiry; 0: disarmed */
+	uint64_t	interval_ns;
+	uint32_t	overrun;	/* timer_getoverrun at dump, informational */
+};
+
+/* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (alarm is ITIMER_REAL). */
+#define IMG_NITIMERS	3
+struct img_timers {
+	struct img_itimer	 it[IMG_NITIMERS];
+	uint32_t		 n;
+	struct img_ptimer	*t;		/* ascending ids */
+};
+
 enum img_fd_kind {
 	IMG_FD_FILE = 1,	/* regular file or directory: reopen by path, seek */
 	IMG_FD_DEV = 2,		/* character device (/dev/null, ...): reopen by path */
@@ -208,6 +246,7 @@ struct img {
 	struct img_proc		proc;
 	struct img_regs		regs;
 	struct img_signals	sig;
+	struct img_timers	timers;
 	uint32_t		nfds;
 	struct img_fd		*fds;
 	uint32_t		nvmas;
@@ -240,6 +279,8 @@ void	img_regs_encode(const struct img_regs *, struct buf *);
 int	img_regs_decode(struct img_regs *, const void *, size_t, char **cause);
 void	img_signals_encode(const struct img_signals *, struct buf *);
 int	img_signals_decode(struct img_signals *, const void *, size_t, char **cause);
+void	img_timers_encode(const struct img_timers *, struct buf *);
+int	img_timers_decode(struct img_timers *, const void *, size_t, char **cause);
 void	img_fds_encode(const struct img_fd *, uint32_t, struct buf *);
 int	img_fds_decode(struct img_fd **, uint32_t *, const void *, size_t, char **cause);
 void	img_vmas_encode(const struct img_vma *, uint32_t, struct buf *);
@@ -254,7 +295,7 @@ int	img_end_decode(struct img_end *, const void *, size_t, char **cause);
  */
 struct img_writer;
 struct img_writer *img_writer_new(int fd);
-/* HEADER then PROC, REGS, SIGNALS, FDS, VMAS. */
+/* HEADER then PROC, REGS, SIGNALS, TIMERS, FDS, VMAS. */
 int	img_write_meta(struct img_writer *, const struct img *, char **cause)
 	    __attribute__((warn_unused_result));
 /* One PAGES section; data is count pages in iov (any split), addrs are page addresses. */

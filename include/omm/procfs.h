@@ -104,6 +104,22 @@ int	procfs_groups_parse(const char *text, uint32_t *gids, uint32_t max,
 	    uint32_t *n, char **cause) __attribute__((warn_unused_result));
 int	procfs_personality_parse(const char *text, uint32_t *, char **cause)
 	    __attribute__((warn_unused_result));
+
+/* One POSIX timer of /proc/PID/timers. */
+struct procfs_timer {
+	int32_t		id;
+	int32_t		signo;
+	uint64_t	value;		/* sigev_value */
+	uint32_t	notify;		/* SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, | SIGEV_THREAD_ID */
+	int32_t		target;		/* the pid or (SIGEV_THREAD_ID) tid it notifies */
+	int32_t		clock;		/* as given to timer_create */
+};
+/*
+ * /proc/PID/timers: *n timers (a malloc'd array in *out, NULL when none),
+ * sorted by id.
+ */
+int	procfs_timers_parse(const char *text, struct procfs_timer **out,
+	    size_t *n, char **cause) __attribute__((warn_unused_result));
 /* /proc/PID/cmdline: NUL-separated args into one space-separated string. */
 char	*procfs_cmdline_join(const char *raw, size_t len);
 

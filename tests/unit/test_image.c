@@ -127,6 +127,27 @@ sample_img(struct img *img)
 	img->vmas[2].prot = 3;
 	img->vmas[2].flags = IMG_VMA_STACK | IMG_VMA_GROWSDOWN;
 	img->vmas[2].npages = 1;
+
+	img->timers.it[0].value_ns = 2500000000ull;	/* alarm(3) after 0.5 s */
+	img->timers.it[1].value_ns = 7000;
+	img->timers.it[1].interval_ns = 10000000;
+	img->timers.n = 3;
+	img->timers.t = xcalloc(3, sizeof *img->timers.t);
+	img->timers.t[0].id = 0;
+	img->timers.t[0].clock = 1;			/* CLOCK_MONOTONIC */
+	img->timers.t[0].signo = 34;
+	img->timers.t[0].value = 0x7f00deadbeefull;
+	img->timers.t[0].value_ns = 999999999;
+	img->timers.t[0].interval_ns = 1000000000;
+	img->timers.t[0].overrun = 7;
+	img->timers.t[1].id = 5;
+	img->timers.t[1].clock = 7;			/* CLOCK_BOOTTIME */
+	img->timers.t[1].notify = IMG_SIGEV_NONE;
+	img->timers.t[1].value_ns = 1;
+	img->timers.t[2].id = 0x7fffffff;
+	img->timers.t[2].clock = -6;			/* CLOCK_PROCESS_CPUTIME_ID */
+	img->timers.t[2].notify = IMG_SIGEV_THREAD_ID;
+	img->timers.t[2].signo = 64;
 }
 
 static void
@@ -160,6 +181,19 @@ assert_img_equal(const struct img *a, const struct img *b)
 	assert_int_equal(a->sig.npending, b->sig.npending);
 	assert_memory_equal(a->sig.pending, b->sig.pending,
 	    a->sig.npending * sizeof *a->sig.pending);
+	assert_memory_equal(a->timers.it, b->timers.it, sizeof a->timers.it);
+	assert_int_equal(a->timers.n, b->timers.n);
+	for (i = 0; i < a->timers.n; i++) {
+		assert_int_equal(a->timers.t[i].id, b->timers.t[i].id);
+		assert_int_equal(a->timers.t[i].clock, b->timers.t[i].clock);
+		assert_int_equal(a->timers.t[i].notify, b->timers.t[i].notify);
+		assert_int_equal(a->timers.t[i].signo, b->timers.t[i].signo);
+		assert_int_equal(a->timers.t[i].value, b->timers.t[i].value);
+		assert_int_equal(a->timers.t[i].value_ns, b->timers.t[i].value_ns);
+		assert_int_equal(a->timers.t[i].interval_ns,
+		    b->timers.t[i].interval_ns);
+		assert_int_equal(a->timers.t[i].overrun, b->timers.t[i].overrun);
+	}
 	assert_int_equal(a->nfds, b->nfds);
 	for (i = 0; i < a->nfds; i++) {
 		assert_int_equal(a->fds[i].fd, b->fds[i].fd);
@@ -320,6 +354,11 @@ test_codecs(void **state)
 	img_signals_encode(&a.sig, &buf);
 	assert_int_equal(img_signals_decode(&b.sig, buf.data, buf.len, &cause), 0);
 	buf_reset(&buf);
+	img_timers_encode(&a.timers, &buf);
+	assert_int_equal(buf.len, 4 + 3 * 16 + 4 + 3 * 44);
+	assert_int_equal(img_timers_decode(&b.timers, buf.data, buf.len, &cause),
+	    0);
+	buf_reset(&buf);
 	img_fds_encode(a.fds, a.nfds, &buf);
 	assert_int_equal(img_fds_decode(&b.fds, &b.nfds, buf.data, buf.len, &cause), 0);
 	buf_reset(&buf);
@@ -353,6 +392,13 @@ test_codecs(void **state)
 	img_signals_encode(&a.sig, &buf);
 	assert_int_equal(img_signals_decode(&b.sig, buf.data, buf.len, &cause), 0);
 	assert_null(b.sig.pending);
+	buf_reset(&buf);
+	img_timers_encode(&a.timers, &buf);
+	assert_int_equal(buf.len, 4 + 3 * 16 + 4);
+	assert_int_equal(img_timers_decode(&b.timers, buf.data, buf.len, &cause),
+	    0);
+	assert_null(b.timers.t);
+	assert_int_equal(b.timers.n, 0);
 	buf_reset(&buf);
 	img_fds_encode(NULL, 0, &buf);
 	assert_int_equal(img_fds_decode(&b.fds, &b.nfds, buf.data, buf.len, &cause), 0);
@@ -449,7 +495,7 @@ raw_end(struct raw *r, uint64_t nsections, uint64_t npages)
 	img_end_encode(&e, &r->p[r->n - 1]);
 }
 
-/* The sample image as raw sections: 6 meta, 2 PAGES, END. */
+/* The sample image as raw sections: 7 meta, 2 PAGES, END. */
 static void
 raw_sample(struct raw *r, const struct img *img)
 {
@@ -466,9 +512,11 @@ raw_sample(struct raw *r, const struct img *img)
 	img_fds_encode(img->fds, img->nfds, &r->p[r->n - 1]);
 	raw_add(r, IMG_SEC_VMAS);
 	img_vmas_encode(img->vmas, img->nvmas, &r->p[r->n - 1]);
+	raw_add(r, IMG_SEC_TIMERS);
+	img_timers_encode(&img->timers, &r->p[r->n - 1]);
 	raw_pages(r, sample_addrs, 2);
 	raw_pages(r, sample_addrs + 2, 2);
-	raw_end(r, 8, 4);
+	raw_end(r, 9, 4);
 }
 
 static void
@@ -616,7 +664,7 @@ static void
 test_flip(void **state)
 {
 	static const char *names[] = { "HEADER", "PROC", "REGS", "SIGNALS",
-	    "FDS", "VMAS", "PAGES #6", "PAGES #7", "END" };
+	    "FDS", "VMAS", "TIMERS", "PAGES #7", "PAGES #8", "END" };
 	struct img	 a;
 	struct raw	 r;
 	struct buf	 b;
@@ -629,7 +677,7 @@ test_flip(void **state)
 	raw_sample(&r, &a);
 	raw_serialize(&r, &b);
 	n = frames(b.data, b.len, offs, lens, MAXSEC);
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 10);
 	for (i = 0; i < n; i++) {
 		/* The middle, except in HEADER past the magic and version. */
 		at = offs[i] + 16 + (i == 0 ? 12 + (lens[i] - 12) / 2 : lens[i] / 2);
@@ -667,7 +715,7 @@ test_header_rejects(void **state)
 
 	a.hdr.version = 7;
 	raw_sample(&r, &a);
-	expect_raw(&r, "version 7", "image version 7, this omm reads version 2");
+	expect_raw(&r, "version 7", "image version 7, this omm reads version 3");
 	raw_free(&r);
 	a.hdr.version = IMG_VERSION;
 
@@ -741,18 +789,18 @@ test_framing_rejects(void **state)
 	expect_raw(&r, "HEADER twice", "HEADER appears twice");
 	raw_free(&r);
 
-	/* PAGES before VMAS: swap sections 5 and 6. */
+	/* PAGES before VMAS: swap sections 5 and 7. */
 	raw_sample(&r, &a);
-	t = r.p[5]; r.p[5] = r.p[6]; r.p[6] = t;
-	r.type[5] = IMG_SEC_PAGES; r.type[6] = IMG_SEC_VMAS;
+	t = r.p[5]; r.p[5] = r.p[7]; r.p[7] = t;
+	r.type[5] = IMG_SEC_PAGES; r.type[7] = IMG_SEC_VMAS;
 	expect_raw(&r, "PAGES before VMAS", "comes before metadata section(s) VMAS");
 	raw_free(&r);
 
 	/* Metadata after pages. */
 	raw_sample(&r, &a);
-	buf_free(&r.p[8]); r.n = 8;
+	buf_free(&r.p[9]); r.n = 9;
 	raw_add(&r, IMG_SEC_REGS);
-	img_regs_encode(&a.regs, &r.p[8]);
+	img_regs_encode(&a.regs, &r.p[9]);
 	expect_raw(&r, "REGS after PAGES", "REGS appears twice");
 	raw_free(&r);
 
@@ -769,8 +817,8 @@ test_framing_rejects(void **state)
 	raw_free(&r);
 
 	raw_sample(&r, &a);
-	r.flags[6] = 1;
-	expect_raw(&r, "flags", "image section PAGES #6: flags 0x1");
+	r.flags[7] = 1;
+	expect_raw(&r, "flags", "image section PAGES #7: flags 0x1");
 	raw_free(&r);
 
 	raw_sample(&r, &a);
@@ -780,8 +828,8 @@ test_framing_rejects(void **state)
 	raw_free(&r);
 
 	raw_sample(&r, &a);
-	r.badlen[8] = 1;
-	r.len[8] = 1ull << 62;
+	r.badlen[9] = 1;
+	r.len[9] = 1ull << 62;
 	expect_raw(&r, "huge END", "image section END: length");
 	raw_free(&r);
 
@@ -793,26 +841,26 @@ test_framing_rejects(void **state)
 
 	/* END: wrong counts, missing, early. */
 	raw_sample(&r, &a);
-	buf_free(&r.p[8]); r.n = 8;
-	raw_end(&r, 8, 5);
-	expect_raw(&r, "END 5 pages", "8 sections and 5 pages announced, 8 and 4 read");
+	buf_free(&r.p[9]); r.n = 9;
+	raw_end(&r, 9, 5);
+	expect_raw(&r, "END 5 pages", "9 sections and 5 pages announced, 9 and 4 read");
 	raw_free(&r);
 
 	raw_sample(&r, &a);
-	buf_free(&r.p[8]); r.n = 8;
-	raw_end(&r, 9, 4);
-	expect_raw(&r, "END 9 sections", "9 sections and 4 pages announced");
+	buf_free(&r.p[9]); r.n = 9;
+	raw_end(&r, 10, 4);
+	expect_raw(&r, "END 10 sections", "10 sections and 4 pages announced");
 	raw_free(&r);
 
 	raw_sample(&r, &a);
-	buf_free(&r.p[8]); r.n = 8;
-	expect_raw(&r, "no END", "image truncated in section #8 (expected 16 bytes, got 0)");
+	buf_free(&r.p[9]); r.n = 9;
+	expect_raw(&r, "no END", "image truncated in section #9 (expected 16 bytes, got 0)");
 	raw_free(&r);
 
 	/* A page section dropped: END and the vma's count both disagree. */
 	raw_sample(&r, &a);
-	buf_free(&r.p[8]); buf_free(&r.p[7]); r.n = 7;
-	raw_end(&r, 7, 2);
+	buf_free(&r.p[9]); buf_free(&r.p[8]); r.n = 8;
+	raw_end(&r, 8, 2);
 	expect_raw(&r, "vma npages", "image: vma 0x600000-0x608000: 3 pages announced, 2 stored");
 	raw_free(&r);
 
@@ -1018,34 +1066,34 @@ test_payload_rejects(void **state)
 
 	/* Pages: outside every vma, unaligned, count 0 and over the cap, bad length. */
 	raw_sample(&r, &a);
-	buf_put_u64(&r.p[7], 8, 0x500000);
+	buf_put_u64(&r.p[8], 8, 0x500000);
 	expect_raw(&r, "page in no vma", "page 0x500000 is in no vma");
 	raw_free(&r);
 	/* the second section's first page again, and one before it */
 	raw_sample(&r, &a);
-	buf_put_u64(&r.p[7], 8, 0x603000);
+	buf_put_u64(&r.p[8], 8, 0x603000);
 	expect_raw(&r, "page twice", "page 0x603000 comes after page "
 	    "0x603000 (out of order or twice)");
 	raw_free(&r);
 	raw_sample(&r, &a);
-	buf_put_u64(&r.p[7], 8, 0x600000);
+	buf_put_u64(&r.p[8], 8, 0x600000);
 	expect_raw(&r, "page out of order", "page 0x600000 comes after page "
 	    "0x603000");
 	raw_free(&r);
 	raw_sample(&r, &a);
-	buf_put_u64(&r.p[7], 8, 0x600010);
+	buf_put_u64(&r.p[8], 8, 0x600010);
 	expect_raw(&r, "unaligned page", "not page aligned");
 	raw_free(&r);
 	raw_sample(&r, &a);
-	buf_put_u32(&r.p[7], 0, 0);
+	buf_put_u32(&r.p[8], 0, 0);
 	expect_raw(&r, "0 pages", "0 pages, expected 1 to 1024");
 	raw_free(&r);
 	raw_sample(&r, &a);
-	buf_put_u32(&r.p[7], 0, 3);
+	buf_put_u32(&r.p[8], 0, 3);
 	expect_raw(&r, "3 pages announced, 2 there", "bytes for 3 pages");
 	raw_free(&r);
 	raw_sample(&r, &a);
-	buf_put_u32(&r.p[7], 4, 1);
+	buf_put_u32(&r.p[8], 4, 1);
 	expect_raw(&r, "reserved", "reserved field");
 	raw_free(&r);
 	{
@@ -1065,6 +1113,116 @@ test_payload_rejects(void **state)
 }
 
 /* The writer refuses what the reader would refuse, and misuse. */
+/* TIMERS payloads the decoder must refuse, each with its reason. */
+static void
+test_timers_rejects(void **state)
+{
+	static const struct {
+		const char	*what;
+		int		 field;		/* of timer 1: 0 id, 1 clock, 2 notify, 3 signo, 4 value_ns */
+		int64_t		 v;
+		const char	*want;
+	} cases[] = {
+		{ "negative id", 0, -1, "#1: id -1 is negative or not above" },
+		{ "id not ascending", 0, 0, "id 0 is negative or not above" },
+		{ "clock 16", 1, 16, "POSIX timer 5: clock 16" },
+		{ "fd clock", 1, -5, "clock -5" },
+		{ "another pid's clock", 1, -14, "clock -14" },
+		{ "SIGEV_THREAD", 2, 2, "notification 2 is none of" },
+		{ "signal 0", 3, 0, "POSIX timer 5: signal 0" },
+		{ "signal 65", 3, 65, "signal 65" },
+		{ "time past INT64_MAX", 4, -1, "time out of range" },
+	};
+	struct img		 a, b;
+	struct img_ptimer	*t;
+	struct buf		 buf;
+	size_t			 i;
+	char			*cause;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sample_img(&a);
+		t = &a.timers.t[1];
+		t->notify = IMG_SIGEV_SIGNAL;
+		t->signo = 14;
+		switch (cases[i].field) {
+		case 0: t->id = (int32_t)cases[i].v; break;
+		case 1: t->clock = (int32_t)cases[i].v; break;
+		case 2: t->notify = (uint32_t)cases[i].v; break;
+		case 3: t->signo = (uint32_t)cases[i].v; break;
+		case 4: t->value_ns = (uint64_t)cases[i].v; break;
+		}
+		buf_init(&buf);
+		img_timers_encode(&a.timers, &buf);
+		memset(&b, 0, sizeof b);
+		cause = NULL;
+		assert_int_equal(img_timers_decode(&b.timers, buf.data, buf.len,
+		    &cause), -1);
+		print_message("%-28s -> %s\n", cases[i].what, cause);
+		if (strstr(cause, cases[i].want) == NULL)
+			fail_msg("%s: expected \"%s\" in \"%s\"", cases[i].what,
+			    cases[i].want, cause);
+		assert_null(b.timers.t);
+		free(cause);
+		buf_free(&buf);
+		img_free(&a);
+	}
+
+	/* Counts and lengths. */
+	{
+		static const struct {
+			const char	*what;
+			uint32_t	 nit, n;
+			size_t		 extra;
+			const char	*want;
+		} lens[] = {
+			{ "2 itimers", 2, 0, 0, "2 interval timers, expected 3" },
+			{ "65537 timers", 3, IMG_MAX_TIMERS + 1, 0,
+			    "65537 POSIX timers, more than 65536" },
+			{ "1 timer, no bytes", 3, 1, 0,
+			    "1 POSIX timers in 0 bytes, expected 44" },
+			{ "0 timers, 3 bytes after", 3, 0, 3,
+			    "0 POSIX timers in 3 bytes" },
+		};
+		uint32_t	k;
+
+		for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+			buf_init(&buf);
+			buf_add_u32(&buf, lens[i].nit);
+			for (k = 0; k < 2 * lens[i].nit; k++)
+				buf_add_u64(&buf, 0);
+			buf_add_u32(&buf, lens[i].n);
+			for (k = 0; k < lens[i].extra; k++)
+				buf_add_u8(&buf, 0);
+			memset(&b, 0, sizeof b);
+			cause = NULL;
+			assert_int_equal(img_timers_decode(&b.timers, buf.data,
+			    buf.len, &cause), -1);
+			print_message("%-28s -> %s\n", lens[i].what, cause);
+			if (strstr(cause, lens[i].want) == NULL)
+				fail_msg("%s: expected \"%s\" in \"%s\"",
+				    lens[i].what, lens[i].want, cause);
+			free(cause);
+			buf_free(&buf);
+		}
+	}
+
+	/* A stream without TIMERS is refused naming it. */
+	{
+		struct raw	r;
+
+		sample_img(&a);
+		raw_sample(&r, &a);
+		buf_free(&r.p[6]);
+		memmove(&r.p[6], &r.p[7], 3 * sizeof r.p[0]);
+		memmove(&r.type[6], &r.type[7], 3 * sizeof r.type[0]);
+		r.n = 9;
+		expect_raw(&r, "no TIMERS", "image section PAGES #6 comes before "
+		    "metadata section(s) TIMERS");
+		raw_free(&r);
+		img_free(&a);
+	}
+}
+
 static void
 test_writer_rejects(void **state)
 {
@@ -1305,7 +1463,7 @@ test_info(void **state)
 	assert_int_equal(img_info(fd, f, 1, &cause), -1);
 	fclose(f);
 	assert_string_equal(out, "");
-	assert_string_equal(cause, "image section PAGES #7: checksum mismatch "
+	assert_string_equal(cause, "image section PAGES #8: checksum mismatch "
 	    "(corrupt image)");
 	free(cause);
 	free(out);
@@ -1448,7 +1606,7 @@ test_big_section(void **state)
 		char		want[128];
 
 		assert_int_equal(read_all(fd2, &b, &np, &cause), -1);
-		snprintf(want, sizeof want, "image truncated in section PAGES #6 "
+		snprintf(want, sizeof want, "image truncated in section PAGES #7 "
 		    "(expected %zu bytes, got %u)", frame, 5u << 19);
 		assert_string_equal(cause, want);
 	}
@@ -1518,6 +1676,7 @@ main(void)
 		cmocka_unit_test(test_header_rejects),
 		cmocka_unit_test(test_framing_rejects),
 		cmocka_unit_test(test_payload_rejects),
+		cmocka_unit_test(test_timers_rejects),
 		cmocka_unit_test(test_writer_rejects),
 		cmocka_unit_test(test_writer_defaults),
 		cmocka_unit_test(test_pipe),

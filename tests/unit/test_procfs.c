@@ -464,6 +464,72 @@ test_readers_self(void **state)
 	munmap(p, 8192);
 }
 
+/* /proc/PID/timers as show_timer prints it: sorted by id, each field parsed. */
+static void
+test_timers(void **state)
+{
+	static const char text[] =
+	    "ID: 3\n"
+	    "signal: 14/000000001234abcd\n"
+	    "notify: signal/pid.18939\n"
+	    "ClockID: -151518\n"
+	    "ID: 2\n"
+	    "signal: 14/0000000000000000\n"
+	    "notify: signal/tid.18939\n"
+	    "ClockID: -6\n"
+	    "ID: 1\n"
+	    "signal: 35/00007fffdeadbeef\n"
+	    "notify: none/pid.18939\n"
+	    "ClockID: 7\n"
+	    "ID: 0\n"
+	    "signal: 32/0000000000000000\n"
+	    "notify: thread/tid.18940\n"
+	    "ClockID: 1\n";
+	static const char *const bad[] = {
+	    "signal: 14/0\n",				/* before any ID */
+	    "ID: 0\nsignal: 14/0\nClockID: 0\n",	/* no notify */
+	    "ID: 0\nsignal: 14/0\nnotify: maybe/pid.1\nClockID: 0\n",
+	    "ID: 0\nsignal: 14/0\nnotify: signal/who.1\nClockID: 0\n",
+	    "ID: 0\nID: 1\n",
+	    "ID: 0\nsignal: 14/0\nnotify: signal/pid.1\nClockID: 0\nextra\n",
+	};
+	struct procfs_timer	*t;
+	size_t			 n, i;
+	char			*cause = NULL;
+
+	(void)state;
+	assert_int_equal(procfs_timers_parse(text, &t, &n, &cause), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(t[0].id, 0);
+	assert_int_equal(t[0].signo, 32);
+	assert_int_equal(t[0].notify, 2 | 4);		/* SIGEV_THREAD, tid */
+	assert_int_equal(t[0].target, 18940);
+	assert_int_equal(t[1].id, 1);
+	assert_int_equal(t[1].notify, 1);		/* SIGEV_NONE */
+	assert_int_equal(t[1].value, 0x7fffdeadbeefULL);
+	assert_int_equal(t[1].clock, 7);
+	assert_int_equal(t[2].notify, 4);		/* SIGEV_SIGNAL | THREAD_ID */
+	assert_int_equal(t[2].clock, -6);
+	assert_int_equal(t[3].id, 3);
+	assert_int_equal(t[3].value, 0x1234abcd);
+	assert_int_equal(t[3].notify, 0);
+	assert_int_equal(t[3].target, 18939);
+	assert_int_equal(t[3].clock, -151518);
+	free(t);
+
+	assert_int_equal(procfs_timers_parse("", &t, &n, &cause), 0);
+	assert_int_equal(n, 0);
+	assert_null(t);
+	assert_null(cause);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(procfs_timers_parse(bad[i], &t, &n, &cause), -1);
+		assert_non_null(strstr(cause, "timers: malformed"));
+		assert_null(t);
+		free(cause);
+		cause = NULL;
+	}
+}
+
 int
 main(void)
 {
@@ -474,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_stat),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_fdinfo),
+		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_small_files),
 		cmocka_unit_test(test_readers_self),
 	};
