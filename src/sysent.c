@@ -320,7 +320,9 @@ static const struct sysent prlimit_sub[] = {
  *		guest's own /proc entry (maps, mem...) the host runs it natively.
  *		SYF_SIGMASK: it sets the signal mask while it waits (mask):
  *		home runs it without one, the guest's supervisor judges the
- *		signals that interrupt it by that mask (sigmask.h).
+ *		signals that interrupt it by that mask (sigmask.h). SYF_SIGEVENT:
+ *		arg 1 is a struct sigevent; the filter lets none of its calls
+ *		through, the guest server looks at the sigevent first.
  * arg[6]	how each argument travels: a number, a home fd, a path, a buffer
  *		in or out with its length (fixed, from another argument, from a
  *		socklen_t in memory, an fd_set), an iovec array, a msghdr. Caps
@@ -573,7 +575,13 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	L(getitimer),
 	L(setitimer),
 	L(alarm),
-	T(timer_create, SY_BRINGHOME, .flags = SYF_CLOCK, CLK_LOCAL),
+	/*
+	 * A timer signalling a thread names it by the tid the process knows,
+	 * its home pid (gettid is answered at home), which on the host is
+	 * nobody: that timer is made at home (SYF_SIGEVENT, trap.c).
+	 */
+	T(timer_create, SY_BRINGHOME, .flags = SYF_CLOCK | SYF_SIGEVENT,
+	    CLK_LOCAL),
 	L(timer_settime),
 	L(timer_gettime),
 	L(timer_getoverrun),

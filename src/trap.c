@@ -93,6 +93,9 @@ add_rule(const struct sysent *e, const struct sysent *parent, void *arg)
 	size_t			 i;
 	int			 rc;
 
+	/* the filter cannot look behind the sigevent pointer: the server does */
+	if (e->flags & SYF_SIGEVENT)
+		return;
 	for (i = 0; i <= SYSENT_NCOND && r->rc == 0; i++) {
 		n = 0;
 		if (i < SYSENT_NCOND && !e->local_if[i].used)
@@ -1020,6 +1023,24 @@ serve_self_clock(struct trap_guest *g, struct trap_notif *n, int *out,
 	return 1;
 }
 
+/*
+ * A sigevent that names a thread (SIGEV_THREAD_ID) names it by a tid the
+ * process got at home: on the host that tid is nobody (or someone else),
+ * so such a timer is made at home, by the process itself. Any other
+ * sigevent signals the process, which is the guest here: local. An
+ * unreadable one is the kernel's to refuse (EFAULT), locally.
+ */
+static int
+sigevent_names_thread(struct trap_guest *g, const struct trap_notif *n)
+{
+	int32_t	notify;
+
+	if (n->args[1] == 0 || trap_read_mem(g, n->args[1] + 12, &notify,
+	    sizeof notify) != sizeof notify)
+		return 0;
+	return (notify & SIGEV_THREAD_ID) != 0;
+}
+
 /* What the supervisor does with a call, by where the table says it runs. */
 static int (*const serve_where[SY_NWHERE])(struct trap_guest *,
     const struct trap_link *, struct trap_notif *, const struct sysent *,
@@ -1056,6 +1077,9 @@ trap_serve(struct trap_guest *g, const struct trap_link *link,
 	if ((e->flags & SYF_CLOCK) && where != SY_LOCAL &&
 	    serve_self_clock(g, n, &rc, cause))
 		return rc;
+	if ((e->flags & SYF_SIGEVENT) && where == SY_LOCAL &&
+	    sigevent_names_thread(g, n))
+		where = SY_BRINGHOME;
 	/* a data call, or a mapping, on the guest's own /proc entry: here */
 	if (g->nlfd > 0 && lfd_is(g, (int)n->args[where == SY_FMAP ? 4 : 0]) &&
 	    ((where == SY_HOME && (e->flags & SYF_LOCALFD)) ||

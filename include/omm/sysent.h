@@ -124,6 +124,9 @@ struct sycond {
 #define SYF_LOCALFD	0x08	/* on a descriptor of the guest's own /proc
 				   (procself.h) it runs on the host natively */
 #define SYF_SIGMASK	0x10	/* sets the signal mask for its duration (mask) */
+#define SYF_SIGEVENT	0x20	/* arg 1 is a struct sigevent: one naming a thread
+				   (SIGEV_THREAD_ID) names a home tid, so the
+				   guest server decides, never the filter */
 
 /*
  * The signal mask a call sets while it waits (pselect6, ppoll, epoll_pwait):

@@ -189,6 +189,7 @@ run_case "prog blockread (read restarted)" prog blockread
 run_case "prog churn (brk after restore)" prog churn
 run_case "prog mem 64 MiB" prog mem 64
 run_case "prog shanon (a lone shared anonymous region)" prog shanon
+run_case "prog timers (itimers, POSIX timers: time left kept)" prog timers
 
 # refused WHAT REGEX CMD...: the dump fails naming the reason; the process,
 # left running, completes as if nothing happened.
@@ -209,9 +210,18 @@ print("done")'
 run_case "refuse: socket" refused 'fd [0-9]+: socket' \
     "$PYTHON" -c 'import socket, time
 s = socket.socket(); time.sleep(1); print("done")'
-run_case "refuse: alarm" refused 'interval timer ITIMER_REAL is armed' \
-    "$PYTHON" -c 'import signal, time
-signal.setitimer(signal.ITIMER_REAL, 100); time.sleep(1); print("done")'
+# glibc gives a SIGEV_THREAD timer a helper thread: named before the threads.
+run_case "refuse: SIGEV_THREAD timer" refused \
+    'POSIX timer 0 notifies by SIGEV_THREAD \(glibc.s helper thread' \
+    "$PYTHON" -c 'import ctypes, time
+libc = ctypes.CDLL(None, use_errno=True)
+cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda v: None)
+ev = ctypes.create_string_buffer(64)
+ctypes.c_int.from_buffer(ev, 12).value = 2
+ctypes.c_void_p.from_buffer(ev, 16).value = ctypes.cast(cb, ctypes.c_void_p).value
+t = ctypes.c_void_p()
+assert libc.timer_create(1, ev, ctypes.byref(t)) == 0
+time.sleep(1); print("done")'
 # The other process is a grandchild, reparented: a child would be refused
 # first (has live child).
 run_case "refuse: shared anonymous memory of two processes" refused \

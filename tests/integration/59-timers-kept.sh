@@ -17,8 +17,12 @@
 # Each output must be byte-identical to the reference (the copy beside a
 # left-running original: without the READY line it printed before the
 # dump), every status 0. The image must show the timers (omctl image info
-# --json). `timers thread` (a SIGEV_THREAD timer: glibc's helper thread)
-# must be refused by checkpoint and migrate naming SIGEV_THREAD, and go on.
+# --json). Each check also makes a timer where it runs (a guest makes it
+# locally and stays). `timers tid` moved to node 2 makes a SIGEV_THREAD_ID
+# timer to its own thread: the tid it knows is a home one, so it comes home
+# for it, and the timer fires. `timers thread` (a SIGEV_THREAD timer:
+# glibc's helper thread) must be refused by checkpoint and migrate naming
+# SIGEV_THREAD, and go on.
 set -u
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
 . "$OMM_SRC/tests/cluster/migrate.sh"
@@ -176,6 +180,25 @@ if start mig; then
 	[ "$fail" -eq 0 ] || logs_of "$mj"
 else
 	bad "migrate: the job did not start"
+	wait_pid "$OMRUN" 10
+fi
+
+# --- a SIGEV_THREAD_ID timer made while away names the home tid: made at home
+rm -f "$N1T/tid.ready"
+if job_start tid env PROG_READY=/tmp/tid.ready "$PROG" tid && ready tid; then
+	if check "tid: migrated to node 2" migrate_to "$JOB" 2; then
+		check "tid: its check" trigger "$JOB" "$N1T/tid.out" 1
+		# it ends right after its check: the log, not ps, says where
+		check "tid: brought home by its timer_create (node 1's log)" \
+		    grep -q "process $JOB: home from node node2 (a call needs \
+home: timer_create)" "$LOG1"
+	fi
+	wait_pid "$OMRUN" 20
+	check "tid: exit status 0 ($RC), PASS" \
+	    eval '[ "$RC" -eq 0 ] && has_line "$N1T/tid.out" "^PASS timers\$"'
+	errs tid
+else
+	bad "tid: the job did not start"
 	wait_pid "$OMRUN" 10
 fi
 

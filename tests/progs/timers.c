@@ -24,8 +24,14 @@
  * the pending signal comes exactly once when unblocked, as it was queued,
  * and timer_getoverrun says 0; then it is armed and left pending again.
  *
+ * Each check also makes a new timer (SIGEV_SIGNAL, SIGRTMIN+6, 0xf6) that
+ * must fire once with its siginfo, and deletes it: where the process runs
+ * (a guest makes it locally).
+ *
  * "timers thread" instead makes a SIGEV_THREAD timer (glibc starts a
  * helper thread for it) and waits: a checkpoint must refuse it, naming it.
+ * "timers tid" makes, at its one check, a SIGEV_THREAD_ID timer to its
+ * own thread (gettid), which must fire once with its siginfo.
  */
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -85,6 +91,9 @@ static struct itimer it[] = {
 #define NIT	(int)(sizeof it / sizeof it[0])
 
 static volatile sig_atomic_t	profs;
+/* timers made at a check: SIGRTMIN+6, value 0xf6 */
+static volatile sig_atomic_t	fresh_fired;
+static volatile int		fresh_code, fresh_val, fresh_id;
 static long long		last_look;	/* CLOCK_REALTIME ns */
 
 static long long
@@ -116,6 +125,17 @@ on_timer(int sig, siginfo_t *si, void *uc)
 }
 
 static void
+on_fresh(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	fresh_fired++;
+	fresh_code = si->si_code;
+	fresh_val = si->si_value.sival_int;
+	fresh_id = si->si_timerid;
+}
+
+static void
 on_prof(int sig)
 {
 	(void)sig;
@@ -128,7 +148,10 @@ handle(int sig, int info)
 	struct sigaction	sa;
 
 	memset(&sa, 0, sizeof sa);
-	if (info) {
+	if (info == 2) {
+		sa.sa_sigaction = on_fresh;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	} else if (info) {
 		sa.sa_sigaction = on_timer;
 		sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	} else {
@@ -321,6 +344,58 @@ on_thread_timer(union sigval v)
 	abort();		/* never armed */
 }
 
+/*
+ * A timer made now (notify: SIGEV_SIGNAL or SIGEV_THREAD_ID to our own
+ * thread), due in 1 ms: its one signal comes with its siginfo; deleted.
+ */
+static void
+fresh_timer(int notify, const char *what)
+{
+	struct sigevent		ev;
+	struct itimerspec	its;
+	struct timespec		ts = { 0, 1000000 };
+	timer_t			t;
+	int			i;
+
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = notify;
+	ev.sigev_signo = SIGRTMIN + 6;
+	ev.sigev_value.sival_int = 0xf6;
+	if (notify == SIGEV_THREAD_ID)
+		ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	fresh_fired = 0;
+	if (timer_create(CLOCK_MONOTONIC, &ev, &t) == -1) {
+		prog_fail("%s: timer_create: %s", what, strerror(errno));
+		return;
+	}
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_nsec = 1000000;
+	if (timer_settime(t, 0, &its, NULL) == -1)
+		prog_fail("%s: timer_settime: %s", what, strerror(errno));
+	for (i = 0; i < 10000 && fresh_fired == 0; i++)
+		nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	CHECK(fresh_fired == 1, "%s: %d signals, expected 1", what,
+	    (int)fresh_fired);
+	CHECK(fresh_code == SI_TIMER && fresh_val == 0xf6 &&
+	    fresh_id == (int)(intptr_t)t, "%s: siginfo code %d value %#x timer "
+	    "%d, expected SI_TIMER, 0xf6, %d", what, fresh_code, fresh_val,
+	    fresh_id, (int)(intptr_t)t);
+	if (timer_delete(t) == -1)
+		prog_fail("%s: timer_delete: %s", what, strerror(errno));
+}
+
+static int
+tid_mode(void)
+{
+	handle(SIGRTMIN + 6, 2);
+	prog_ready();
+	prog_wait_usr1();
+	fresh_timer(SIGEV_THREAD_ID, "a SIGEV_THREAD_ID timer made now");
+	printf("check 1: a SIGEV_THREAD_ID timer made after the move fired\n");
+	return prog_finish();
+}
+
 static int
 thread_mode(void)
 {
@@ -349,8 +424,11 @@ main(int argc, char **argv)
 	prog_arm("timers");
 	if (argc > 1 && strcmp(argv[1], "thread") == 0)
 		return thread_mode();
+	if (argc > 1 && strcmp(argv[1], "tid") == 0)
+		return tid_mode();
 	checks = prog_checks(argc, argv);
 	handle(SIGPROF, 0);
+	handle(SIGRTMIN + 6, 2);
 	for (i = 0; i < NP; i++) {
 		if (pt[i].sig >= 0)
 			handle(SIGRTMIN + pt[i].sig, 1);
@@ -441,6 +519,7 @@ main(int argc, char **argv)
 		    "one-shot timers fired early: realtime %d, owncpu %d",
 		    (int)pt[P_REALTIME].fired, (int)pt[P_OWNCPU].fired);
 
+		fresh_timer(SIGEV_SIGNAL, "a timer made now");
 		leave_pending();
 		look();
 		printf("check %d: %d interval timers and %d POSIX timers kept "
