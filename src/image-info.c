@@ -309,12 +309,13 @@ info_text(FILE *f, const struct img_info *in)
 		    "OVERRUN");
 	for (i = 0; i < img->timers.n; i++) {
 		const struct img_ptimer	*p = &img->timers.t[i];
-		char			 cb[32];
+		char			 cb[32], vb[24];
 
-		fprintf(f, "  %6d %-22s %-9s %-10s %#18" PRIx64 " %13.6fs "
+		snprintf(vb, sizeof vb, "0x%" PRIx64, p->value);
+		fprintf(f, "  %6d %-22s %-9s %-10s %18s %13.6fs "
 		    "%13.6fs %8u\n", p->id, clock_name(p->clock, cb, sizeof cb),
 		    notify_name(p->notify), p->notify == IMG_SIGEV_NONE ? "-" :
-		    sig_name((int)p->signo, sb, sizeof sb), p->value,
+		    sig_name((int)p->signo, sb, sizeof sb), vb,
 		    (double)p->value_ns / 1e9, (double)p->interval_ns / 1e9,
 		    p->overrun);
 	}
