@@ -318,6 +318,10 @@ dump_peek_pending(struct dump *d, int shared, char **cause)
 			s->pending[s->npending].shared = shared;
 			memcpy(s->pending[s->npending].raw, &si[i], 128);
 			s->npending++;
+			/* the image holds it: a park must not pass it on too */
+			if (si[i].si_signo >= 1 && si[i].si_signo <= 64)
+				d->stats->sig_pending |= 1ULL <<
+				    (si[i].si_signo - 1);
 		}
 		a.off += n;
 	}
