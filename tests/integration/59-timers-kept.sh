@@ -213,6 +213,9 @@ if job_start thr env PROG_READY=/tmp/thr.ready "$PROG" thread && ready thr; then
 	    bad "thread: a SIGEV_THREAD timer was migrated"
 	check "thread: migrate refused naming SIGEV_THREAD: $(cat "$N1T/thr.mig")" \
 	    has_line "$N1T/thr.mig" "SIGEV_THREAD"
+	# the reason shows in ps before anyone tries (the cantmove digest)
+	check "thread: omctl ps says why it cannot move" within 10 \
+	    ps_q 1 "$JOB" "'notifies by SIGEV_THREAD' in (p['cantmove'] or '')"
 	check "thread: it goes on" trigger "$JOB" "$N1T/thr.out" 1
 	wait_pid "$OMRUN" 20
 	check "thread: exit status 0 ($RC)" [ "$RC" -eq 0 ]
