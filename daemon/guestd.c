@@ -45,6 +45,7 @@
 #include "omm/migwire.h"
 #include "omm/procfs.h"
 #include "omm/procfork.h"
+#include "omm/selfsig.h"
 #include "omm/proto.h"
 #include "omm/trap.h"
 #include "omm/wire.h"
@@ -843,6 +844,7 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 	o.stall_ms = MIG_STALL_MS;
 	o.inject_area = set_area;
 	o.arg = &ca;
+	o.selfsig = trap_selfsig(s->g);
 	if ((rc = ckpt_dump(s->gpid, p[1], &o, &st, &cause)) == -1)
 		log_warnx("guest %d: dump: %s", (int)s->gpid, cause);
 	close(p[1]);
@@ -958,6 +960,11 @@ reap(struct srv *s)
 		}
 		if (ev != 0 || sig == (SIGTRAP | 0x80))
 			sig = 0;
+		/* one it sent itself: the siginfo the kernel would have made */
+		if (sig != 0 && selfsig_fix_stop(trap_selfsig(s->g), s->gpid) ==
+		    -1)
+			log_debug("guest %d: signal %d: %s", (int)s->gpid, sig,
+			    strerror(errno));
 		ptrace(PTRACE_CONT, s->gpid, 0, (void *)(long)sig);
 	}
 }
@@ -1338,7 +1345,7 @@ guestd_main(const struct guestd_args *a)
 	if ((s.g = trap_open(nfd, s.gpid, TRAP_ORIGINAL_HOME | TRAP_TRACER |
 	    (ro.killable ? TRAP_KILLABLE : 0), &cause)) == NULL)
 		fail(&s, "%s", cause);
-	trap_set_home_pid(s.g, o.home_pid);
+	trap_set_home(s.g, o.home_pid, o.uid);
 	memset(&r, 0, sizeof r);
 	r.guest_pid = s.gpid;
 	r.flags = ro.killable ? MIG_READY_KILLABLE : 0;

@@ -39,6 +39,7 @@
 #include "omm/inject.h"
 #include "omm/log.h"
 #include "omm/procfs.h"
+#include "omm/selfsig.h"
 #include "omm/xmalloc.h"
 
 #include "ckpt-int.h"
@@ -129,10 +130,13 @@ ckpt_interrupt(pid_t pid, siginfo_t **caught, size_t *ncaught,
 
 /* Queue a signal to the tracee itself, as it would: any si_code is allowed. */
 static int
-dump_requeue(struct dump *d, const siginfo_t *si, char **cause)
+dump_requeue(struct dump *d, const siginfo_t *si0, char **cause)
 {
-	long	ret;
+	siginfo_t	one = *si0, *si = &one;
+	long		ret;
 
+	/* the process queues it itself: a marked one can be what it stands for */
+	selfsig_unmark(d->opts->selfsig, si);
 	if (inject_write(d->in, SCR_SIGINFO, si, sizeof *si, cause) == -1)
 		return -1;
 	if (INJECT(d->in, &ret, cause, SYS_rt_tgsigqueueinfo, d->pid, d->pid,
@@ -146,9 +150,12 @@ dump_requeue(struct dump *d, const siginfo_t *si, char **cause)
 
 /* A signal for the image's pending list only: the process dies after. */
 static void
-dump_add_pending(struct dump *d, const siginfo_t *si)
+dump_add_pending(struct dump *d, const siginfo_t *si0)
 {
 	struct img_signals	*s = &d->img.sig;
+	siginfo_t		 one = *si0, *si = &one;
+
+	selfsig_unmark(d->opts->selfsig, si);
 
 	if (s->npending >= IMG_MAX_PENDING) {
 		log_warnx("pid %ld: signal %d dropped: more than %d pending",
@@ -191,10 +198,12 @@ dump_inject_begin(struct dump *d, char **cause)
 
 /* dump_add_pending, unless the very same siginfo is there already. */
 static void
-dump_add_pending_once(struct dump *d, const siginfo_t *si)
+dump_add_pending_once(struct dump *d, const siginfo_t *si0)
 {
+	siginfo_t	one = *si0, *si = &one;
 	uint32_t	i;
 
+	selfsig_unmark(d->opts->selfsig, si);
 	for (i = 0; i < d->img.sig.npending; i++) {
 		if (memcmp(d->img.sig.pending[i].raw, si, 128) == 0)
 			return;
@@ -316,6 +325,7 @@ dump_peek_pending(struct dump *d, int shared, char **cause)
 		    sizeof *s->pending);
 		for (i = 0; i < n; i++) {
 			s->pending[s->npending].shared = shared;
+			selfsig_unmark(d->opts->selfsig, &si[i]);
 			memcpy(s->pending[s->npending].raw, &si[i], 128);
 			s->npending++;
 			/* the image holds it: a park must not pass it on too */

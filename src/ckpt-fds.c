@@ -49,6 +49,8 @@ struct adopt {
 	long		 pidfd;		/* in pid */
 	struct plock	*locks;		/* from's POSIX locks */
 	size_t		 nlocks;
+	siginfo_t	*traps;		/* SIGTRAPs to queue from outside */
+	size_t		 ntraps;
 };
 
 static int
@@ -223,7 +225,14 @@ adopt_cwd(struct adopt *a, char **cause)
 	return INJECT(a->in, &ret, cause, SYS_umask, a->umask & 0777);
 }
 
-/* Signals the injection dequeued go back, as the process would have them. */
+/*
+ * Signals the injection dequeued go back, as the process would have them.
+ * A SIGTRAP (the one signal an injection leaves unblocked) queued by an
+ * injected call would be dequeued again by the next one, the unmap of the
+ * injection area, and lost: it goes back from outside once the injection
+ * is over (a->traps, inject_requeue). A SIGTRAP a migrated process had
+ * pending when it came home was lost so.
+ */
 static int
 adopt_requeue(struct adopt *a, char **cause)
 {
@@ -233,6 +242,12 @@ adopt_requeue(struct adopt *a, char **cause)
 
 	strays = inject_strays(a->in, &n);
 	for (i = 0; i < n; i++) {
+		if (strays[i].si_signo == SIGTRAP) {
+			a->traps = xreallocarray(a->traps, a->ntraps + 1,
+			    sizeof *a->traps);
+			a->traps[a->ntraps++] = strays[i];
+			continue;
+		}
 		if (inject_write(a->in, SCR_INFO, &strays[i], sizeof strays[i],
 		    cause) == -1 ||
 		    INJECT(a->in, &ret, cause, SYS_rt_tgsigqueueinfo, a->pid,
@@ -248,6 +263,8 @@ ckpt_adopt_fds(pid_t pid, pid_t from, char **cause)
 {
 	struct adopt	 a;
 	char		*why = NULL;
+	uint64_t	 mask;
+	size_t		 i;
 	int		 rv = -1, exited = 0, wstatus;
 
 	memset(&a, 0, sizeof a);
@@ -261,11 +278,17 @@ ckpt_adopt_fds(pid_t pid, pid_t from, char **cause)
 	if (adopt_table(&a, &why) == -1 || adopt_cwd(&a, &why) == -1 ||
 	    adopt_locks(&a, &why) == -1 || adopt_requeue(&a, &why) == -1)
 		goto out_fini;
+	mask = inject_saved_mask(a.in);
 	if (inject_fini(a.in, 1, &why) == -1)
 		goto out;
 	/* From the unmap's syscall-exit stop back into the signal path. */
 	if (inject_settle(pid, &exited, &wstatus, &why) == -1)
 		goto out;
+	for (i = 0; i < a.ntraps; i++) {
+		if (inject_requeue(pid, &a.traps[i], 0, mask, &exited,
+		    &wstatus, &why) == -1)
+			goto out;
+	}
 	rv = 0;
 	goto out;
 
@@ -296,5 +319,6 @@ out:
 	free(a.fcloexec);
 	free(a.pfds);
 	free(a.locks);
+	free(a.traps);
 	return rv;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "omm/log.h"
+#include "omm/selfsig.h"
 #include "omm/sigmask.h"
 
 #define KSIGSET_LEN	8	/* the kernel's sigset_t on x86-64 */
@@ -211,7 +212,8 @@ frame_mask(pid_t pid, uint64_t mask, char **cause)
 
 int
 sigmask_deliver(pid_t pid, uint64_t callmask, int restart,
-    int (*answer)(void *, int64_t), void *arg, char **cause)
+    int (*answer)(void *, int64_t), void *arg, const struct selfsig *ss,
+    char **cause)
 {
 	struct user_regs_struct	regs;
 	struct sigstate		st;
@@ -237,6 +239,9 @@ sigmask_deliver(pid_t pid, uint64_t callmask, int restart,
 		/* a signal the thread's own mask lets through: as the reaper does */
 		sig = EV(ws) == 0 && WSTOPSIG(ws) != (SIGTRAP | 0x80) ?
 		    WSTOPSIG(ws) : 0;
+		if (sig != 0 && selfsig_fix_stop(ss, pid) == -1)
+			return cause_set(cause, "signal %d's siginfo: %s", sig,
+			    strerror(errno));
 		if (ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig) == -1)
 			return cause_set(cause, "PTRACE_CONT: %s", strerror(errno));
 	}
@@ -277,6 +282,9 @@ sigmask_deliver(pid_t pid, uint64_t callmask, int restart,
 		return 0;
 	}
 	sig = WSTOPSIG(ws);
+	if (selfsig_fix_stop(ss, pid) == -1)
+		return cause_set(cause, "signal %d's siginfo: %s", sig,
+		    strerror(errno));
 	if (st.caught & BIT(sig)) {
 		/* a handler: the frame is built, then one step stops at its start */
 		if (ptrace(PTRACE_SINGLESTEP, pid, 0, (void *)(long)sig) == -1)

@@ -142,6 +142,9 @@ _Static_assert(sizeof (struct flock) == 32, "struct flock");
 /* A call with a signal mask of its own: home gets NULL, the guest's kernel the mask. */
 #define HM(n, m, ...)	T(n, SY_HOME, .flags = SYF_BLOCKS | SYF_SIGMASK, .mask = m, \
 			  .arg = { __VA_ARGS__ })
+/* Sends a signal: one to the process itself is queued on the remote node. */
+#define HS(n, v, ...)	T(n, SY_HOME, .via = (v), .flags = SYF_SELFSIG, \
+			  .arg = { __VA_ARGS__ })
 #define MASK(a, p, r)	{ .arg = (a), .pair = (p), .restart = (r) }
 #define SUB(t, a)	.sub = (t), .nsub = nitems(t), .subarg = (a)
 
@@ -484,11 +487,11 @@ static const struct sysent sysent_table[SYSENT_MAX] = {
 	HE(getpgrp),
 	HE(getpgid, V),
 	HE(getsid, V),
-	HE(kill, V, V),
-	H(tkill, V, V),
-	H(tgkill, V, V, V),
-	H(rt_sigqueueinfo, V, V, IN(sizeof (siginfo_t))),
-	H(rt_tgsigqueueinfo, V, V, V, IN(sizeof (siginfo_t))),
+	HS(kill, SYV_EMUL, V, V),
+	HS(tkill, SYV_DEPUTY, V, V),
+	HS(tgkill, SYV_DEPUTY, V, V, V),
+	HS(rt_sigqueueinfo, SYV_DEPUTY, V, V, IN(sizeof (siginfo_t))),
+	HS(rt_tgsigqueueinfo, SYV_DEPUTY, V, V, V, IN(sizeof (siginfo_t))),
 	H(pidfd_open, V, V),
 	H(pidfd_send_signal, FD, V, IN(sizeof (siginfo_t)), V),
 	H(pidfd_getfd, FD, V, V),

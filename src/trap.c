@@ -25,10 +25,13 @@
 #include "omm/log.h"
 #include "omm/marshal.h"
 #include "omm/procself.h"
+#include "omm/selfsig.h"
 #include "omm/sigmask.h"
 #include "omm/sysent.h"
 #include "omm/trap.h"
 #include "omm/xmalloc.h"
+
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
 /* Linux 6.6: wake the supervisor on the guest's CPU, and the guest on ours. */
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
@@ -48,6 +51,7 @@ struct trap_guest {
 	int				 syncwake;
 	pid_t				 cur;		/* thread being served */
 	pid_t				 home_pid;	/* its pid at home, 0: unknown */
+	struct selfsig			 ss;		/* its signals to itself */
 	uint64_t			 seq;
 	struct seccomp_notif_sizes	 sizes;
 	struct seccomp_notif		*notif;
@@ -247,9 +251,16 @@ trap_close(struct trap_guest *g)
 }
 
 void
-trap_set_home_pid(struct trap_guest *g, pid_t pid)
+trap_set_home(struct trap_guest *g, pid_t pid, uid_t uid)
 {
 	g->home_pid = pid;
+	selfsig_init(&g->ss, pid, uid);
+}
+
+const struct selfsig *
+trap_selfsig(const struct trap_guest *g)
+{
+	return g->home_pid > 0 ? &g->ss : NULL;
 }
 
 int
@@ -436,6 +447,29 @@ roundtrip(struct trap_guest *g, const struct trap_link *link, uint16_t type,
 }
 
 /*
+ * A signal a call raised (SIGPIPE, SIGXFSZ): the kernel sends it as
+ * SI_USER from the process itself, so it goes marked when the home pid is
+ * known (selfsig.h), else plainly.
+ */
+static void
+raise_in(struct trap_guest *g, int sig)
+{
+	siginfo_t	si;
+
+	if (g->home_pid <= 0) {
+		kill(g->cur, sig);
+		return;
+	}
+	memset(&si, 0, sizeof si);
+	si.si_signo = sig;
+	si.si_code = SI_USER;
+	si.si_pid = g->ss.pid;
+	si.si_uid = g->ss.uid;
+	if (selfsig_queue(&g->ss, g->pid, &si, 0) != 0)
+		kill(g->cur, sig);
+}
+
+/*
  * Answer, then deliver a signal the call raised. With killable waits the
  * signal goes first, as the kernel would have queued it during the call: a
  * fatal one ends the guest at once, a caught one runs on return.
@@ -447,10 +481,10 @@ answer(struct trap_guest *g, uint64_t id, int64_t ret, int sig, char **cause)
 	int	rc, killable = g->flags & TRAP_KILLABLE;
 
 	if (sig != 0 && killable && trap_id_valid(g, id))
-		kill(g->cur, sig);
+		raise_in(g, sig);
 	rc = trap_respond(g, id, ret, cause);
 	if (sig != 0 && !killable && rc == 0)
-		kill(g->cur, sig);
+		raise_in(g, sig);
 	g->stats.signals += sig != 0;
 	return rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
 }
@@ -634,7 +668,7 @@ mask_deliver(struct trap_guest *g, struct trap_notif *n,
 
 	g->stats.signals++;
 	rc = sigmask_deliver(n->pid, callmask, e->mask.restart, mask_answer,
-	    &ma, cause);
+	    &ma, trap_selfsig(g), cause);
 	return rc == 1 ? TRAP_GONE : rc == -1 ? -1 : TRAP_DONE;
 }
 
@@ -1041,6 +1075,87 @@ sigevent_names_thread(struct trap_guest *g, const struct trap_notif *n)
 	return (notify & SIGEV_THREAD_ID) != 0;
 }
 
+/*
+ * kill, tkill, tgkill, rt_sigqueueinfo and rt_tgsigqueueinfo of the
+ * process itself (its home pid, and tid for the thread calls): queued to
+ * the guest here before the call returns, as the kernel does for a
+ * process signalling itself (selfsig.h). The argument numbers: the target
+ * pid, the tid (-1: none), the signal, the siginfo (-1: none); shared:
+ * the process's queue, else the thread's; code: what the kernel makes.
+ */
+static const struct selfcall {
+	int	nr;
+	int	pid, tid, sig, info;
+	int	shared;
+	int	code;
+} selfcalls[] = {
+	{ SYS_kill, 0, -1, 1, -1, 1, SI_USER },
+	{ SYS_tkill, -1, 0, 1, -1, 0, SI_TKILL },
+	{ SYS_tgkill, 0, 1, 2, -1, 0, SI_TKILL },
+	{ SYS_rt_sigqueueinfo, 0, -1, 1, 2, 1, 0 },
+	{ SYS_rt_tgsigqueueinfo, 0, 1, 2, 3, 0, 0 },
+};
+
+/* 0: not a signal to itself (home sends it); 1: served, outcome in *out. */
+static int
+serve_self_signal(struct trap_guest *g, struct trap_notif *n, int *out,
+    char **cause)
+{
+	const struct selfcall	*c = NULL;
+	siginfo_t		 si;
+	size_t			 i;
+	int			 sig, rc;
+
+	if (g->home_pid <= 0)
+		return 0;
+	for (i = 0; i < nitems(selfcalls); i++) {
+		if (selfcalls[i].nr == n->nr) {
+			c = &selfcalls[i];
+			break;
+		}
+	}
+	if (c == NULL ||
+	    (c->pid != -1 && (pid_t)n->args[c->pid] != g->home_pid) ||
+	    (c->tid != -1 && (pid_t)n->args[c->tid] != g->home_pid))
+		return 0;
+	sig = (int)n->args[c->sig];
+	memset(&si, 0, sizeof si);
+	if (c->info != -1) {
+		if (!trap_id_valid(g, n->id) ||
+		    trap_read_mem(g, n->args[c->info], &si, sizeof si) !=
+		    (ssize_t)sizeof si) {
+			if (!trap_id_valid(g, n->id)) {
+				g->stats.gone++;
+				*out = TRAP_GONE;
+				return 1;
+			}
+			*out = answer(g, n->id, -EFAULT, 0, cause);
+			return 1;
+		}
+		/* a kernel code (SEGV_MAPERR...) has fields a mark cannot keep */
+		if (si.si_code > 0)
+			return 0;
+	} else {
+		si.si_code = c->code;
+		si.si_pid = g->ss.pid;
+		si.si_uid = g->ss.uid;
+	}
+	if (sig < 0 || sig > 64) {
+		*out = answer(g, n->id, -EINVAL, 0, cause);
+		return 1;
+	}
+	g->stats.self_signals++;
+	if (sig == 0) {
+		/* a probe: the process exists */
+		*out = answer(g, n->id, 0, 0, cause);
+		return 1;
+	}
+	si.si_signo = sig;
+	rc = selfsig_queue(&g->ss, g->pid, &si, c->shared);
+	*out = answer(g, n->id, rc, 0, cause);
+	return 1;
+}
+
 /* What the supervisor does with a call, by where the table says it runs. */
 static int (*const serve_where[SY_NWHERE])(struct trap_guest *,
     const struct trap_link *, struct trap_notif *, const struct sysent *,
@@ -1080,6 +1195,9 @@ trap_serve(struct trap_guest *g, const struct trap_link *link,
 	if ((e->flags & SYF_SIGEVENT) && where == SY_LOCAL &&
 	    sigevent_names_thread(g, n))
 		where = SY_BRINGHOME;
+	if ((e->flags & SYF_SELFSIG) && where != SY_LOCAL &&
+	    serve_self_signal(g, n, &rc, cause))
+		return rc;
 	/* a data call, or a mapping, on the guest's own /proc entry: here */
 	if (g->nlfd > 0 && lfd_is(g, (int)n->args[where == SY_FMAP ? 4 : 0]) &&
 	    ((where == SY_HOME && (e->flags & SYF_LOCALFD)) ||

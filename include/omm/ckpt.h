@@ -41,6 +41,8 @@
  */
 typedef int (*ckpt_check_fn)(pid_t, void *arg, char **cause);
 
+struct selfsig;
+
 struct ckpt_opts {
 	int		 flags;
 	ckpt_check_fn	 check;		/* NULL: none; a refusal resumes it */
@@ -52,6 +54,11 @@ struct ckpt_opts {
 	 */
 	void		(*inject_area)(uint64_t area, void *arg);
 	void		*arg;
+	/*
+	 * A guest's marked signals to itself (selfsig.h): pending ones go
+	 * into the image as what they stand for. NULL: none.
+	 */
+	const struct selfsig *selfsig;
 	/*
 	 * > 0: out_fd (a pipe, FIFO or socket) that takes no byte for this
 	 * many ms fails the dump, and the process goes on as it was; 0: wait.

@@ -70,9 +70,13 @@ int		sigmask_of_call(const struct sysent *e,
  * put the thread's own mask in its signal frame so that sigreturn restores
  * it (the kernel's restore of a pselect's mask). A signal that only stops
  * the process is left in the group stop for the caller's reaper, with the
- * mask already back. Returns 0 done, 1 gone, -1 failed (cause).
+ * mask already back. A signal the process sent itself gets its true
+ * siginfo at its delivery stop (ss, may be NULL: selfsig.h). Returns 0
+ * done, 1 gone, -1 failed (cause).
  */
+struct selfsig;
 int		sigmask_deliver(pid_t pid, uint64_t callmask, int restart,
-		    int (*answer)(void *, int64_t), void *arg, char **cause);
+		    int (*answer)(void *, int64_t), void *arg,
+		    const struct selfsig *ss, char **cause);
 
 #endif

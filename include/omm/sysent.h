@@ -127,6 +127,8 @@ struct sycond {
 #define SYF_SIGEVENT	0x20	/* arg 1 is a struct sigevent: one naming a thread
 				   (SIGEV_THREAD_ID) names a home tid, so the
 				   guest server decides, never the filter */
+#define SYF_SELFSIG	0x40	/* sends a signal: to the process itself, it is
+				   queued on the remote node (selfsig.h) */
 
 /*
  * The signal mask a call sets while it waits (pselect6, ppoll, epoll_pwait):

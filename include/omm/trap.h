@@ -33,6 +33,7 @@
 #include "omm/sysent.h"
 
 struct trap_guest;
+struct selfsig;
 
 /* One notification: the call the guest is stopped in. */
 struct trap_notif {
@@ -69,6 +70,7 @@ struct trap_stats {
 	uint64_t	bytes_req;	/* payload bytes sent home */
 	uint64_t	bytes_rep;	/* payload bytes received */
 	uint64_t	signals;	/* signals raised by forwarded calls */
+	uint64_t	self_signals;	/* signals it sent itself, queued here */
 	uint64_t	proc_local;	/* calls on the guest's own /proc entries,
 					   run here (procself.h) */
 };
@@ -118,8 +120,13 @@ int	trap_filter_build(struct sock_fprog *out, char **cause)
  */
 struct trap_guest	*trap_open(int nfd, pid_t pid, int flags, char **cause);
 void			 trap_close(struct trap_guest *);
-/* The process's pid at home: a CPU clock naming it is the guest's own. */
-void			 trap_set_home_pid(struct trap_guest *, pid_t);
+/*
+ * The process's pid and real uid at home: a CPU clock naming that pid is
+ * the guest's own, and so is a signal sent to it (selfsig.h).
+ */
+void			 trap_set_home(struct trap_guest *, pid_t, uid_t);
+/* How its signals to itself are marked; NULL before trap_set_home. */
+const struct selfsig	*trap_selfsig(const struct trap_guest *);
 int			 trap_fd(const struct trap_guest *);
 /* Did the kernel take SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6+)? */
 int			 trap_sync_wakeup(const struct trap_guest *);

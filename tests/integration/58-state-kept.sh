@@ -126,14 +126,6 @@ for w in "${LIST[@]}"; do
 	[ -s "$N1T/$w.r.err" ] && echo "# $w: restore: $(head -c 400 "$N1T/$w.r.err")"
 
 	# --- migration 1 -> 2 -> home
-	# Known gap (docs/limits.md): a signal a guest sends itself (raise,
-	# sigqueue to its own pid) goes through its home pid and deputy, and
-	# arrives with the deputy's pid and without SI_TKILL; one queued just
-	# before it comes home is lost. Said here as a skip, not passed.
-	if [ "$w" = sigtrap ]; then
-		echo "skip - $w: migration: siginfo of signals a guest sends itself is not kept yet (docs/limits.md)"
-		continue
-	fi
 	rm -f "$N1T/$w.mig.ready"
 	if ! job_start "$w.mig" env PROG_READY="/tmp/$w.mig.ready" TMPDIR=/tmp \
 	    "$PROGS/$w" 2 || ! ready "$w.mig"; then

@@ -6,15 +6,17 @@
  * (sigqueue, value 4201) while blocked, so it is pending across the move.
  * At each check (sigtrap [CHECKS], one per SIGUSR1): unblocking delivers
  * the pending one (SI_QUEUE, its value); an int3 gives SI_KERNEL; raise()
- * SI_TKILL from our own pid; sigqueue SI_QUEUE with a new value. Before the
- * next check another one is left pending.
+ * SI_TKILL from our own pid; kill() of our own pid SI_USER from it, with
+ * our uid; sigqueue SI_QUEUE with a new value. Each is handled before the
+ * call that sent it returns, as the kernel does for a process signalling
+ * itself. Before the next check another one is left pending.
  */
 #include <signal.h>
 
 #include "prog.h"
 
 static volatile sig_atomic_t	got;
-static volatile int		got_code, got_pid, got_val;
+static volatile int		got_code, got_pid, got_val, got_uid;
 
 static void
 on_trap(int sig, siginfo_t *si, void *uc)
@@ -25,6 +27,7 @@ on_trap(int sig, siginfo_t *si, void *uc)
 	got_code = si->si_code;
 	got_pid = si->si_pid;
 	got_val = si->si_value.sival_int;
+	got_uid = (int)si->si_uid;
 }
 
 static void
@@ -83,13 +86,18 @@ main(int argc, char **argv)
 		expect("int3", SI_KERNEL, -1, -1);
 		raise(SIGTRAP);
 		expect("raise", SI_TKILL, getpid(), -1);
+		if (kill(getpid(), SIGTRAP) == -1)
+			prog_die("kill");
+		CHECK(got_uid == (int)getuid(), "kill: si_uid %d, expected %d",
+		    got_uid, (int)getuid());
+		expect("kill", SI_USER, getpid(), -1);
 		v.sival_int = 4300 + c;
 		if (sigqueue(getpid(), SIGTRAP, v) == -1)
 			prog_die("sigqueue");
 		expect("sigqueue", SI_QUEUE, getpid(), 4300 + c);
 		sigprocmask(SIG_BLOCK, &trap, NULL);
 		queue_blocked(4201 + c);
-		printf("check %d: 4 SIGTRAPs with their siginfo\n", c);
+		printf("check %d: 5 SIGTRAPs with their siginfo\n", c);
 		fflush(stdout);
 	}
 	return prog_finish();
