@@ -845,6 +845,7 @@ leave(struct srv *s, uint32_t why, const struct trap_notif *n)
 	o.inject_area = set_area;
 	o.arg = &ca;
 	o.selfsig = trap_selfsig(s->g);
+	o.origins = trap_origins(s->g);
 	if ((rc = ckpt_dump(s->gpid, p[1], &o, &st, &cause)) == -1)
 		log_warnx("guest %d: dump: %s", (int)s->gpid, cause);
 	close(p[1]);

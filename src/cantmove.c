@@ -473,9 +473,25 @@ child_of(pid_t pid, int *zombie)
 	return found;
 }
 
+const struct ckpt_origin *
+ckpt_origin_of(const struct ckpt_origins *o, const struct procfs_vma *v)
+{
+	size_t	i;
+
+	if (o == NULL || v->ino == 0)
+		return NULL;
+	for (i = 0; i < o->n; i++) {
+		if (o->v[i].lino == v->ino &&
+		    major(o->v[i].ldev) == v->dev_major &&
+		    minor(o->v[i].ldev) == v->dev_minor)
+			return &o->v[i];
+	}
+	return NULL;
+}
+
 /* The task-wide reasons and the mappings; fds are the caller's. */
 static char *
-cantmove_task(pid_t pid, int migrate)
+cantmove_task(pid_t pid, int migrate, const struct ckpt_origins *origins)
 {
 	struct procfs_status	 s;
 	struct procfs_vma	*vmas;
@@ -536,9 +552,12 @@ cantmove_task(pid_t pid, int migrate)
 	}
 	if (procfs_maps(pid, 0, &vmas, &n, &why) == -1)
 		return why;
-	for (i = 0; i < n && why == NULL; i++)
+	for (i = 0; i < n && why == NULL; i++) {
+		if (ckpt_origin_of(origins, &vmas[i]) != NULL)
+			continue;
 		(void)ckpt_vma_kind_proc(pid, &vmas[i], migrate, &flags, &st,
 		    &why);
+	}
 	if (why == NULL)
 		(void)ckpt_vmas_aliased(vmas, n, &why);
 	procfs_vmas_free(vmas, n);
@@ -610,7 +629,7 @@ ckpt_cantmove(pid_t pid)
 {
 	char	*why;
 
-	if ((why = cantmove_task(pid, 0)) != NULL)
+	if ((why = cantmove_task(pid, 0, NULL)) != NULL)
 		return why;
 	return cantmove_fds(pid);
 }
@@ -618,5 +637,11 @@ ckpt_cantmove(pid_t pid)
 char *
 ckpt_cantmigrate(pid_t pid)
 {
-	return cantmove_task(pid, 1);
+	return cantmove_task(pid, 1, NULL);
+}
+
+char *
+ckpt_cantmigrate_guest(pid_t pid, const struct ckpt_origins *origins)
+{
+	return cantmove_task(pid, 1, origins);
 }

@@ -1098,7 +1098,25 @@ dump_vmas(struct dump *d, char **cause)
 	first = xcalloc(n + 1, sizeof *first);
 	count = xcalloc(n + 1, sizeof *count);
 	for (i = 0; i < n; i++) {
-		if (ckpt_vma_kind_proc(d->pid, &pv[i],
+		const struct ckpt_origin	*o;
+
+		/*
+		 * A guest's copy of a home file, or its node's own same file:
+		 * named by the file at home, where it maps again (its changed
+		 * pages are the anonymous ones, stored as for any file).
+		 */
+		if ((o = ckpt_origin_of(d->opts->origins, &pv[i])) != NULL) {
+			flags = (pv[i].shared ? IMG_VMA_SHARED : 0) |
+			    IMG_VMA_FILE;
+			memset(&st, 0, sizeof st);
+			st.st_dev = o->dev;
+			st.st_ino = o->ino;
+			st.st_size = (off_t)o->size;
+			st.st_mtim.tv_sec = o->mtime_ns / 1000000000;
+			st.st_mtim.tv_nsec = o->mtime_ns % 1000000000;
+			free(pv[i].path);
+			pv[i].path = xstrdup(o->path);
+		} else if (ckpt_vma_kind_proc(d->pid, &pv[i],
 		    (d->flags & CKPT_MIGRATE) != 0, &flags, &st, cause) == -1)
 			goto out;
 		v = &d->img.vmas[d->img.nvmas++];
@@ -1347,7 +1365,8 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	    ((d.flags & CKPT_LEAVE_STOPPED) != 0) != 1)
 		return cause_set(cause, "dump: exactly one of leave-running, kill "
 		    "and leave-stopped");
-	msg = (d.flags & CKPT_MIGRATE) ? ckpt_cantmigrate(pid) :
+	msg = (d.flags & CKPT_MIGRATE) ? ckpt_cantmigrate_guest(pid,
+	    opts->origins) :
 	    ckpt_cantmove(pid);
 	if (msg != NULL) {
 		cause_set(cause, "%s", msg);

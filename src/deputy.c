@@ -981,6 +981,8 @@ deputy_fdinfo(struct deputy *d, const struct fdinfo_req *r, struct fdinfo *f)
 	f->size = st.st_size;
 	f->mtime_sec = st.st_mtim.tv_sec;
 	f->mtime_nsec = st.st_mtim.tv_nsec;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
 	snprintf(link, sizeof link, "/proc/self/fd/%d", r->fd);
 	if ((n = readlink(link, f->path, sizeof f->path - 1)) < 0)
 		n = 0;

@@ -955,7 +955,8 @@ marshal_apply_reply(const struct sysreq *req, const struct sysrep *rep,
 /* ---- fd info and file data, for mappings of home files ---- */
 
 #define FDINFO_REQ_LEN	(8 + 4 + 8 + 8)
-#define FDINFO_MIN	(8 + 4 + 1 + 4 + 4 + 8 + 8 + 4 + FDINFO_DIGEST_LEN + 4)
+#define FDINFO_MIN	(8 + 4 + 1 + 4 + 4 + 8 + 8 + 4 + 8 + 8 + \
+			 FDINFO_DIGEST_LEN + 4)
 #define FDDATA_REQ_LEN	(8 + 4 + 8 + 4)
 #define FDDATA_MIN	(8 + 4 + 4)
 
@@ -997,6 +998,8 @@ marshal_encode_fdinfo(struct buf *b, const struct fdinfo *f)
 	buf_add_u64(b, f->size);
 	buf_add_u64(b, (uint64_t)f->mtime_sec);
 	buf_add_u32(b, f->mtime_nsec);
+	buf_add_u64(b, f->dev);
+	buf_add_u64(b, f->ino);
 	buf_add(b, f->digest, sizeof f->digest);
 	buf_add_str(b, f->path);
 }
@@ -1019,6 +1022,8 @@ marshal_decode_fdinfo(const uint8_t *p, size_t n, struct fdinfo *f,
 	f->size = buf_rd_u64(&rd);
 	f->mtime_sec = (int64_t)buf_rd_u64(&rd);
 	f->mtime_nsec = buf_rd_u32(&rd);
+	f->dev = buf_rd_u64(&rd);
+	f->ino = buf_rd_u64(&rd);
 	buf_rd_bytes(&rd, f->digest, sizeof f->digest);
 	buf_rd_strbuf(&rd, f->path, sizeof f->path);
 	if (!buf_rd_ok(&rd, 1))

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "omm/buf.h"
+#include "omm/ckpt.h"
 #include "omm/log.h"
 #include "omm/marshal.h"
 #include "omm/procself.h"
@@ -52,6 +53,7 @@ struct trap_guest {
 	pid_t				 cur;		/* thread being served */
 	pid_t				 home_pid;	/* its pid at home, 0: unknown */
 	struct selfsig			 ss;		/* its signals to itself */
+	struct ckpt_origins		 origins;	/* files mapped for home's */
 	uint64_t			 seq;
 	struct seccomp_notif_sizes	 sizes;
 	struct seccomp_notif		*notif;
@@ -244,6 +246,9 @@ trap_close(struct trap_guest *g)
 	close(g->nfd);
 	buf_free(&g->req);
 	buf_free(&g->rep);
+	for (size_t i = 0; i < g->origins.n; i++)
+		free(g->origins.v[i].path);
+	free(g->origins.v);
 	free(g->lfd);
 	free(g->notif);
 	free(g->resp);
@@ -255,6 +260,12 @@ trap_set_home(struct trap_guest *g, pid_t pid, uid_t uid)
 {
 	g->home_pid = pid;
 	selfsig_init(&g->ss, pid, uid);
+}
+
+const struct ckpt_origins *
+trap_origins(const struct trap_guest *g)
+{
+	return &g->origins;
 }
 
 const struct selfsig *
@@ -907,6 +918,42 @@ fail:
 }
 
 /*
+ * Remember that the file behind lfd stands for fi's at home: a dump of the
+ * guest names its mappings by that file (ckpt.h's ckpt_origin). One entry
+ * per file here; the newest home identity wins.
+ */
+static void
+origin_add(struct trap_guest *g, int lfd, const struct fdinfo *fi)
+{
+	struct ckpt_origin	*o = NULL;
+	struct stat		 st;
+	size_t			 i;
+
+	if (fstat(lfd, &st) == -1)
+		return;
+	for (i = 0; i < g->origins.n; i++) {
+		if (g->origins.v[i].ldev == (uint64_t)st.st_dev &&
+		    g->origins.v[i].lino == (uint64_t)st.st_ino) {
+			o = &g->origins.v[i];
+			free(o->path);
+			break;
+		}
+	}
+	if (o == NULL) {
+		g->origins.v = xreallocarray(g->origins.v, g->origins.n + 1,
+		    sizeof *g->origins.v);
+		o = &g->origins.v[g->origins.n++];
+	}
+	o->ldev = st.st_dev;
+	o->lino = st.st_ino;
+	o->path = xstrdup(fi->path);
+	o->dev = fi->dev;
+	o->ino = fi->ino;
+	o->size = fi->size;
+	o->mtime_ns = fi->mtime_sec * 1000000000 + fi->mtime_nsec;
+}
+
+/*
  * mmap of a home fd. The fd number means nothing here, so we place at that
  * number in the guest a descriptor of our own with the same bytes (a
  * matching local file or a copy from home) and let the guest's mmap run
@@ -993,6 +1040,8 @@ serve_fmap(struct trap_guest *g, const struct trap_link *link,
 		rc = answer(g, n->id, -ENODEV, 0, cause);
 		goto out;
 	}
+	if (fi->type == FDI_REG && fi->path[0] == '/')
+		origin_add(g, lfd, fi);
 	if (trap_addfd(g, n->id, lfd, hfd, &why) == -1) {
 		rc = errno == ENOENT ? TRAP_GONE : answer(g, n->id, -EMFILE, 0,
 		    cause);

@@ -43,6 +43,30 @@ typedef int (*ckpt_check_fn)(pid_t, void *arg, char **cause);
 
 struct selfsig;
 
+/*
+ * A file a guest maps that stands for a file at home: a copy of it
+ * fetched from home (a memfd), or the node's own identical file. Its
+ * guest server keeps them (trap.h); a dump of the guest names such a
+ * mapping by the file at home, so that it comes home (or moves on) as a
+ * mapping of that file, with its changed pages.
+ */
+struct ckpt_origin {
+	uint64_t	ldev, lino;	/* the file mapped here: st_dev, st_ino */
+	char		*path;		/* at home */
+	uint64_t	dev, ino, size;	/* at home */
+	int64_t		mtime_ns;
+};
+
+struct ckpt_origins {
+	struct ckpt_origin	*v;
+	size_t			 n;
+};
+
+/* What o says of the file mapped at v, or NULL. */
+struct procfs_vma;
+const struct ckpt_origin *ckpt_origin_of(const struct ckpt_origins *o,
+	    const struct procfs_vma *v);
+
 struct ckpt_opts {
 	int		 flags;
 	ckpt_check_fn	 check;		/* NULL: none; a refusal resumes it */
@@ -59,6 +83,8 @@ struct ckpt_opts {
 	 * into the image as what they stand for. NULL: none.
 	 */
 	const struct selfsig *selfsig;
+	/* A guest's mappings of files that stand for home's. NULL: none. */
+	const struct ckpt_origins *origins;
 	/*
 	 * > 0: out_fd (a pipe, FIFO or socket) that takes no byte for this
 	 * many ms fails the dump, and the process goes on as it was; 0: wait.
@@ -96,6 +122,8 @@ char	*ckpt_cantmove(pid_t pid);
  * MAP_SHARED file mapping (its writes must reach the file at home) is one.
  */
 char	*ckpt_cantmigrate(pid_t pid);
+/* The same for a guest, whose mappings of origins stand for home's files. */
+char	*ckpt_cantmigrate_guest(pid_t pid, const struct ckpt_origins *origins);
 
 /*
  * Dump the process into out_fd as an image stream (image.h). Exactly one of

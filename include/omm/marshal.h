@@ -203,6 +203,8 @@ struct fdinfo {
 	uint64_t	size;
 	int64_t		mtime_sec;
 	uint32_t	mtime_nsec;
+	/* identity at home: a copy mapped away names it when it comes home */
+	uint64_t	dev, ino;
 	/* SHA-256 of the bytes [off, min(off + len, size)) */
 	uint8_t		digest[FDINFO_DIGEST_LEN];
 	char		path[SYSENT_PATH_MAX];	/* as home sees it; may be "" */

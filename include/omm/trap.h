@@ -125,6 +125,9 @@ void			 trap_close(struct trap_guest *);
  * the guest's own, and so is a signal sent to it (selfsig.h).
  */
 void			 trap_set_home(struct trap_guest *, pid_t, uid_t);
+/* Its mappings of files that stand for home's (serve_fmap), for its dumps. */
+struct ckpt_origins;
+const struct ckpt_origins *trap_origins(const struct trap_guest *);
 /* How its signals to itself are marked; NULL before trap_set_home. */
 const struct selfsig	*trap_selfsig(const struct trap_guest *);
 int			 trap_fd(const struct trap_guest *);

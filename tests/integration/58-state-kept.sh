@@ -2,7 +2,7 @@
 # 58-state-kept.sh: issue 10, section 2 and acceptance 2: "nothing of a
 # process's state may be lost silently; either it is carried or the move
 # is refused naming it". One self-checking program per state seen lost
-# (tests/progs: madvise, mlock, fdflags, groups, membarrier, sigtrap,
+# (tests/progs: madvise, mlock, fdflags, groups, membarrier, sigtrap, mapaway,
 # children; docs/limits.md), each run three ways on node 1 of a 2-node
 # cluster, always with two checks (one SIGUSR1 each):
 #
@@ -21,7 +21,7 @@ set -u
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
 . "$OMM_SRC/tests/cluster/migrate.sh"
 PROGS=$OMM_BUILD/tests/progs
-LIST=(madvise mlock fdflags groups membarrier sigtrap children)
+LIST=(madvise mlock fdflags groups membarrier sigtrap mapaway children)
 [ -n "${STATE_PROGS:-}" ] && read -ra LIST <<<"$STATE_PROGS"	# by hand: a few
 migrate_need "${LIST[@]/#/$PROGS/}"
 

@@ -740,6 +740,8 @@ test_fdinfo_messages(void **state)
 	f->size = 123456;
 	f->mtime_sec = 1700000000;
 	f->mtime_nsec = 999;
+	f->dev = 0x803;
+	f->ino = 1234567;
 	memset(f->digest, 0xab, sizeof f->digest);
 	snprintf(f->path, sizeof f->path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
 
