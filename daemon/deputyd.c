@@ -358,6 +358,65 @@ take_over(struct dep *p, char **cause)
 }
 
 /* Wait for READY or FAIL from a host that has the whole image. */
+/*
+ * MIG_FILE_REQ: bytes of a file the image maps that the host lacks. Read
+ * with the process's own credentials (the deputy has them by now), so the
+ * host gets nothing its owner could not read here; only if the file is
+ * still the one the image names (size and mtime: its dev and ino are
+ * another node's when the process moves on from a host's own copy).
+ */
+static int
+serve_file_req(struct dep *p, struct miglink *l, const uint8_t *pl,
+    size_t len, char **cause)
+{
+	struct mig_file_req	*q;
+	struct mig_file_data	 d;
+	struct stat		 st;
+	struct buf		 b;
+	ssize_t			 n = 0;
+	int			 fd = -1, rc;
+
+	q = xmalloc(sizeof *q);
+	if (migwire_decode_file_req(pl, len, q, cause) == -1) {
+		free(q);
+		return -1;
+	}
+	memset(&d, 0, sizeof d);
+	d.seq = q->seq;
+	if ((fd = open(q->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, &st) == -1)
+		d.err = errno;
+	else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != q->size ||
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec !=
+	    q->mtime_ns)
+		d.err = ESTALE;
+	else {
+		do
+			n = pread(fd, p->chunk, q->len, (off_t)q->off);
+		while (n == -1 && errno == EINTR);
+		if (n == -1)
+			d.err = errno;
+		else {
+			d.data = p->chunk;
+			d.len = (uint32_t)n;
+		}
+	}
+	if (fd != -1)
+		close(fd);
+	if (d.err != 0)
+		log_info("deputy of %d: the host asked for %s: %s",
+		    (int)p->a->orig, q->path, d.err == ESTALE ? "changed "
+		    "since the image" : strerror(d.err));
+	free(q);
+	p->a->stats->bytes_out += d.len;
+	buf_init(&b);
+	migwire_encode_file_data(&b, &d);
+	sent_now(p);
+	rc = miglink_send_frames(l, b.data, b.len, cause);
+	buf_free(&b);
+	return rc;
+}
+
 static int
 wait_ready(struct dep *p, struct miglink *l, int32_t *gpid, char **cause)
 {
@@ -374,6 +433,10 @@ wait_ready(struct dep *p, struct miglink *l, int32_t *gpid, char **cause)
 			return -1;
 		switch (h.type) {
 		case WIRE_PING:
+			continue;
+		case WIRE_MIG_FILE_REQ:
+			if (serve_file_req(p, l, pl, h.len, cause) == -1)
+				return -1;
 			continue;
 		case WIRE_MIG_READY:
 			if (migwire_decode_ready(pl, h.len, &r, cause) == -1)
@@ -418,6 +481,10 @@ wait_ready_pinging(struct dep *p, struct miglink *l, int32_t *gpid,
 			return -1;
 		switch (h.type) {
 		case WIRE_PING:
+			continue;
+		case WIRE_MIG_FILE_REQ:
+			if (serve_file_req(p, l, pl, h.len, cause) == -1)
+				return -1;
 			continue;
 		case WIRE_MIG_READY:
 			if (migwire_decode_ready(pl, h.len, &r, cause) == -1)

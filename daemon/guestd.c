@@ -1249,6 +1249,92 @@ keep_fds(int x, int y)
 	syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0);
 }
 
+/*
+ * The copies the restore mapped for files this node lacks (missing, not
+ * readable by the guest, not the same) get their bytes from home before
+ * the guest runs: MIG_FILE_REQ, one chunk at a time, answered by the
+ * deputy with the process's own rights and only if the file is still the
+ * one the image names. A copy home cannot give fails the move: the
+ * process goes on at home, or where it was.
+ */
+static uint64_t
+fill_copies(struct srv *s, const struct restore_copy *c, size_t n)
+{
+	struct mig_file_req	*q = xmalloc(sizeof *q);
+	struct mig_file_data	 d;
+	struct wire_hdr		 h;
+	struct buf		 b;
+	const uint8_t		*pl;
+	uint64_t		 off, end, seq = 0, total = 0;
+	size_t			 i, k;
+	char			*cause = NULL;
+	int			 rc;
+
+	buf_init(&b);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < c[i].nranges; k++) {
+			off = c[i].ranges[k].off;
+			end = off + c[i].ranges[k].len;
+			while (off < end) {
+				memset(q, 0, sizeof *q);
+				q->seq = ++seq;
+				q->dev = c[i].dev;
+				q->ino = c[i].ino;
+				q->size = c[i].size;
+				q->mtime_ns = c[i].mtime_ns;
+				q->off = off;
+				q->len = end - off > MIG_IMAGE_CHUNK ?
+				    MIG_IMAGE_CHUNK : (uint32_t)(end - off);
+				snprintf(q->path, sizeof q->path, "%s",
+				    c[i].path);
+				buf_reset(&b);
+				migwire_encode_file_req(&b, q);
+				if (send_buf(s, &b, &cause) == -1)
+					home_lost(s, cause);
+				do {
+					rc = miglink_recv(s->link, MIG_STALL_MS,
+					    &h, &pl, &cause);
+					if (rc == 0)
+						fail(s, "a copy of %s: home did "
+						    "not answer", c[i].path);
+					if (rc == -1)
+						home_lost(s, cause);
+				} while (h.type == WIRE_PING);
+				if (h.type != WIRE_MIG_FILE_DATA)
+					fail(s, "a copy of %s: home answered "
+					    "%s", c[i].path,
+					    wire_type_name(h.type));
+				if (migwire_decode_file_data(pl, h.len, &d,
+				    &cause) == -1)
+					fail(s, "a copy of %s: %s", c[i].path,
+					    cause);
+				if (d.seq != q->seq)
+					fail(s, "a copy of %s: answer %llu to "
+					    "request %llu", c[i].path,
+					    (unsigned long long)d.seq,
+					    (unsigned long long)q->seq);
+				if (d.err != 0)
+					fail(s, "%s is not on node %s as the "
+					    "image maps it, and home cannot give "
+					    "it: %s", c[i].path, s->a->self_name,
+					    d.err == ESTALE ? "it changed at "
+					    "home since" : strerror(d.err));
+				if (d.len == 0 || d.len > q->len ||
+				    pwrite(c[i].fd, d.data, d.len,
+				    (off_t)off) != (ssize_t)d.len)
+					fail(s, "a copy of %s: %s", c[i].path,
+					    d.len == 0 ? "short" :
+					    strerror(errno));
+				off += d.len;
+				total += d.len;
+			}
+		}
+	}
+	buf_free(&b);
+	free(q);
+	return total;
+}
+
 void
 guestd_main(const struct guestd_args *a)
 {
@@ -1322,7 +1408,8 @@ guestd_main(const struct guestd_args *a)
 	if (pthread_create(&tp, NULL, pump_in, &pp) != 0)
 		fail(&s, "thread");
 	memset(&ro, 0, sizeof ro);
-	ro.flags = RESTORE_GUEST;
+	/* stopped: the copies of files this node lacks are filled first */
+	ro.flags = RESTORE_GUEST | RESTORE_COPIES | RESTORE_LEAVE_STOPPED;
 	ro.stall_ms = MIG_STALL_MS;
 	ro.filter = &prog;
 	rc = ckpt_restore(s.gpid, p[0], &ro, &st, &cause);
@@ -1347,6 +1434,23 @@ guestd_main(const struct guestd_args *a)
 	    (ro.killable ? TRAP_KILLABLE : 0), &cause)) == NULL)
 		fail(&s, "%s", cause);
 	trap_set_home(s.g, o.home_pid, o.uid);
+	if (ro.ncopies > 0) {
+		uint64_t	got = fill_copies(&s, ro.copies, ro.ncopies);
+		size_t		i;
+
+		for (i = 0; i < ro.ncopies; i++)
+			trap_add_origin(s.g, ro.copies[i].fd, ro.copies[i].path,
+			    ro.copies[i].dev, ro.copies[i].ino,
+			    ro.copies[i].size, ro.copies[i].mtime_ns);
+		log_info("guest %d: %zu mapped file%s this node lacks copied "
+		    "from home, %llu bytes", (int)s.gpid, ro.ncopies,
+		    ro.ncopies == 1 ? "" : "s", (unsigned long long)got);
+	}
+	restore_copies_free(ro.copies, ro.ncopies);
+	ro.copies = NULL;
+	ro.ncopies = 0;
+	if (ptrace(PTRACE_CONT, s.gpid, 0, 0) == -1)
+		fail(&s, "resuming the guest: %s", strerror(errno));
 	memset(&r, 0, sizeof r);
 	r.guest_pid = s.gpid;
 	r.flags = ro.killable ? MIG_READY_KILLABLE : 0;

@@ -17,7 +17,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-#define LAST	WIRE_GUEST_STAY
+#define LAST	WIRE_MIG_FILE_DATA
 #define NTYPES	(LAST - WIRE_MIG_OFFER + 1)
 
 static struct mig_msg	msg;
@@ -76,6 +76,12 @@ reencode(uint16_t type, const uint8_t *p, size_t n)
 		break;
 	case WIRE_GUEST_STAY:
 		migwire_encode_stay(&b, &msg.stay);
+		break;
+	case WIRE_MIG_FILE_REQ:
+		migwire_encode_file_req(&b, &msg.file_req);
+		break;
+	case WIRE_MIG_FILE_DATA:
+		migwire_encode_file_data(&b, &msg.file_data);
 		break;
 	default:
 		abort();

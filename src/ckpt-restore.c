@@ -96,6 +96,12 @@ struct restore {
 	uint64_t		*paddr;
 	uint32_t		*pcrc;
 	size_t			 npg, cpg;
+	/* RESTORE_COPIES: vma i maps a copy (its restore_copy + 1, 0: no) */
+	uint32_t		*copy_of;
+	struct restore_copy	*copies;
+	size_t			 ncopies;
+	long			 cfd;		/* tracee memfd of copies[cur] */
+	size_t			 ccur;
 };
 
 /* An injected call whose failure is either the injection's or the call's. */
@@ -155,6 +161,127 @@ restore_check(struct restore *r, char **cause)
 }
 
 /*
+ * Mapping i of the image is to come from a copy of its file: one copy
+ * per file (path and identity), the mapping's range of the file added.
+ */
+static void
+copy_add(struct restore *r, uint32_t i)
+{
+	const struct img_vma	*v = &r->img.vmas[i];
+	struct restore_copy	*c = NULL;
+	struct restore_range	*rg;
+	uint64_t		 len = v->end - v->start;
+	size_t			 k;
+
+	if (r->copy_of == NULL)
+		r->copy_of = xcalloc(r->img.nvmas, sizeof *r->copy_of);
+	for (k = 0; k < r->ncopies; k++) {
+		c = &r->copies[k];
+		if (strcmp(c->path, v->path) == 0 && c->size == v->size &&
+		    c->mtime_ns == v->mtime_ns && c->ino == v->ino &&
+		    c->dev == v->dev)
+			break;
+		c = NULL;
+	}
+	if (c == NULL) {
+		r->copies = xreallocarray(r->copies, r->ncopies + 1,
+		    sizeof *r->copies);
+		c = &r->copies[r->ncopies++];
+		memset(c, 0, sizeof *c);
+		c->fd = -1;
+		c->path = xstrdup(v->path);
+		c->dev = v->dev;
+		c->ino = v->ino;
+		c->size = v->size;
+		c->mtime_ns = v->mtime_ns;
+	}
+	r->copy_of[i] = (uint32_t)(c - r->copies) + 1;
+	if (v->pgoff >= c->size)
+		return;
+	if (len > c->size - v->pgoff)
+		len = c->size - v->pgoff;
+	/* a range it has already (text and data of a library overlap) */
+	for (k = 0; k < c->nranges; k++) {
+		rg = &c->ranges[k];
+		if (v->pgoff <= rg->off + rg->len && rg->off <= v->pgoff + len) {
+			uint64_t	end = rg->off + rg->len;
+
+			if (v->pgoff + len > end)
+				end = v->pgoff + len;
+			if (v->pgoff < rg->off)
+				rg->off = v->pgoff;
+			rg->len = end - rg->off;
+			return;
+		}
+	}
+	c->ranges = xreallocarray(c->ranges, c->nranges + 1,
+	    sizeof *c->ranges);
+	rg = &c->ranges[c->nranges++];
+	rg->off = v->pgoff;
+	rg->len = len;
+}
+
+void
+restore_copies_free(struct restore_copy *c, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].fd != -1)
+			close(c[i].fd);
+		free(c[i].path);
+		free(c[i].ranges);
+	}
+	free(c);
+}
+
+/*
+ * The tracee's memfd for copy k (created, sized, and a copy of it taken
+ * for the caller, on first use); the previous one is closed in the
+ * tracee. Returns the tracee's fd.
+ */
+static long
+copy_fd(struct restore *r, size_t k, char **cause)
+{
+	struct restore_copy	*c = &r->copies[k];
+	const char		*base;
+	char			 name[64];
+	long			 ret, pidfd;
+
+	if (r->cfd != -1 && r->ccur == k)
+		return r->cfd;
+	if (r->cfd != -1) {
+		if (CALL(r, &ret, cause, SYS_close, r->cfd) == -1)
+			return -1;
+		r->cfd = -1;
+	}
+	base = strrchr(c->path, '/') != NULL ? strrchr(c->path, '/') + 1 :
+	    c->path;
+	snprintf(name, sizeof name, "omm:%s", base);
+	if (put_str(r, name, cause) == -1 ||
+	    CALL(r, &ret, cause, SYS_memfd_create,
+	    inject_scratch(r->in) + SCR_STR, MFD_CLOEXEC) == -1 ||
+	    call_ok(ret, cause, "a copy of %s: memfd_create", c->path) == -1)
+		return -1;
+	r->cfd = ret;
+	r->ccur = k;
+	if (CALL(r, &ret, cause, SYS_ftruncate, r->cfd, c->size) == -1 ||
+	    call_ok(ret, cause, "a copy of %s: %llu bytes", c->path,
+	    (unsigned long long)c->size) == -1)
+		return -1;
+	if (c->fd == -1) {
+		if ((pidfd = syscall(SYS_pidfd_open, r->pid, 0)) == -1)
+			return cause_set(cause, "pidfd_open: %s", strerror(errno));
+		c->fd = (int)syscall(SYS_pidfd_getfd, (int)pidfd, (int)r->cfd, 0);
+		close((int)pidfd);
+		if (c->fd == -1)
+			return cause_set(cause, "a copy of %s: pidfd_getfd: %s",
+			    c->path, strerror(errno));
+	}
+	return r->cfd;
+}
+
+/*
  * The files the image maps from, unchanged since the dump? Looked at by
  * the stub (an injected newfstatat), never by us: we may be root, and a
  * path the stub's user may not see must fail the same whether the file
@@ -180,6 +307,27 @@ restore_files(struct restore *r, char **cause)
 		    inject_scratch(r->in) + SCR_STR,
 		    inject_scratch(r->in) + SCR_MISC, 0) == -1)
 			return -1;
+		if (ret == 0 && (r->flags & RESTORE_COPIES) &&
+		    !(v->flags & IMG_VMA_SHARED)) {
+			if (inject_read(r->in, SCR_MISC, &st, sizeof st,
+			    cause) == -1)
+				return -1;
+			/* the guest itself must be able to read it */
+			if (CALL(r, &ret, cause, SYS_faccessat, AT_FDCWD,
+			    inject_scratch(r->in) + SCR_STR, R_OK) == -1)
+				return -1;
+			if (ret == 0 && (!S_ISREG(st.st_mode) ||
+			    (uint64_t)st.st_size != v->size ||
+			    (int64_t)st.st_mtim.tv_sec * 1000000000 +
+			    st.st_mtim.tv_nsec != v->mtime_ns))
+				ret = -ESTALE;
+		}
+		if (ret != 0 && (r->flags & RESTORE_COPIES) &&
+		    !(v->flags & IMG_VMA_SHARED)) {
+			/* not here as it was: a copy of home's */
+			copy_add(r, i);
+			continue;
+		}
 		if (call_ok(ret, cause, "mapping %#" PRIx64 "-%#" PRIx64
 		    " of %s", v->start, v->end, v->path) == -1)
 			return -1;
@@ -472,7 +620,15 @@ restore_vmas(struct restore *r, char **cause)
 			flags = MAP_FIXED | MAP_PRIVATE;
 		if (v->flags & IMG_VMA_GROWSDOWN)
 			flags |= MAP_GROWSDOWN;
-		if (v->flags & IMG_VMA_FILE) {
+		if (r->copy_of != NULL && r->copy_of[i] != 0) {
+			long	cfd = copy_fd(r, r->copy_of[i] - 1, cause);
+
+			if (cfd == -1)
+				return -1;
+			if (CALL(r, &ret, cause, SYS_mmap, v->start, len, prot,
+			    flags, cfd, v->pgoff) == -1)
+				return -1;
+		} else if (v->flags & IMG_VMA_FILE) {
 			if ((fd = vma_file(r, v, cause)) == -1)
 				return -1;
 			if (CALL(r, &ret, cause, SYS_mmap, v->start, len, prot, flags,
@@ -505,6 +661,11 @@ restore_vmas(struct restore *r, char **cause)
 		if (CALL(r, &ret, cause, SYS_close, r->vfd) == -1)
 			return -1;
 		r->vfd = -1;
+	}
+	if (r->cfd != -1) {
+		if (CALL(r, &ret, cause, SYS_close, r->cfd) == -1)
+			return -1;
+		r->cfd = -1;
 	}
 	return 0;
 }
@@ -1722,6 +1883,10 @@ ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
 	if ((r.flags & RESTORE_GUEST) && (r.flags & RESTORE_ORIGINAL))
 		return cause_set(cause, "restore: guest and original at once");
 	r.vfd = -1;
+	r.cfd = -1;
+	if ((r.flags & RESTORE_COPIES) && (!(r.flags & RESTORE_GUEST) ||
+	    !(r.flags & RESTORE_LEAVE_STOPPED)))
+		return cause_set(cause, "restore: copies without a stopped guest");
 	r.uffd = -1;
 	r.rd = img_reader_new(in_fd);
 	if (opts != NULL && opts->stall_ms > 0)
@@ -1809,6 +1974,12 @@ out:
 	free(r.uffd_vma);
 	free(r.paddr);
 	free(r.pcrc);
+	free(r.copy_of);
+	if (rv == 0 && opts != NULL) {
+		opts->copies = r.copies;
+		opts->ncopies = r.ncopies;
+	} else
+		restore_copies_free(r.copies, r.ncopies);
 	if (r.uffd != -1)
 		close(r.uffd);
 	img_free(&r.img);

@@ -662,6 +662,106 @@ migwire_decode_stay(const uint8_t *p, size_t len, struct guest_stay *m,
 	return rd_end(&r, "GUEST_STAY", cause);
 }
 
+static int
+file_req_ok(const struct mig_file_req *m, char **cause)
+{
+	if (str_ok(m->path, sizeof m->path, 2, "MIG_FILE_REQ path", cause) != 0)
+		return -1;
+	if (m->path[0] != '/')
+		return cause_set(cause, "MIG_FILE_REQ path is not absolute");
+	if (m->seq == 0)
+		return cause_set(cause, "MIG_FILE_REQ seq 0");
+	if (m->len == 0 || m->len > MIG_IMAGE_CHUNK)
+		return cause_set(cause, "MIG_FILE_REQ len %u, expected 1 to %u",
+		    m->len, MIG_IMAGE_CHUNK);
+	if (m->off > m->size || m->mtime_ns < 0)
+		return cause_set(cause, "MIG_FILE_REQ offset %llu past size "
+		    "%llu, or mtime %lld", (unsigned long long)m->off,
+		    (unsigned long long)m->size, (long long)m->mtime_ns);
+	return 0;
+}
+
+void
+migwire_encode_file_req(struct buf *b, const struct mig_file_req *m)
+{
+	char	*why = NULL;
+	size_t	 off;
+
+	if (file_req_ok(m, &why) != 0)
+		fatalx("%s: %s", __func__, why);
+	off = wire_frame_begin(b, WIRE_MIG_FILE_REQ);
+	buf_add_u64(b, m->seq);
+	buf_add_u64(b, m->dev);
+	buf_add_u64(b, m->ino);
+	buf_add_u64(b, m->size);
+	buf_add_u64(b, (uint64_t)m->mtime_ns);
+	buf_add_u64(b, m->off);
+	buf_add_u32(b, m->len);
+	put_str(b, m->path, sizeof m->path, "path");
+	wire_frame_end(b, off);
+}
+
+int
+migwire_decode_file_req(const uint8_t *p, size_t len, struct mig_file_req *m,
+    char **cause)
+{
+	struct buf_rd	r;
+
+	memset(m, 0, sizeof *m);
+	buf_rd_init(&r, p, len);
+	m->seq = buf_rd_u64(&r);
+	m->dev = buf_rd_u64(&r);
+	m->ino = buf_rd_u64(&r);
+	m->size = buf_rd_u64(&r);
+	m->mtime_ns = (int64_t)buf_rd_u64(&r);
+	m->off = buf_rd_u64(&r);
+	m->len = buf_rd_u32(&r);
+	if (get_str(&r, m->path, sizeof m->path, 2, "MIG_FILE_REQ path",
+	    cause) != 0)
+		return -1;
+	if (rd_end(&r, "MIG_FILE_REQ", cause) != 0)
+		return -1;
+	return file_req_ok(m, cause);
+}
+
+void
+migwire_encode_file_data(struct buf *b, const struct mig_file_data *m)
+{
+	size_t	off;
+
+	if (m->len > MIG_IMAGE_CHUNK || (m->err != 0 && m->len != 0) ||
+	    m->err < 0 || m->err > 4095 || m->seq == 0)
+		fatalx("%s: err %d with %u bytes", __func__, m->err, m->len);
+	off = wire_frame_begin(b, WIRE_MIG_FILE_DATA);
+	buf_add_u64(b, m->seq);
+	buf_add_u32(b, (uint32_t)m->err);
+	if (m->len > 0)
+		buf_add(b, m->data, m->len);
+	wire_frame_end(b, off);
+}
+
+int
+migwire_decode_file_data(const uint8_t *p, size_t len,
+    struct mig_file_data *m, char **cause)
+{
+	struct buf_rd	r;
+
+	memset(m, 0, sizeof *m);
+	if (len < MIG_FILE_DATA_MIN || len > MIG_FILE_DATA_MAX)
+		return cause_set(cause, "MIG_FILE_DATA of %zu bytes", len);
+	buf_rd_init(&r, p, len);
+	m->seq = buf_rd_u64(&r);
+	m->err = (int32_t)buf_rd_u32(&r);
+	m->data = p + MIG_FILE_DATA_MIN;
+	m->len = (uint32_t)(len - MIG_FILE_DATA_MIN);
+	if (m->seq == 0)
+		return cause_set(cause, "MIG_FILE_DATA seq 0");
+	if (m->err < 0 || m->err > 4095 || (m->err != 0 && m->len != 0))
+		return cause_set(cause, "MIG_FILE_DATA errno %d with %u bytes",
+		    m->err, m->len);
+	return 0;
+}
+
 /*
  * The frames with bytes for payload: MIG_IMAGE (1..MIG_IMAGE_CHUNK bytes,
  * pointed at) and PING (none).
@@ -706,6 +806,8 @@ ADAPT(stopped, stopped)
 ADAPT(usage, usage)
 ADAPT(landed, landed)
 ADAPT(stay, stay)
+ADAPT(file_req, file_req)
+ADAPT(file_data, file_data)
 
 /* The decoder of each type of the block, by type - WIRE_MIG_OFFER. */
 static int (*const mig_decoders[])(const uint8_t *, size_t, struct mig_msg *,
@@ -726,6 +828,8 @@ static int (*const mig_decoders[])(const uint8_t *, size_t, struct mig_msg *,
 	[WIRE_GUEST_USAGE - WIRE_MIG_OFFER] = dec_usage,
 	[WIRE_GUEST_LANDED - WIRE_MIG_OFFER] = dec_landed,
 	[WIRE_GUEST_STAY - WIRE_MIG_OFFER] = dec_stay,
+	[WIRE_MIG_FILE_REQ - WIRE_MIG_OFFER] = dec_file_req,
+	[WIRE_MIG_FILE_DATA - WIRE_MIG_OFFER] = dec_file_data,
 };
 
 int

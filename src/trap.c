@@ -925,6 +925,14 @@ fail:
 static void
 origin_add(struct trap_guest *g, int lfd, const struct fdinfo *fi)
 {
+	trap_add_origin(g, lfd, fi->path, fi->dev, fi->ino, fi->size,
+	    fi->mtime_sec * 1000000000 + fi->mtime_nsec);
+}
+
+void
+trap_add_origin(struct trap_guest *g, int lfd, const char *path, uint64_t dev,
+    uint64_t ino, uint64_t size, int64_t mtime_ns)
+{
 	struct ckpt_origin	*o = NULL;
 	struct stat		 st;
 	size_t			 i;
@@ -946,11 +954,11 @@ origin_add(struct trap_guest *g, int lfd, const struct fdinfo *fi)
 	}
 	o->ldev = st.st_dev;
 	o->lino = st.st_ino;
-	o->path = xstrdup(fi->path);
-	o->dev = fi->dev;
-	o->ino = fi->ino;
-	o->size = fi->size;
-	o->mtime_ns = fi->mtime_sec * 1000000000 + fi->mtime_nsec;
+	o->path = xstrdup(path);
+	o->dev = dev;
+	o->ino = ino;
+	o->size = size;
+	o->mtime_ns = mtime_ns;
 }
 
 /*

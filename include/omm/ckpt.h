@@ -169,8 +169,38 @@ int	ckpt_resume(pid_t pid, char **cause) __attribute__((warn_unused_result));
  * possible.)
  */
 #define RESTORE_REPARK		0x08
+/*
+ * With RESTORE_GUEST: a private file mapping whose file this node lacks
+ * is mapped from a copy (restore_copy) instead of failing the restore;
+ * the caller fills the copies and only then resumes the process (with
+ * RESTORE_LEAVE_STOPPED).
+ */
+#define RESTORE_COPIES		0x10
 
 struct sock_fprog;
+/*
+ * A file a guest's image maps that its node lacks (missing, not readable
+ * by the guest, or not the same size and mtime): mapped from a memfd of
+ * the file's size instead, whose bytes the caller fetches from home and
+ * writes in before the guest runs (RESTORE_COPIES; the image's own pages
+ * of those mappings are in already, over the copy).
+ */
+struct restore_range {
+	uint64_t	off, len;	/* in the file, clipped to its size */
+};
+
+struct restore_copy {
+	int			 fd;		/* ours: the memfd, empty */
+	char			*path;		/* the file at home */
+	uint64_t		 dev, ino, size;	/* the image's identity */
+	int64_t			 mtime_ns;
+	struct restore_range	*ranges;	/* what its mappings cover */
+	size_t			 nranges;
+};
+
+/* Close and free what a RESTORE_COPIES restore handed out. */
+void	restore_copies_free(struct restore_copy *, size_t);
+
 struct restore_opts {
 	int			 flags;
 	const struct sock_fprog	*filter;	/* RESTORE_GUEST */
@@ -183,6 +213,8 @@ struct restore_opts {
 	ckpt_check_fn		 check;
 	void			*check_arg;
 	int			 stall_ms;	/* > 0: in_fd silent this long fails */
+	struct restore_copy	*copies;	/* out, RESTORE_COPIES */
+	size_t			 ncopies;
 };
 
 /*

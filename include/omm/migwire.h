@@ -28,6 +28,7 @@
 #define MIG_KERNEL_MAX		65	/* uname release, NUL included */
 #define MIG_TEXT_MAX		256	/* REFUSE and FAIL text, NUL included */
 #define MIG_SIG_MAX		64	/* highest signal number (SIGRTMAX) */
+#define MIG_PATH_MAX		4096	/* FILE_REQ path, NUL included (PATH_MAX) */
 /* Bounds of an offer's vDSO and vvar lengths: page multiples, below this. */
 #define MIG_VDSO_MAX		(64U << 20)
 /* Bound of an offer's xsave size, as on node links. */
@@ -196,6 +197,10 @@ struct guest_usage {
 #define GUEST_LANDED_LEN	4
 #define GUEST_STAY_MIN		MIGW_STR(1)
 #define GUEST_STAY_MAX		MIGW_STR(MIG_TEXT_MAX - 1)
+#define MIG_FILE_REQ_MIN	(8 * 6 + 4 + MIGW_STR(2))
+#define MIG_FILE_REQ_MAX	(8 * 6 + 4 + MIGW_STR(MIG_PATH_MAX - 1))
+#define MIG_FILE_DATA_MIN	12
+#define MIG_FILE_DATA_MAX	(12 + MIG_IMAGE_CHUNK)
 
 /*
  * 214 GUEST_LANDED: home -> the host a guest left: its image was restored
@@ -212,6 +217,31 @@ struct guest_landed {
  */
 struct guest_stay {
 	char		text[MIG_TEXT_MAX];	/* 1..255 bytes */
+};
+
+/*
+ * 216 MIG_FILE_REQ: host -> home, between MIG_IMAGE_END and its READY or
+ * FAIL: bytes [off, off + len) of a file the image maps that this host
+ * has not got as it was (missing, different, unreadable to the guest).
+ * The identity is the image's: home serves the file only if its size and
+ * mtime are still those (dev and ino are another node's when the process
+ * moves on from a host that mapped its own copy).
+ */
+struct mig_file_req {
+	uint64_t	seq;		/* nonzero, echoed */
+	uint64_t	dev, ino, size;
+	int64_t		mtime_ns;
+	uint64_t	off;
+	uint32_t	len;		/* 1..MIG_IMAGE_CHUNK */
+	char		path[MIG_PATH_MAX];	/* absolute, 2..4095 bytes */
+};
+
+/* 217 MIG_FILE_DATA: home -> host: the bytes (fewer only at the end of the file), or err. */
+struct mig_file_data {
+	uint64_t	seq;
+	int32_t		err;		/* 0 or an errno; then no data */
+	const uint8_t	*data;		/* points into the payload */
+	uint32_t	len;		/* 0..MIG_IMAGE_CHUNK */
 };
 
 /* Any decoded frame of the 200 block. */
@@ -236,6 +266,8 @@ struct mig_msg {
 		struct guest_usage	 usage;
 		struct guest_landed	 landed;
 		struct guest_stay	 stay;
+		struct mig_file_req	 file_req;
+		struct mig_file_data	 file_data;
 	};
 };
 
@@ -259,6 +291,8 @@ void	migwire_encode_stopped(struct buf *, const struct guest_stopped *);
 void	migwire_encode_usage(struct buf *, const struct guest_usage *);
 void	migwire_encode_landed(struct buf *, const struct guest_landed *);
 void	migwire_encode_stay(struct buf *, const struct guest_stay *);
+void	migwire_encode_file_req(struct buf *, const struct mig_file_req *);
+void	migwire_encode_file_data(struct buf *, const struct mig_file_data *);
 
 /*
  * Decoders: a payload of their type into the struct (no heap). They refuse
@@ -294,6 +328,11 @@ int	migwire_decode_landed(const uint8_t *, size_t, struct guest_landed *,
 	    char **cause) __attribute__((warn_unused_result));
 int	migwire_decode_stay(const uint8_t *, size_t, struct guest_stay *,
 	    char **cause) __attribute__((warn_unused_result));
+int	migwire_decode_file_req(const uint8_t *, size_t, struct mig_file_req *,
+	    char **cause) __attribute__((warn_unused_result));
+int	migwire_decode_file_data(const uint8_t *, size_t,
+	    struct mig_file_data *, char **cause)
+	    __attribute__((warn_unused_result));
 
 /*
  * Decode any frame of the 200 block that wire_frame_peek found (or miglink

@@ -128,6 +128,9 @@ void			 trap_set_home(struct trap_guest *, pid_t, uid_t);
 /* Its mappings of files that stand for home's (serve_fmap), for its dumps. */
 struct ckpt_origins;
 const struct ckpt_origins *trap_origins(const struct trap_guest *);
+/* The file behind lfd (a copy, or this node's own) stands for path at home. */
+void	trap_add_origin(struct trap_guest *, int lfd, const char *path,
+	    uint64_t dev, uint64_t ino, uint64_t size, int64_t mtime_ns);
 /* How its signals to itself are marked; NULL before trap_set_home. */
 const struct selfsig	*trap_selfsig(const struct trap_guest *);
 int			 trap_fd(const struct trap_guest *);

@@ -61,6 +61,8 @@ enum wire_type {
 	WIRE_GUEST_USAGE = 213,	/* host -> home: the guest's CPU time and memory */
 	WIRE_GUEST_LANDED = 214, /* home -> old host: its image runs elsewhere now */
 	WIRE_GUEST_STAY = 215,	/* home -> old host: the move failed, resume it */
+	WIRE_MIG_FILE_REQ = 216, /* host -> home: bytes of a file it maps */
+	WIRE_MIG_FILE_DATA = 217, /* home -> host: those bytes, or why not */
 
 	/*
 	 * 300-399: forwarded system calls (marshal.h: MARSHAL_SYSCALL_REQ

@@ -136,6 +136,11 @@ for w in "${LIST[@]}"; do
 	mj=$JOB
 	if check "$w: migrated to node 2" migrate_to "$mj" 2; then
 		check "$w: first check on node 2" trigger "$mj" "$N1T/$w.mig.out" 1
+		# node 2 has no such file in its /tmp: it must have copied it
+		[ "$w" = mapaway ] &&
+		check "$w: node 2 copied the mapped file it lacks from home" \
+		    grep -Eq "guest [0-9]+: 1 mapped file this node lacks copied from home, 65536 bytes" \
+		    "$(node_dir 2)/log/ommd.log"
 		# waitid needs home (docs/syscalls.md): children's check brings
 		# it home itself
 		if [ "$w" = children ]; then

@@ -1,14 +1,16 @@
 /*
- * mapaway: a process that maps a file while it runs on another node
- * (issue 12, section 6: files the host does not have). Before READY it
- * writes a 64 KiB file of a known pattern, readable by its owner only, in
- * $TMPDIR (node 1's /tmp: another node has no such file). At the first
- * check (mapaway [CHECKS], one per SIGUSR1) it maps the file privately,
- * checks every byte, writes its own pattern over two pages and checks
- * again; migrated, that mapping is of a copy fetched from home. Every later
- * check (at home, after the move back) checks the unwritten pages against
- * the file's pattern and the written ones against its own: the mapping
- * must come home as what it was. Removes its file at the end.
+ * mapaway: a process that maps a file another node does not have (issue
+ * 12, section 6: files the host does not have). Before READY it writes a
+ * 64 KiB file of a known pattern, readable by its owner only, in $TMPDIR
+ * (node 1's /tmp: another node has no such file), maps it privately
+ * ("early") and writes its own pattern over two pages: a migration must
+ * carry that mapping to a node without the file. At the first check
+ * (mapaway [CHECKS], one per SIGUSR1) it maps the file a second time
+ * ("late"), and writes two pages of it: migrated, that mapping is of a
+ * copy fetched from home while it runs there. Every check checks both
+ * mappings, unwritten pages against the file's pattern and written ones
+ * against its own: each mapping must move, and come home, as what it
+ * was. Removes its file at the end.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -19,7 +21,7 @@
 #define PAGE		4096
 #define OWN_SALT	0x5eedULL
 
-static unsigned char	*map;
+static unsigned char	*early, *late;
 
 static int
 written(size_t pg)
@@ -27,28 +29,48 @@ written(size_t pg)
 	return pg == 2 || pg == 5;
 }
 
-/* The byte at off: the file's pattern, or our own on pages we wrote. */
+/* The byte at off of map: the file's pattern, or ours on pages we wrote. */
 static unsigned char
-want(size_t off)
+want(const unsigned char *map, size_t off)
 {
 	return written(off / PAGE) ? (unsigned char)(prog_pattern(map + off,
 	    OWN_SALT) >> 3) : (unsigned char)(off * 131 + (off >> 12) * 7);
 }
 
 static void
-verify(const char *when)
+verify(const unsigned char *map, const char *what, int c)
 {
 	size_t	off, bad = 0, first = 0;
 
 	for (off = 0; off < MAP_LEN; off++) {
-		if (map[off] != want(off)) {
+		if (map[off] != want(map, off)) {
 			if (bad++ == 0)
 				first = off;
 		}
 	}
-	CHECK(bad == 0, "%s: %zu bytes differ, first at offset %zu (%#x, "
-	    "expected %#x)", when, bad, first, bad ? map[first] : 0,
-	    bad ? want(first) : 0);
+	CHECK(bad == 0, "check %d: %s mapping: %zu bytes differ, first at "
+	    "offset %zu (%#x, expected %#x)", c, what, bad, first,
+	    bad ? map[first] : 0, bad ? want(map, first) : 0);
+}
+
+static unsigned char *
+map_file(const char *path)
+{
+	unsigned char	*map;
+	size_t		 off;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		prog_die(path);
+	map = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		prog_die("mmap");
+	close(fd);
+	for (off = 0; off < MAP_LEN; off++) {
+		if (written(off / PAGE))
+			map[off] = want(map, off);
+	}
+	return map;
 }
 
 int
@@ -71,28 +93,18 @@ main(int argc, char **argv)
 	    0600)) == -1 || write(fd, buf, MAP_LEN) != MAP_LEN || close(fd))
 		prog_die(path);
 	free(buf);
+	early = map_file(path);
 	prog_ready();
 	prog_wait_usr1();
 	for (c = 1; c <= checks; c++) {
 		if (c > 1)
 			prog_wait_next();
-		if (c == 1) {
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-				prog_die(path);
-			map = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE, fd, 0);
-			if (map == MAP_FAILED)
-				prog_die("mmap");
-			close(fd);
-			for (off = 0; off < MAP_LEN; off++) {
-				if (written(off / PAGE))
-					map[off] = (unsigned char)(prog_pattern(
-					    map + off, OWN_SALT) >> 3);
-			}
-		}
-		verify(c == 1 ? "mapped" : "later");
-		printf("check %d: 64 KiB private mapping of a file as it was\n",
-		    c);
+		if (c == 1)
+			late = map_file(path);
+		verify(early, "early", c);
+		verify(late, "late", c);
+		printf("check %d: two 64 KiB private mappings of a file as "
+		    "they were\n", c);
 		fflush(stdout);
 	}
 	unlink(path);

@@ -159,6 +159,19 @@ make_stay(struct mig_msg *m)
 }
 
 static void
+make_file_req(struct mig_msg *m)
+{
+	m->file_req.seq = 9;
+	m->file_req.dev = 0x803;
+	m->file_req.ino = 77;
+	m->file_req.size = 300000;
+	m->file_req.mtime_ns = 1700000000123456789LL;
+	m->file_req.off = 262144;
+	m->file_req.len = MIG_IMAGE_CHUNK;
+	snprintf(m->file_req.path, sizeof m->file_req.path, "/tmp/r/.git/x.pack");
+}
+
+static void
 encode(struct buf *b, uint16_t type, const struct mig_msg *m)
 {
 	switch (type) {
@@ -200,6 +213,9 @@ encode(struct buf *b, uint16_t type, const struct mig_msg *m)
 		break;
 	case WIRE_GUEST_STAY:
 		migwire_encode_stay(b, &m->stay);
+		break;
+	case WIRE_MIG_FILE_REQ:
+		migwire_encode_file_req(b, &m->file_req);
 		break;
 	default:
 		fail_msg("no encoder for %u", type);
@@ -246,7 +262,55 @@ static const struct rt_case {
 	    sizeof(struct guest_landed), 4 },
 	{ "stay", WIRE_GUEST_STAY, make_stay, sizeof(struct guest_stay),
 	    2 + 35 },
+	{ "file request", WIRE_MIG_FILE_REQ, make_file_req,
+	    sizeof(struct mig_file_req), 8 * 6 + 4 + 2 + 18 },
 };
+
+/* FILE_DATA: bytes or an errno, never both; a request's fields checked. */
+static void
+test_file_msgs(void **state)
+{
+	struct mig_file_data	 d = { 4, 0, (const uint8_t *)"hello", 5 }, g;
+	struct mig_file_req	*q = calloc(1, sizeof *q);
+	struct mig_msg		 m;
+	struct buf		 b;
+
+	(void)state;
+	buf_init(&b);
+	migwire_encode_file_data(&b, &d);
+	assert_int_equal(b.len, WIRE_HDR_LEN + 12 + 5);
+	assert_int_equal(migwire_decode_file_data(b.data + WIRE_HDR_LEN,
+	    b.len - WIRE_HDR_LEN, &g, NULL), 0);
+	assert_true(g.seq == 4 && g.err == 0 && g.len == 5);
+	assert_memory_equal(g.data, "hello", 5);
+	/* an errno with bytes is no answer */
+	b.data[WIRE_HDR_LEN + 8] = 2;
+	assert_int_equal(migwire_decode_file_data(b.data + WIRE_HDR_LEN,
+	    b.len - WIRE_HDR_LEN, &g, NULL), -1);
+	assert_int_equal(migwire_decode_file_data(b.data + WIRE_HDR_LEN, 11,
+	    &g, NULL), -1);
+	buf_reset(&b);
+	memset(&m, 0, sizeof m);
+	make_file_req(&m);
+	*q = m.file_req;
+	migwire_encode_file_req(&b, q);
+	/* a relative path, a length past a chunk, an offset past the size */
+	b.data[b.len - 18] = 'x';
+	assert_int_equal(migwire_decode_file_req(b.data + WIRE_HDR_LEN,
+	    b.len - WIRE_HDR_LEN, q, NULL), -1);
+	b.data[b.len - 18] = '/';
+	assert_int_equal(migwire_decode_file_req(b.data + WIRE_HDR_LEN,
+	    b.len - WIRE_HDR_LEN, q, NULL), 0);
+	le32enc(b.data + WIRE_HDR_LEN + 48, MIG_IMAGE_CHUNK + 1);
+	assert_int_equal(migwire_decode_file_req(b.data + WIRE_HDR_LEN,
+	    b.len - WIRE_HDR_LEN, q, NULL), -1);
+	le32enc(b.data + WIRE_HDR_LEN + 48, 1);
+	le64enc(b.data + WIRE_HDR_LEN + 40, 300001);
+	assert_int_equal(migwire_decode_file_req(b.data + WIRE_HDR_LEN,
+	    b.len - WIRE_HDR_LEN, q, NULL), -1);
+	buf_free(&b);
+	free(q);
+}
 
 /* Each message: framed, found by the peeker, decoded, re-encoded identically. */
 static void
@@ -391,7 +455,7 @@ static const struct hdr_case {
 	    "MIG_OFFER of" },
 	{ "offer too long", WIRE_MIG_OFFER, MIG_OFFER_MAX + 1, 0,
 	    "MIG_OFFER of" },
-	{ "type 216", 216, 0, 0, "unknown message type 216" },
+	{ "type 218", 218, 0, 0, "unknown message type 218" },
 	{ "type 299", 299, 0, 0, "unknown message type 299" },
 	{ "type 307", 307, 0, 0, "unknown message type 307" },
 	{ "LOADWIN keeps its cap", WIRE_LOADWIN, 5000, 4096,
@@ -443,7 +507,7 @@ test_names(void **state)
 	assert_string_equal(wire_type_name(WIRE_MIG_OFFER), "MIG_OFFER");
 	assert_string_equal(wire_type_name(WIRE_PING), "PING");
 	assert_string_equal(wire_type_name(MARSHAL_FDDATA_REP), "FDDATA_REP");
-	assert_string_equal(wire_type_name(216), "unknown");
+	assert_string_equal(wire_type_name(218), "unknown");
 	assert_string_equal(wire_type_name(WIRE_GUEST_USAGE), "GUEST_USAGE");
 	assert_string_equal(wire_type_name(WIRE_GUEST_LANDED), "GUEST_LANDED");
 	assert_string_equal(wire_type_name(WIRE_GUEST_STAY), "GUEST_STAY");
@@ -895,6 +959,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_offer_refused),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_file_msgs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

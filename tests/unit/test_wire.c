@@ -207,7 +207,7 @@ test_roundtrip_bye(void **state)
 	assert_string_equal(wire_bye_name(WIRE_BYE_LEAVE), "leave");
 	assert_string_equal(wire_bye_name(0), "unknown");
 	assert_string_equal(wire_type_name(WIRE_LOADWIN), "LOADWIN");
-	assert_string_equal(wire_type_name(216), "unknown");
+	assert_string_equal(wire_type_name(218), "unknown");
 	free(d);
 }
 
@@ -389,8 +389,8 @@ static const struct hdr_case {
 	{ "type 99", WIRE_MAGIC, 1, 99, 60, 0, 8, "unknown message type 99" },
 	{ "type 104", WIRE_MAGIC, 1, 104, 60, 0, 8,
 	    "unknown message type 104" },
-	{ "past the migration block", WIRE_MAGIC, 1, 216, 60, 0, 8,
-	    "unknown message type 216" },
+	{ "past the migration block", WIRE_MAGIC, 1, 218, 60, 0, 8,
+	    "unknown message type 218" },
 	{ "past the syscall block", WIRE_MAGIC, 1, 307, 60, 0, 8,
 	    "unknown message type 307" },
 	{ "type 65535", WIRE_MAGIC, 1, 65535, 60, 0, 8,
