@@ -7,7 +7,7 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
   iproute2 procps passwd util-linux
   bc xz-utils gzip coreutils python3 tmux
   libcap2-bin iputils-ping sudo
-  sqlite3 make gcc
+  sqlite3 make gcc git
   systemd systemd-container"
 missing=""
 for p in $PKGS; do

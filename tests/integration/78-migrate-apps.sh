@@ -19,21 +19,51 @@
 # every child's exit must reach it as a SIGCHLD it takes there, whichever
 # node it runs on or is on its way to; a wait4 brings it home (it may be
 # home again by itself before the next move: a move then starts from home).
+#
+# git log -p (issue 12, section 6: files the host does not have) on a
+# repository only node 1 has, in its /tmp: 4,000 commits made with git
+# fast-import, one pack. git maps the pack and its index: nodes 2 and 3
+# have neither, so each arrival copies what the image maps from home
+# (their logs say so), and git's own mmaps while away get copies too. Its
+# --color-moved makes the run long enough to move it three times.
 set -u
 : "${OMM_SRC:?OMM_SRC must point at the source tree}"
 . "$OMM_SRC/tests/cluster/migrate.sh"
-for p in /usr/bin/sqlite3 /usr/bin/make /usr/bin/gcc; do
+for p in /usr/bin/sqlite3 /usr/bin/make /usr/bin/gcc /usr/bin/git; do
 	[ -x "$p" ] || { echo "missing $p (tests/deps.sh)" >&2; exit 77; }
 done
 migrate_need
 ROWS=${ROWS:-600000}
 NFILES=${NFILES:-80}
+COMMITS=${COMMITS:-4000}
 
 migrate_cluster 3
 
-$PY - "$N1T" "$ROWS" "$NFILES" <<'EOF'
+$PY - "$N1T" "$ROWS" "$NFILES" "$COMMITS" <<'EOF'
 import os, sys
 d, rows, nfiles, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 10000
+commits = int(sys.argv[4])
+# git fast-import's input: each commit changes 3 lines of one of 20 files
+nf, lines = 20, 150
+files = [["f%d line %d %08x" % (f, i, (f * 7919 + i * 104729) % 99991)
+          for i in range(lines)] for f in range(nf)]
+with open(os.path.join(d, "repo.fi"), "wb") as out:
+    def data(b):
+        out.write(b"data %d\n" % len(b))
+        out.write(b)
+        out.write(b"\n")
+    for c in range(commits):
+        f = (c * 7) % nf
+        for k in range(3):
+            i = (c * 31 + k * 53) % lines
+            files[f][i] = "f%d line %d changed in %d %08x" % (f, i, c,
+                (c * 2654435761) % (1 << 32))
+        out.write(b"commit refs/heads/main\n")
+        out.write(b"committer Omm Test <omm@example.org> %d +0000\n" %
+                  (1700000000 + c * 60))
+        data(b"commit %d: change f%d\n" % (c, f))
+        out.write(b"M 100644 inline f%02d.txt\n" % f)
+        data(("\n".join(files[f]) + "\n").encode())
 with open(os.path.join(d, "build.sql"), "w") as f:
     f.write("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v TEXT, g INTEGER);\n")
     for tx in range(rows // per):
@@ -78,14 +108,18 @@ with open(os.path.join(p, "Makefile"), "w") as f:
     f.write("%.o: %.c\n\t@gcc -O2 -c -o $@ $<\n")
     f.write("clean:\n\t@rm -f *.o prog\n")
 EOF
-check "inputs made in node 1's /tmp: build.sql, a project of $NFILES files" \
-    [ -s "$N1T/build.sql" -a -s "$N1T/proj/Makefile" ]
+rm -rf "$N1T/repo"
+node_exec 1 /usr/bin/git init -q -b main /tmp/repo &&
+    node_exec 1 /usr/bin/git -C /tmp/repo fast-import --quiet <"$N1T/repo.fi"
+check "inputs made in node 1's /tmp: build.sql, a project of $NFILES files, a repository of $COMMITS commits" \
+    [ -s "$N1T/build.sql" -a -s "$N1T/proj/Makefile" -a -n "$(ls "$N1T"/repo/.git/objects/pack/*.pack 2>/dev/null)" ]
 
 declare -A CMD=(
 	[sqlite3]="/usr/bin/sqlite3 /tmp/apps.db .read\ /tmp/build.sql"
 	[make]="/usr/bin/make -s -j2 --no-print-directory -C /tmp/proj"
+	[git]="/usr/bin/git -C /tmp/repo log -p -U300 --color=always --color-moved=zebra main"
 )
-ORDER=(${APPS:-sqlite3 make})
+ORDER=(${APPS:-sqlite3 make git})
 reset_job() {
 	case $1 in
 	sqlite3) rm -f "$N1T/apps.db" "$N1T/apps.db-journal" ;;
@@ -184,6 +218,11 @@ for w in "${ORDER[@]}"; do
 	[ "$w" = make ] &&
 	    check "make: a child's exit reached it away (home for its wait4)" \
 	    grep -Eq "process $pid: home from node node[23] \(a call needs home: wait4\)" "$LOG1"
+	# the pack and its index are node 1's only: an arrival copied them
+	[ "$w" = git ] &&
+	    check "git: a node it went to copied the mapped files it lacks from home" \
+	    grep -Eq "guest [0-9]+: [0-9]+ mapped files? this node lacks copied from home" \
+	    "$(node_dir 2)/log/ommd.log" "$(node_dir 3)/log/ommd.log"
 	[ "$fail" -eq "$f0" ] || logs_of -a "$pid"
 done
 for i in 2 3; do
