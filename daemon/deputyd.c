@@ -47,7 +47,14 @@
 #define OFFER_MS	10000	/* connect, handshake, answer to an offer */
 #define READY_MS	60000	/* the host restores once the image is through */
 #define PIPE_CHUNK	(256U << 10)
-#define SILENT_S	3	/* a host silent this long is gone (it PINGs every second) */
+/*
+ * A peer silent this long (it PINGs every second) is gone. Not less: on a
+ * loaded node a daemon's process can go seconds without the CPU (3 s lost
+ * migrated jobs at a load of 50 on 2 cores), and a dead link or node is
+ * found sooner by TCP's keepalive and user timeout (5 s, miglink.c),
+ * which the kernel runs whatever the load.
+ */
+#define SILENT_S	10
 
 static volatile sig_atomic_t	 interrupted;
 
@@ -914,7 +921,7 @@ serve(struct dep *p)
 				continue;
 			}
 			if (now.tv_sec - p->last_recv.tv_sec > SILENT_S)
-				lost(p, "no word from the host for 3 s");
+				lost(p, "no word from the host for 10 s");
 			if (rc <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP |
 			    POLLERR)))
 				continue;

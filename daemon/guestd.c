@@ -59,7 +59,14 @@
 #define PING_MS		1000
 #define PIPE_CHUNK	(256U << 10)
 #define MIG_STALL_MS	60000	/* an image pipe that moves nothing this long fails */
-#define SILENT_S	3	/* home silent this long (it PINGs every second) is gone */
+/*
+ * A peer silent this long (it PINGs every second) is gone. Not less: on a
+ * loaded node a daemon's process can go seconds without the CPU (3 s lost
+ * migrated jobs at a load of 50 on 2 cores), and a dead link or node is
+ * found sooner by TCP's keepalive and user timeout (5 s, miglink.c),
+ * which the kernel runs whatever the load.
+ */
+#define SILENT_S	10
 #define ORPHAN_S	30	/* no ommd here this long: the guest goes home */
 #define REDIAL_MS	500	/* ommd gone: try its internal socket this often */
 
@@ -689,7 +696,7 @@ link_call(void *arg, uint16_t type, const uint8_t *p, size_t n,
 	for (;;) {
 		/*
 		 * A call may block at home as long as it likes (a read on a
-		 * terminal): only a request home never acknowledged, 3 s on,
+		 * terminal): only a request home never acknowledged, SILENT_S on,
 		 * means home is gone; TCP keepalive covers the rest.
 		 */
 		if ((rc = miglink_recv(s->link, PING_MS, &h, &pl, cause)) == 0) {
@@ -1104,7 +1111,7 @@ serve(struct srv *s)
 					home_lost(s, cause);
 			}
 			if (now.tv_sec - s->last_recv.tv_sec > SILENT_S)
-				home_lost(s, "no word from home for 3 s");
+				home_lost(s, "no word from home for 10 s");
 			/* an event, or once a second in case one was missed */
 			if (rc == 0 || (pfd[3].revents & (POLLIN | POLLPRI |
 			    POLLERR))) {
