@@ -128,14 +128,15 @@ print("usr1", got[0], flush=True)
 time.sleep(60)' </dev/null >"$D/out" 2>"$D/err" &
 	SPAWNED=$!
 	echo "$SPAWNED" >>"$T/.pids.$CASE_ID"
-	local n=100
+	# hang guards, not verdicts on speed: a loaded machine is slow
+	local n=$((100 * ${OMM_TEST_PATIENCE:-4}))
 	until grep -q 'migrated to guest' "$D/err"; do
 		n=$((n - 1)); [ $n -gt 0 ] || fail "no migration"; sleep 0.05
 	done
 	p=$(sed -n 's/^ckptdrv: pid \([0-9]*\) migrated.*/\1/p' "$D/err")
 	grep -q '^State:.*S' "/proc/$p/status" || fail "P not parked asleep"
 	kill -USR1 "$p"
-	n=100
+	n=$((100 * ${OMM_TEST_PATIENCE:-4}))
 	until grep -q usr1 "$D/out"; do
 		n=$((n - 1)); [ $n -gt 0 ] || fail "no usr1 in the guest"; sleep 0.05
 	done
