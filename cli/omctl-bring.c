@@ -76,5 +76,7 @@ const struct omctl_cmd cmd_bring_entry = {
 	.name = "bring",
 	.alias = NULL,
 	.usage = "PID | --all",
+	.help = "bring a process home, or every process of this node that "
+	    "runs elsewhere",
 	.exec = cmd_bring,
 };

@@ -20,6 +20,8 @@ const struct omctl_cmd cmd_ca_entry = {
 	.usage = "init DIR [--days N] [--name CN] | "
 	    "issue DIR --node NAME [--id N] --out DIR2 [--days N] | "
 	    "revoke DIR CERT",
+	.help = "make the cluster's certificate authority, issue a node's "
+	    "certificate, revoke one",
 	.exec = cmd_ca_exec,
 };
 

@@ -78,8 +78,10 @@ cmd_checkpoint(const struct omctl_cmd *self, struct omctl_ctx *ctx, int argc,
 	}
 	if (optind != argc - 1 || file == NULL || *file == '\0')
 		return omctl_usage(self);
-	if (parse_pid(argv[optind], &req.pid) != 0)
-		return omctl_error("checkpoint: invalid pid '%s'", argv[optind]);
+	if (parse_pid(argv[optind], &req.pid) != 0) {
+		omctl_error("checkpoint: invalid pid '%s'", argv[optind]);
+		return OMCTL_EXIT_USAGE;
+	}
 	if (req.flags == 0)
 		req.flags = PROTO_CKPT_LEAVE_RUNNING;
 
@@ -143,5 +145,7 @@ const struct omctl_cmd cmd_checkpoint_entry = {
 	.name = "checkpoint",
 	.alias = "ckpt",
 	.usage = "PID -o FILE [--leave-running | --kill]",
+	.help = "write an image of a process to FILE (it stops for the dump, "
+	    "then goes on, or ends with --kill)",
 	.exec = cmd_checkpoint,
 };

@@ -37,5 +37,6 @@ const struct omctl_cmd cmd_expel_entry = {
 	.name = "expel",
 	.alias = NULL,
 	.usage = "",
+	.help = "send this node's guests home and refuse new ones (root)",
 	.exec = cmd_expel,
 };

@@ -59,5 +59,7 @@ const struct omctl_cmd cmd_image_entry = {
 	.name = "image",
 	.alias = "img",
 	.usage = "info FILE [--json]",
+	.help = "describe an image file: its process, mappings, descriptors, "
+	    "signals, timers",
 	.exec = cmd_image,
 };

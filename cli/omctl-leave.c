@@ -33,6 +33,8 @@ const struct omctl_cmd cmd_leave_entry = {
 	.name = "leave",
 	.alias = NULL,
 	.usage = "",
+	.help = "leave the cluster (root): guests go home, no gossip, no "
+	    "guests",
 	.exec = cmd_leave,
 };
 
@@ -40,5 +42,6 @@ const struct omctl_cmd cmd_join_entry = {
 	.name = "join",
 	.alias = NULL,
 	.usage = "",
+	.help = "join the cluster again after leave (root)",
 	.exec = cmd_join,
 };

@@ -55,6 +55,7 @@ const struct omctl_cmd cmd_lock_entry = {
 	.name = "lock",
 	.alias = NULL,
 	.usage = "PID",
+	.help = "keep a process where it is: the balancer does not move it",
 	.exec = cmd_lock,
 };
 
@@ -62,5 +63,6 @@ const struct omctl_cmd cmd_unlock_entry = {
 	.name = "unlock",
 	.alias = NULL,
 	.usage = "PID",
+	.help = "let the balancer move a locked process again",
 	.exec = cmd_lock,
 };

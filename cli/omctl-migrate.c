@@ -82,5 +82,6 @@ const struct omctl_cmd cmd_migrate_entry = {
 	.name = "migrate",
 	.alias = NULL,
 	.usage = "PID NODE|home",
+	.help = "move a process to NODE, or home",
 	.exec = cmd_migrate,
 };

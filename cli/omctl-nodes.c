@@ -252,5 +252,7 @@ const struct omctl_cmd cmd_nodes_entry = {
 	.name = "nodes",
 	.alias = NULL,
 	.usage = "[--json]",
+	.help = "the cluster's nodes as this node sees them: state, load, "
+	    "speed, memory",
 	.exec = cmd_nodes,
 };

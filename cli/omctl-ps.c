@@ -249,5 +249,7 @@ const struct omctl_cmd cmd_ps_entry = {
 	.name = "ps",
 	.alias = NULL,
 	.usage = "[--json]",
+	.help = "this node's managed processes: where each runs, its "
+	    "migrations, and why it cannot move (CANTMOVE)",
 	.exec = cmd_ps,
 };

@@ -97,5 +97,7 @@ const struct omctl_cmd cmd_reload_entry = {
 	.name = "reload",
 	.alias = NULL,
 	.usage = "[--json]",
+	.help = "reread ommd.conf, the certificates and the revocation list "
+	    "(root)",
 	.exec = cmd_reload,
 };

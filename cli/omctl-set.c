@@ -54,5 +54,7 @@ const struct omctl_cmd cmd_set_entry = {
 	.alias = NULL,
 	.usage = "speed N|auto | block on|off | stay on|off | lstay on|off | "
 	    "quiet on|off | loadlimit N|none | balance on|off",
+	.help = "change a setting of this node (root): speed, refusing "
+	    "guests, staying, balancing, load limit",
 	.exec = cmd_set,
 };

@@ -315,5 +315,6 @@ const struct omctl_cmd cmd_status_entry = {
 	.name = "status",
 	.alias = NULL,
 	.usage = "[--json]",
+	.help = "this node's ommd: its settings, counters and links",
 	.exec = cmd_status,
 };

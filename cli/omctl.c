@@ -30,15 +30,39 @@ static const struct omctl_cmd *omctl_table[] = {
 	NULL
 };
 
-static int
-usage_all(void)
+/* Every command and what it does: on stdout when asked, stderr for misuse. */
+static void
+print_all(FILE *f)
 {
 	const struct omctl_cmd	**c;
 
-	fprintf(stderr, "usage: omctl [-s SOCKET] COMMAND [ARGS]\ncommands:\n");
-	for (c = omctl_table; *c != NULL; c++)
-		fprintf(stderr, "  %s %s\n", (*c)->name, (*c)->usage);
-	return 1;
+	fprintf(f, "usage: omctl [-s SOCKET] COMMAND [ARGS]\n"
+	    "       omctl help [COMMAND] | --help | --version\ncommands:\n");
+	for (c = omctl_table; *c != NULL; c++) {
+		fprintf(f, "  %s%s%s\n", (*c)->name, *(*c)->usage ? " " : "",
+		    (*c)->usage);
+		fprintf(f, "      %s\n", (*c)->help);
+	}
+	fprintf(f, "A command may be shortened to any unique prefix. -s SOCKET "
+	    "(or $OMM_SOCKET) names ommd's control socket.\n");
+}
+
+static int
+usage_all(void)
+{
+	print_all(stderr);
+	return OMCTL_EXIT_USAGE;
+}
+
+/* One command's usage and what it does, on stdout. */
+static int
+help_cmd(const struct omctl_cmd *c)
+{
+	printf("usage: omctl %s%s%s\n%s\n", c->name, *c->usage ? " " : "",
+	    c->usage, c->help);
+	if (c->alias != NULL)
+		printf("alias: %s\n", c->alias);
+	return 0;
 }
 
 int
@@ -59,7 +83,7 @@ int
 omctl_usage(const struct omctl_cmd *c)
 {
 	fprintf(stderr, "usage: omctl %s %s\n", c->name, c->usage);
-	return 1;
+	return OMCTL_EXIT_USAGE;
 }
 
 int
@@ -150,16 +174,28 @@ find_cmd(const char *name, int *ambiguous)
 int
 main(int argc, char **argv)
 {
+	static const struct option	 longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const struct omctl_cmd	*cmd;
 	struct omctl_ctx	 ctx;
 	const char		*sock = NULL;
 	int			 ch, ambiguous;
 
-	while ((ch = getopt(argc, argv, "+s:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
 			break;
+		case 'h':
+			print_all(stdout);
+			return 0;
+		case 'V':
+			printf("omctl (omm) %s\n", OMM_VERSION);
+			return 0;
 		default:
 			return usage_all();
 		}
@@ -168,11 +204,27 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc == 0 || **argv == '\0')
 		return usage_all();
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc == 1) {
+			print_all(stdout);
+			return 0;
+		}
+		if ((cmd = find_cmd(argv[1], &ambiguous)) == NULL) {
+			omctl_error("help: %s command: %s", ambiguous ?
+			    "ambiguous" : "unknown", argv[1]);
+			return usage_all();
+		}
+		return help_cmd(cmd);
+	}
 	if ((cmd = find_cmd(argv[0], &ambiguous)) == NULL) {
 		omctl_error("%s command: %s", ambiguous ? "ambiguous" :
 		    "unknown", argv[0]);
 		return usage_all();
 	}
+	/* COMMAND --help, -h: before the command sees its arguments */
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0))
+		return help_cmd(cmd);
 	ctx.sock_path = client_socket_path(sock);
 	/*
 	 * Each command parses its own options with getopt from scratch

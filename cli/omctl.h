@@ -18,6 +18,7 @@ struct omctl_cmd {
 	const char	*name;
 	const char	*alias;		/* NULL: none */
 	const char	*usage;		/* arguments, after the name */
+	const char	*help;		/* what it does, one line (help, --help) */
 	/*
 	 * Run with argv[0] the command's name; returns the exit status.
 	 * Errors are printed here, once, naming the operation and object.
@@ -42,15 +43,12 @@ extern const struct omctl_cmd	cmd_lock_entry;		/* omctl-lock.c */
 extern const struct omctl_cmd	cmd_unlock_entry;	/* omctl-lock.c */
 extern const struct omctl_cmd	cmd_reload_entry;
 
-/*
- * Exit status of a usage error in the migration commands (migrate, bring,
- * lock, unlock); the older commands exit 1 for it.
- */
+/* Exit status of a usage error (bad command, option or arguments). */
 #define OMCTL_EXIT_USAGE	2
 
 /* A pid argument: 1 to INT_MAX in decimal; 0 or -1. */
 int		 omctl_parse_pid(const char *, pid_t *);
-/* Print the command's usage on stderr; returns 1 for "return omctl_usage()". */
+/* Print the command's usage on stderr; returns OMCTL_EXIT_USAGE. */
 int		 omctl_usage(const struct omctl_cmd *);
 /* "omctl: " + message on stderr; returns 1. */
 int		 omctl_error(const char *, ...)

@@ -56,17 +56,47 @@ struct omrun_opts {
 	int		 stay;		/* --stay */
 };
 
+static const char	omrun_usage[] =
+    "usage: omrun [-s SOCKET] [--pidfile FILE] [--stats] [--on NODE]\n"
+    "             [--stay] [--nodes NODE,...]\n"
+    "             [--checkpoint-every SECONDS --checkpoint-file FILE] "
+    "[--] CMD [ARGS...]\n"
+    "       omrun [-s SOCKET] [--pidfile FILE] [--stats] --restore FILE\n"
+    "       omrun --help | --version\n";
+
+/*
+ * Misuse: usage on stderr, and omrun's own failure status (125, as env
+ * and timeout have it): omrun exits with its job's status, so a status of
+ * its own must be one a job rarely has.
+ */
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: omrun [-s SOCKET] [--pidfile FILE] [--stats] [--on NODE]\n"
-	    "             [--stay] [--nodes NODE,...]\n"
-	    "             [--checkpoint-every SECONDS --checkpoint-file FILE] "
-	    "[--] CMD [ARGS...]\n"
-	    "       omrun [-s SOCKET] [--pidfile FILE] [--stats] "
-	    "--restore FILE\n");
+	fputs(omrun_usage, stderr);
 	exit(EXIT_OMRUN);
+}
+
+/* Asked for: on stdout, exit 0. */
+static void __attribute__((noreturn))
+help(void)
+{
+	fputs(omrun_usage, stdout);
+	fputs("Run CMD, and everything it starts, as migratable processes "
+	    "of this node.\nomrun exits as CMD does; 125 when omrun "
+	    "itself fails.\n"
+	    "  -s, --socket PATH        ommd's control socket ($OMM_SOCKET)\n"
+	    "  --pidfile FILE           write CMD's pid to FILE\n"
+	    "  --stats                  with --restore: print what the restore "
+	    "took\n"
+	    "  --on NODE                move CMD to NODE as it starts (its home "
+	    "stays here)\n"
+	    "  --stay                   never move the job automatically\n"
+	    "  --nodes NODE,...         move it only to these nodes\n"
+	    "  --checkpoint-every SECONDS --checkpoint-file FILE\n"
+	    "                           write an image of CMD every SECONDS\n"
+	    "  --restore FILE           run the process of image FILE instead\n",
+	    stdout);
+	exit(0);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -519,6 +549,7 @@ main(int argc, char **argv)
 		{ "stay",		no_argument,		NULL, 'l' },
 		{ "nodes",		required_argument,	NULL, 'n' },
 		{ "help",		no_argument,		NULL, 'h' },
+		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct omrun_opts	o;
@@ -561,6 +592,11 @@ main(int argc, char **argv)
 		case 'n':
 			o.nodes = optarg;
 			break;
+		case 'h':
+			help();
+		case 'V':
+			printf("omrun (omm) %s\n", OMM_VERSION);
+			return 0;
 		default:
 			usage();
 		}

@@ -40,12 +40,32 @@ static struct event		*sig_events[4];
 static struct event		*repeat_ev;	/* rate-limited log summaries */
 static size_t			 nsig_events;
 
+static const char	ommd_usage[] =
+    "usage: ommd [-f|--foreground] [-c CONFIG] [-s SOCKET] [-v]...\n"
+    "       ommd --help | --version\n";
+
+/* Misuse: usage on stderr, exit 2. */
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: ommd [-f|--foreground] [-c CONFIG] "
-	    "[-s SOCKET] [-v]...\n");
-	exit(1);
+	fputs(ommd_usage, stderr);
+	exit(2);
+}
+
+/* Asked for: on stdout, exit 0. */
+static void __attribute__((noreturn))
+help(void)
+{
+	fputs(ommd_usage, stdout);
+	fputs("The omm node daemon: membership, gossip and balancing, the "
+	    "deputies of the\nprocesses launched here and the guests other "
+	    "nodes send.\n"
+	    "  -f, --foreground  stay in the foreground, log to stderr\n"
+	    "  -c, --config FILE the configuration (default "
+	    "/etc/omm/ommd.conf)\n"
+	    "  -s, --socket PATH the control socket omrun and omctl use\n"
+	    "  -v, --verbose     more log; twice: debug\n", stdout);
+	exit(0);
 }
 
 /* libevent's own messages go through our log. */
@@ -157,6 +177,7 @@ main(int argc, char **argv)
 		{ "socket",	required_argument,	NULL, 's' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*sock_opt = NULL;
@@ -169,8 +190,13 @@ main(int argc, char **argv)
 	/* a job's supervisor, started by ommd: jobd.h */
 	if (argc >= 2 && strcmp(argv[1], "--job") == 0)
 		return jobd_main(argc, argv);
-	while ((ch = getopt_long(argc, argv, "fc:s:vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fc:s:vhV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			help();
+		case 'V':
+			printf("ommd (omm) %s\n", OMM_VERSION);
+			return 0;
 		case 'f':
 			foreground = 1;
 			break;

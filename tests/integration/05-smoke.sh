@@ -164,20 +164,43 @@ wait "$sleep_omrun" || rc=$?
 kill -0 "$job" 2>/dev/null && bad "job $job survived SIGTERM" ||
     ok "the job got the SIGTERM"
 
-# 7. omctl misuse: usage on stderr, exit 1.
-expect_rc "omctl alone" 1 "$B/omctl"
+# 7. omctl misuse: usage on stderr, exit 2; asked for, help on stdout, exit 0.
+expect_rc "omctl alone" 2 "$B/omctl"
 grep -q "^usage: omctl" "$T/err" && ok "omctl alone prints usage" || bad "omctl usage" "$(cat "$T/err")"
-expect_rc "omctl bogus-command" 1 "$B/omctl" bogus-command
+expect_rc "omctl bogus-command" 2 "$B/omctl" bogus-command
 grep -q "^usage: omctl" "$T/err" && ok "bad command prints usage" || bad "bad command" "$(cat "$T/err")"
-expect_rc "omctl checkpoint without arguments" 1 "$B/omctl" checkpoint
+expect_rc "omctl checkpoint without arguments" 2 "$B/omctl" checkpoint
 grep -q "^usage: omctl checkpoint PID -o FILE" "$T/err" &&
     ok "checkpoint prints its own usage" || bad "checkpoint usage" "$(cat "$T/err")"
-expect_rc "omctl checkpoint abc" 1 "$B/omctl" checkpoint abc -o "$T/x.img"
+expect_rc "omctl checkpoint abc" 2 "$B/omctl" checkpoint abc -o "$T/x.img"
 grep -qx "omctl: checkpoint: invalid pid 'abc'" "$T/err" &&
     ok "invalid pid message" || bad "invalid pid message" "$(cat "$T/err")"
-expect_rc "omctl checkpoint --kill --leave-running" 1 \
+expect_rc "omctl checkpoint --kill --leave-running" 2 \
     "$B/omctl" checkpoint 1 -o "$T/x.img" --kill --leave-running
-expect_rc "omctl ps --bogus" 1 "$B/omctl" ps --bogus
+expect_rc "omctl ps --bogus" 2 "$B/omctl" ps --bogus
+expect_rc "omctl --help" 0 "$B/omctl" --help
+grep -q "^usage: omctl" "$T/out" && grep -q "^  migrate PID NODE|home" "$T/out" &&
+    ok "omctl --help lists the commands on stdout" || bad "omctl --help" "$(head -3 "$T/out")"
+expect_rc "omctl help checkpoint" 0 "$B/omctl" help checkpoint
+grep -q "^usage: omctl checkpoint PID -o FILE" "$T/out" &&
+    ok "help checkpoint on stdout" || bad "help checkpoint" "$(head -3 "$T/out")"
+expect_rc "omctl migrate --help" 0 "$B/omctl" migrate --help
+grep -q "^usage: omctl migrate PID NODE|home" "$T/out" &&
+    ok "migrate --help on stdout" || bad "migrate --help" "$(head -3 "$T/out")"
+expect_rc "omctl help bogus" 2 "$B/omctl" help bogus
+expect_rc "omctl --version" 0 "$B/omctl" --version
+grep -Eq "^omctl \(omm\) [0-9]+\.[0-9]+" "$T/out" &&
+    ok "omctl --version: $(cat "$T/out")" || bad "omctl --version" "$(cat "$T/out")"
+for prog in omrun ommd; do
+	expect_rc "$prog --help" 0 "$B/$prog" --help
+	grep -q "^usage: $prog" "$T/out" && [ ! -s "$T/err" ] &&
+	    ok "$prog --help on stdout" || bad "$prog --help" "$(head -3 "$T/out")"
+	expect_rc "$prog --version" 0 "$B/$prog" --version
+	grep -Eq "^$prog \(omm\) [0-9]+\.[0-9]+" "$T/out" &&
+	    ok "$prog --version: $(cat "$T/out")" || bad "$prog --version" "$(cat "$T/out")"
+done
+expect_rc "ommd --bogus" 2 "$B/ommd" --bogus
+expect_rc "omrun --bogus (omrun's own failure)" 125 "$B/omrun" --bogus
 expect_rc "omctl checkpoint of an unmanaged process" 1 \
     "$B/omctl" checkpoint $$ -o "$T/x.img"
 grep -qx "omctl: checkpoint $$: process $$ is not managed by omm" "$T/err" &&
