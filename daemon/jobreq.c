@@ -217,6 +217,7 @@ jr_restore(struct jreq *r, char **cause)
 		return -1;
 	}
 	supervise_refresh(req.pid);
+	supervise_sync_threads(req.pid);
 	log_info("job %u: restored process %d: %llu pages in %.3f s", job,
 	    (int)req.pid, (unsigned long long)rep.stats.pages, rep.stats.secs);
 	rep.pid = req.pid;
@@ -270,6 +271,8 @@ jr_checkpoint(struct jreq *r, char **cause)
 		t->state = state;
 	if (rep.stats.exited)
 		supervise_forget(req.pid);
+	else
+		supervise_sync_threads(req.pid);
 	if (rv != 0) {
 		cause_set(cause, "cannot checkpoint process %d: %s",
 		    (int)req.pid, why);

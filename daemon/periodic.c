@@ -211,6 +211,8 @@ periodic_dump(struct periodic *p, struct ckpt_stats *st, char **cause)
 	rv = ckpt_dump(p->root, fd, &opts, st, cause);
 	if ((t = supervise_find(p->root)) != NULL)
 		t->state = state;
+	if (!st->exited)
+		supervise_sync_threads(p->root);
 	if (rv == 0 && fsync(fd) == -1)
 		rv = cause_set(cause, "fsync %s: %s", p->part, strerror(errno));
 	close(fd);

@@ -4,8 +4,10 @@
 #include <sys/queue.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +47,7 @@ static TAILQ_HEAD(, task)	tasks = TAILQ_HEAD_INITIALIZER(tasks);
 static LIST_HEAD(, task)	buckets[NBUCKETS];
 static uint32_t			this_job;	/* the supervisor's */
 
+static struct task *task_adopt(pid_t);
 static void	on_fork(struct task *, int);
 static void	on_exec(struct task *, int);
 static void	on_stop(struct task *, int);
@@ -203,6 +206,41 @@ supervise_refresh(pid_t tgid)
 		return;
 	free(t->command);
 	t->command = procinfo_cmdline(tgid);
+}
+
+/*
+ * The engine waits for a process's threads itself while it checkpoints
+ * or restores it: a thread it created (a restore) or that was created or
+ * ended meanwhile (a checkpoint) never reported to us. /proc says which
+ * threads the process has now.
+ */
+void
+supervise_sync_threads(pid_t tgid)
+{
+	struct task	*t, *tmp;
+	struct dirent	*de;
+	DIR		*dir;
+	char		 path[64];
+	long		 tid;
+
+	snprintf(path, sizeof path, "/proc/%ld/task", (long)tgid);
+	if ((dir = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if ((tid = strtol(de->d_name, NULL, 10)) <= 0 ||
+		    supervise_find((pid_t)tid) != NULL)
+			continue;
+		(void)task_adopt((pid_t)tid);
+	}
+	closedir(dir);
+	TAILQ_FOREACH_SAFE(t, &tasks, entry, tmp) {
+		if (t->tgid != tgid || t->tid == tgid)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/task/%ld", (long)tgid,
+		    (long)t->tid);
+		if (access(path, F_OK) == -1 && errno == ENOENT)
+			task_remove(t);
+	}
 }
 
 void

@@ -88,6 +88,8 @@ int		 supervise_nthreads(pid_t tgid);
 void		 supervise_forget(pid_t tgid);
 /* Refresh a process's command line (after a restore). */
 void		 supervise_refresh(pid_t tgid);
+/* Add the threads of tgid we have not seen, drop those gone. */
+void		 supervise_sync_threads(pid_t tgid);
 /* Let every tracee go, running as before: on shutdown. */
 void		 supervise_detach_all(void);
 

@@ -7,7 +7,8 @@
  *   8    the whole-stream reader and image info over the rest, as it is;
  *   9    the same after recomputing each frame's crc, so mutations reach the
  *        decoders behind the checksums instead of stopping there;
- *   10+  the decoder of section type byte - 1 (9 TIMERS, ...) over the rest.
+ *   10+  the decoder of section type byte - 1 (9 TIMERS, 11 THREAD) over
+ *        the rest.
  *
  * With FUZZ_IMAGE_SEEDS=DIR in the environment, LLVMFuzzerInitialize first
  * writes a seed corpus for every target into DIR (small valid images made
@@ -40,6 +41,7 @@ decode_one(uint8_t which, const uint8_t *p, size_t n)
 	struct img		 img;
 	struct img_pages	 pg;
 	struct img_end		 end;
+	struct img_thread	 th;
 	char			*cause = NULL;
 	uint32_t		 i;
 	uint64_t		 sum = 0;
@@ -81,6 +83,13 @@ decode_one(uint8_t which, const uint8_t *p, size_t n)
 			for (i = 1; i < img.timers.n; i++)
 				if (img.timers.t[i].id <= img.timers.t[i - 1].id)
 					abort();
+		}
+		break;
+	case IMG_SEC_THREAD + 1:
+		if (img_thread_decode(&th, p, n, &cause) == 0) {
+			for (i = 0; i < th.npending; i++)
+				sum += th.pending[i].raw[0];
+			img_thread_free(&th);
 		}
 		break;
 	}
@@ -217,6 +226,16 @@ seed_img(struct img *img, int full)
 	img->timers.t[1].notify = IMG_SIGEV_THREAD_ID;
 	img->timers.t[1].signo = 14;
 	img->timers.t[1].interval_ns = 5000000;
+	img->nthreads = 1;
+	img->threads = xcalloc(1, sizeof *img->threads);
+	img->threads[0].tid = 43;
+	strcpy(img->threads[0].comm, "seed-worker");
+	img->threads[0].regs.xstate_len = 64;
+	img->threads[0].regs.xstate = xcalloc(1, 64);
+	img->threads[0].nice = 5;
+	img->threads[0].npending = 1;
+	img->threads[0].pending = xcalloc(1, sizeof *img->threads[0].pending);
+	img->threads[0].pending[0].raw[0] = 12;
 }
 
 static void

@@ -1,7 +1,8 @@
 /*
  * cantmove.c: why a process cannot be checkpointed, read from /proc alone.
  *
- * The engine moves a single-threaded process whose memory is private
+ * The engine moves a process (a checkpoint takes all its threads, a
+ * migration only a single-threaded one) whose memory is private
  * (anonymous or file-backed) or shared with a regular file, and whose fds
  * can be reopened by path. Everything else is refused up front, naming the
  * thread count, mapping or fd, rather than producing an image that would
@@ -514,8 +515,11 @@ cantmove_task(pid_t pid, int migrate, const struct ckpt_origins *origins)
 	 */
 	if ((why = ckpt_timers_why(pid)) != NULL)
 		return why;
-	if (s.threads > 1) {
-		xasprintf(&why, "multi-threaded (%" PRId64 " threads)", s.threads);
+	/* a checkpoint takes every thread; a guest has one (issue 12, stage 2) */
+	if (migrate && s.threads > 1) {
+		xasprintf(&why, "multi-threaded (%" PRId64 " threads): only a "
+		    "checkpoint takes threads, migration does not yet",
+		    s.threads);
 		return why;
 	}
 	if (s.state == 'T')

@@ -1,11 +1,12 @@
 /*
- * ckpt-dump.c: checkpoint a single-threaded x86-64 process into an image.
+ * ckpt-dump.c: checkpoint an x86-64 process into an image.
  *
  * The tracee is interrupted (PTRACE_INTERRUPT) into a stop inside the
  * kernel's signal path. Its registers, signal state, task state and fds are
  * read there, partly by injected system calls (inject.c); then its memory is
  * read with process_vm_readv in big batches and streamed out through the
- * image writer. It is left in a signal-path stop again with its own
+ * image writer. Its other threads are stopped with it and read by
+ * ckpt-threads.c. It is left in a signal-path stop again with its own
  * registers, so resuming it lets the kernel restart an interrupted system
  * call exactly as if nothing had happened.
  */
@@ -65,6 +66,8 @@ struct dump {
 	struct user_regs_struct	 regs;		/* as interrupted */
 	siginfo_t		*caught;	/* dequeued while interrupting */
 	size_t			 ncaught;
+	struct ckpt_thread	*threads;	/* the others, stopped too */
+	size_t			 nthreads;
 	int			 stopped;	/* we hold it in a stop */
 	int			 memfd;		/* /proc/PID/mem */
 	int			 pmfd;		/* /proc/PID/pagemap */
@@ -423,6 +426,14 @@ dump_signals(struct dump *d, char **cause)
 	memcpy(&s->ss_flags, raw + SCR_ALTSTACK + 8, 4);
 	memcpy(&s->ss_size, raw + SCR_ALTSTACK + 16, 8);
 	return 0;
+}
+
+/* Every other thread: its registers, signals and registrations. */
+static int
+dump_threads(struct dump *d, char **cause)
+{
+	return ckpt_threads_dump(d->pid, d->in, d->threads, d->nthreads,
+	    &d->img, (d->flags & CKPT_KILL) != 0, d->stats, cause);
 }
 
 /* Supplementary groups, from the Groups line of /proc/PID/status. */
@@ -1284,6 +1295,7 @@ static const struct dump_step {
 } dump_steps[] = {
 	{ "registers", dump_regs },
 	{ "injection", dump_inject_begin },
+	{ "threads", dump_threads },
 	{ "signals", dump_signals },
 	{ "process", dump_proc },
 	{ "fds", dump_fds },
@@ -1339,6 +1351,7 @@ dump_release(struct dump *d, int how)
 	}
 	/* Signals dequeued while interrupting and never re-queued: deliver one. */
 	ptrace(PTRACE_CONT, d->pid, 0, d->ncaught > 0 ? d->caught[0].si_signo : 0);
+	ckpt_threads_release(d->threads, d->nthreads);
 }
 
 int
@@ -1379,6 +1392,11 @@ ckpt_dump(pid_t pid, int out_fd, const struct ckpt_opts *opts,
 	}
 	d.stopped = 1;
 	tstop = ckpt_now();
+	/* All of them before anything is read: one instant of the process. */
+	if (ckpt_threads_stop(pid, &d.threads, &d.nthreads, &why) == -1) {
+		cause_set(cause, "interrupting: %s", why);
+		goto out;
+	}
 	/* Taken between the check above and the stop: the same refusal. */
 	if (!(d.flags & CKPT_MIGRATE) && (msg = ckpt_locks_held(pid)) != NULL) {
 		cause_set(cause, "%s", msg);
@@ -1412,6 +1430,7 @@ out:
 	free(why);
 	free(d.addrs);
 	free(d.caught);
+	ckpt_threads_free(d.threads, d.nthreads);
 	if (d.memfd != -1)
 		close(d.memfd);
 	if (d.pmfd != -1)
@@ -1427,5 +1446,6 @@ ckpt_resume(pid_t pid, char **cause)
 	if (ptrace(PTRACE_CONT, pid, 0, 0) == -1)
 		return cause_set(cause, "resuming %ld: %s", (long)pid,
 		    strerror(errno));
+	ckpt_threads_cont(pid);
 	return 0;
 }

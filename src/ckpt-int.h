@@ -153,6 +153,40 @@ int	ckpt_timers_restore(struct inject *, pid_t, const struct img_timers *,
 	    const struct img_signals *sig, char **cause);
 int	ckpt_timer_siginfo(const siginfo_t *si);
 
+/*
+ * (ckpt-threads.c) A thread of a process being dumped, other than the
+ * main one, held in its interrupt stop.
+ */
+struct ckpt_thread {
+	pid_t		 tid;
+	siginfo_t	*caught;	/* dequeued while interrupting it */
+	size_t		 ncaught;
+};
+/*
+ * Interrupt every thread of pid (whose main thread is stopped already)
+ * until a pass over /proc/PID/task finds none new; threads that exit on
+ * the way are left out. Appends to *threads.
+ */
+int	ckpt_threads_stop(pid_t, struct ckpt_thread **, size_t *, char **cause);
+/*
+ * Each thread's state into img->threads; in is the main thread's
+ * injection (its area serves them all). kill: the signals dequeued from
+ * a thread go into the image only, else back into its queue.
+ */
+int	ckpt_threads_dump(pid_t, struct inject *in, struct ckpt_thread *,
+	    size_t, struct img *, int kill, struct ckpt_stats *, char **cause);
+/* Resume the stopped threads, each with a signal dequeued and not re-queued. */
+void	ckpt_threads_release(struct ckpt_thread *, size_t);
+void	ckpt_threads_free(struct ckpt_thread *, size_t);
+/* PTRACE_CONT every thread of pid but pid (those not stopped refuse: fine). */
+void	ckpt_threads_cont(pid_t);
+/*
+ * Create the image's threads in the restored process pid through the
+ * main thread's injection in; they are left in their interrupt stops.
+ */
+int	ckpt_threads_restore(pid_t, struct inject *in, const struct img *,
+	    struct ckpt_stats *, char **cause);
+
 /* Monotonic seconds. */
 static inline double
 ckpt_now(void)

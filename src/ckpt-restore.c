@@ -157,6 +157,11 @@ restore_check(struct restore *r, char **cause)
 		return cause_set(cause, "image has %d vdso mappings", vdso);
 	if (r->img.regs.xstate_len == 0)
 		return cause_set(cause, "image has no xstate");
+	/* a guest, or the original coming home, has one thread (issue 12) */
+	if (r->img.nthreads > 0 && (r->flags & RESTORE_KEEP_FILES))
+		return cause_set(cause, "image has %u threads besides the main "
+		    "one: a migrating process is restored single-threaded "
+		    "only", r->img.nthreads);
 	return 0;
 }
 
@@ -1590,6 +1595,13 @@ restore_pending(struct restore *r, char **cause)
 	return 0;
 }
 
+/* The other threads, created by the main one (ckpt-threads.c). */
+static int
+restore_threads(struct restore *r, char **cause)
+{
+	return ckpt_threads_restore(r->pid, r->in, &r->img, r->stats, cause);
+}
+
 /*
  * Interval and POSIX timers, armed with what was left of them at the dump
  * (ckpt-timers.c). After the pending signals, so that a timer signal that
@@ -1808,6 +1820,7 @@ static const struct restore_step {
 	{ "checking the pages", restore_verify },
 	{ "pending signals", restore_pending },
 	{ "timers", restore_timers },
+	{ "threads", restore_threads },
 	{ "seccomp filter", restore_seccomp },
 	{ "registers", restore_finish },
 };
@@ -1923,6 +1936,8 @@ ckpt_restore(pid_t stub, int in_fd, struct restore_opts *opts,
 		cause_set(cause, "resuming: %s", strerror(errno));
 		goto out_kill;
 	}
+	if (!(r.flags & RESTORE_LEAVE_STOPPED))
+		ckpt_threads_cont(stub);
 	stats->freeze_secs = ckpt_now() - tstop;
 	if (opts != NULL && (r.flags & RESTORE_GUEST)) {
 		opts->listener = r.listener;

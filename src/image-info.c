@@ -225,9 +225,21 @@ info_text(FILE *f, const struct img_info *in)
 	    PRIx64 ", xstate %u bytes\n", img->regs.gpr[GPR_RIP],
 	    img->regs.gpr[GPR_RSP], img->regs.gpr[GPR_FS_BASE],
 	    img->regs.xstate_len);
+	for (i = 0; i < img->nthreads; i++) {
+		const struct img_thread	*th = &img->threads[i];
+
+		fprintf(f, "thread %d (%s): rip %#" PRIx64 ", rsp %#" PRIx64
+		    ", fs_base %#" PRIx64 ", blocked %#" PRIx64 ", %u pending, "
+		    "policy %u/%u nice %d\n", th->tid, th->comm,
+		    th->regs.gpr[GPR_RIP], th->regs.gpr[GPR_RSP],
+		    th->regs.gpr[GPR_FS_BASE], th->blocked, th->npending,
+		    th->sched_policy, th->sched_priority, th->nice);
+	}
 
 	fprintf(f, "\nsections:\n  %-8s %8s %14s\n", "TYPE", "COUNT", "BYTES");
 	for (t = IMG_SEC_HEADER; t <= IMG_SEC_MAX; t++) {
+		if (!img_sec_known(t))
+			continue;
 		fprintf(f, "  %-8s %8" PRIu64 " %14" PRIu64 "\n", img_sec_name(t),
 		    in->st.count[t], in->st.bytes[t]);
 	}
@@ -393,6 +405,8 @@ info_json(FILE *f, const struct img_info *in)
 	fprintf(f, ",\"image\":{\"version\":%u,\"bytes\":%" PRIu64
 	    ",\"sections\":[", h->version, in->image_bytes);
 	for (t = IMG_SEC_HEADER; t <= IMG_SEC_MAX; t++) {
+		if (!img_sec_known(t))
+			continue;
 		fprintf(f, "%s{\"type\":", t == IMG_SEC_HEADER ? "" : ",");
 		json_str(f, img_sec_name(t));
 		fprintf(f, ",\"count\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
@@ -454,6 +468,27 @@ info_json(FILE *f, const struct img_info *in)
 	fprintf(f, ",\"fs_base\":");
 	json_hex(f, img->regs.gpr[GPR_FS_BASE]);
 	fprintf(f, ",\"xstate_bytes\":%u}", img->regs.xstate_len);
+
+	fprintf(f, ",\"threads\":[");
+	for (i = 0; i < img->nthreads; i++) {
+		const struct img_thread	*th = &img->threads[i];
+
+		fprintf(f, "%s{\"tid\":%d,\"comm\":", i == 0 ? "" : ",",
+		    th->tid);
+		json_str(f, th->comm);
+		fprintf(f, ",\"rip\":");
+		json_hex(f, th->regs.gpr[GPR_RIP]);
+		fprintf(f, ",\"rsp\":");
+		json_hex(f, th->regs.gpr[GPR_RSP]);
+		fprintf(f, ",\"fs_base\":");
+		json_hex(f, th->regs.gpr[GPR_FS_BASE]);
+		fprintf(f, ",\"blocked\":");
+		json_hex(f, th->blocked);
+		fprintf(f, ",\"pending\":%u,\"policy\":%u,\"priority\":%u,"
+		    "\"nice\":%d}", th->npending, th->sched_policy,
+		    th->sched_priority, th->nice);
+	}
+	fprintf(f, "]");
 
 	fprintf(f, ",\"vmas\":[");
 	for (i = 0; i < img->nvmas; i++) {

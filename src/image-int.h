@@ -9,7 +9,7 @@
 
 #define IMG_FRAME_HDR	16	/* u32 type, u32 flags, u64 length */
 #define IMG_FRAME_CRC	4
-#define IMG_SEC_MAX	IMG_SEC_TIMERS	/* the highest type number */
+#define IMG_SEC_MAX	IMG_SEC_THREAD	/* the highest type number */
 
 /* Sizes of the fixed parts of the payloads, for "can this length be right". */
 #define IMG_PAGES_HDR	8	/* u32 count, u32 reserved */
@@ -18,6 +18,8 @@
 #define IMG_PTIMER_LEN	(4 * 4 + 3 * 8 + 4)	/* one POSIX timer */
 #define IMG_X86_PAGE	4096	/* vma bounds are in base pages on x86-64 */
 
+/* 1 for a type this omm knows (the numbering has gaps). */
+int		 img_sec_known(uint32_t type);
 /* "HEADER", "PROC", ...; "section" for a type out of range. */
 const char	*img_sec_name(uint32_t type);
 /* Largest payload a section of this type can need (page_size for PAGES). */

@@ -156,7 +156,8 @@ img_reserve(struct img_reader *r, size_t n, char **cause)
 static const char *
 img_label(uint32_t type, uint64_t idx, char *s, size_t n)
 {
-	if (type == IMG_SEC_PAGES || type == 0 || type > IMG_SEC_MAX)
+	if (type == IMG_SEC_PAGES || type == IMG_SEC_THREAD ||
+	    !img_sec_known(type))
 		snprintf(s, n, "%s #%llu", img_sec_name(type), (unsigned long long)idx);
 	else
 		snprintf(s, n, "%s", img_sec_name(type));
@@ -178,6 +179,14 @@ img_check_order(struct img_reader *r, uint32_t type, const char *label,
 	}
 	if (type == IMG_SEC_HEADER)
 		return cause_set(cause, "image section HEADER appears twice");
+	if (type == IMG_SEC_THREAD) {
+		/* the main thread's REGS and SIGNALS first, FDS after */
+		if (!(r->seen & (1u << IMG_SEC_SIGNALS)) ||
+		    (r->seen & (1u << IMG_SEC_FDS)))
+			return cause_set(cause, "image section %s out of place "
+			    "(it comes between SIGNALS and FDS)", label);
+		return 0;
+	}
 	if (type != IMG_SEC_PAGES && type != IMG_SEC_END) {
 		if (r->seen & (1u << type)) {
 			return cause_set(cause, "image section %s appears twice",
@@ -229,7 +238,7 @@ img_read_frame(struct img_reader *r, uint32_t *typep, size_t *lenp, char **cause
 	img_label(type, idx, label, sizeof label);
 	if (idx == 0 && type != IMG_SEC_HEADER)
 		return cause_set(cause, "not an omm image");
-	if (type == 0 || type > IMG_SEC_MAX) {
+	if (!img_sec_known(type)) {
 		return cause_set(cause, "image section #%llu has unknown type %u",
 		    (unsigned long long)idx, type);
 	}
@@ -300,6 +309,33 @@ img_sec_fail(uint32_t type, uint64_t idx, char **cause)
 	    *cause != NULL ? *cause : "invalid");
 }
 
+/* One more THREAD section: its thread goes after those before it. */
+static int
+img_thread_add(struct img_reader *r, struct img *img, size_t len, char **cause)
+{
+	struct img_thread	t;
+	uint32_t		i;
+
+	if (img->nthreads >= IMG_MAX_THREADS)
+		return cause_set(cause, "more than %d THREAD sections",
+		    IMG_MAX_THREADS);
+	if (img_thread_decode(&t, r->buf + IMG_FRAME_HDR, len, cause) != 0)
+		return img_sec_fail(IMG_SEC_THREAD, r->nsections - 1, cause);
+	for (i = 0; i < img->nthreads; i++) {
+		if (img->threads[i].tid == t.tid) {
+			img_thread_free(&t);
+			return cause_set(cause, "image section THREAD #%llu: "
+			    "thread %d appears twice",
+			    (unsigned long long)(r->nsections - 1),
+			    (int)img->threads[i].tid);
+		}
+	}
+	img->threads = xreallocarray(img->threads, img->nthreads + 1,
+	    sizeof *img->threads);
+	img->threads[img->nthreads++] = t;
+	return 0;
+}
+
 static int
 img_meta_decode(struct img_reader *r, struct img *img, uint32_t type,
     size_t len, char **cause)
@@ -308,6 +344,8 @@ img_meta_decode(struct img_reader *r, struct img *img, uint32_t type,
 	long				 ps;
 	size_t				 i;
 
+	if (type == IMG_SEC_THREAD)
+		return img_thread_add(r, img, len, cause);
 	for (i = 0; i < IMG_NMETA; i++) {
 		if (img_meta_codecs[i].type == type)
 			mc = &img_meta_codecs[i];

@@ -211,6 +211,35 @@ img_header_defaults(struct img_header *h)
 		cpu_features_get(&h->cpu);
 }
 
+/* A THREAD section per thread but the main one, checked like the rest. */
+static int
+img_write_threads(struct img_writer *w, const struct img *img, char **cause)
+{
+	struct img_thread	t;
+	uint32_t		i;
+
+	if (img->nthreads > IMG_MAX_THREADS)
+		return cause_set(cause, "write image: %u threads, more than %d",
+		    img->nthreads, IMG_MAX_THREADS);
+	for (i = 0; i < img->nthreads; i++) {
+		img_frame_start(w);
+		img_thread_encode(&img->threads[i], &w->frame);
+		if (img_thread_decode(&t, w->frame.data + IMG_FRAME_HDR,
+		    w->frame.len - IMG_FRAME_HDR, cause) != 0) {
+			w->state = W_FAILED;
+			if (cause != NULL)
+				cause_set(cause, "write image section THREAD "
+				    "(thread %d): %s", (int)img->threads[i].tid,
+				    *cause);
+			return -1;
+		}
+		img_thread_free(&t);
+		if (img_frame_write(w, IMG_SEC_THREAD, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 img_write_meta(struct img_writer *w, const struct img *img, char **cause)
 {
@@ -237,6 +266,9 @@ img_write_meta(struct img_writer *w, const struct img *img, char **cause)
 			return -1;
 		}
 		if (img_frame_write(w, mc->type, cause) != 0)
+			return -1;
+		if (mc->type == IMG_SEC_SIGNALS &&
+		    img_write_threads(w, &t, cause) != 0)
 			return -1;
 	}
 	w->state = W_META;

@@ -21,6 +21,14 @@
 
 #include "image-int.h"
 
+/*
+ * THREAD without xstate or pending signals: tid, comm, the register count
+ * and registers, xstate length, mask, altstack (3), rseq (3), robust list
+ * (2), clear_child_tid, policy, priority, nice, pending count.
+ */
+#define IMG_THREAD_FIXED	(4 + 16 + 4 + IMG_NGREGS * 8 + 4 + 8 + \
+	2 * 8 + 4 + 8 + 2 * 4 + 2 * 8 + 8 + 3 * 4 + 4)
+
 /* Section types: name and the largest payload each can need. */
 static const struct img_sec_type {
 	const char	*name;
@@ -44,16 +52,24 @@ static const struct img_sec_type {
 	[IMG_SEC_END] = { "END", IMG_END_LEN, IMG_END_LEN },
 	[IMG_SEC_TIMERS] = { "TIMERS", IMG_TIMERS_HDR,
 	    IMG_TIMERS_HDR + (uint64_t)IMG_MAX_TIMERS * IMG_PTIMER_LEN },
+	[IMG_SEC_THREAD] = { "THREAD", IMG_THREAD_FIXED,
+	    IMG_THREAD_FIXED + IMG_MAX_XSTATE + IMG_MAX_PENDING * 128 },
 };
 
 /* Smallest FDS / VMAS entry: every fixed field and an empty path. */
 #define IMG_FD_FIXED	(4 * 4 + 8 + 4 + 3 * 8 + 4 + 4)
 #define IMG_VMA_FIXED	(2 * 8 + 3 * 4 + 4 * 8 + 8 + 4 + 8)
 
+int
+img_sec_known(uint32_t type)
+{
+	return type != 0 && type <= IMG_SEC_MAX && img_sec_types[type].name != NULL;
+}
+
 const char *
 img_sec_name(uint32_t type)
 {
-	if (type == 0 || type > IMG_SEC_MAX)
+	if (!img_sec_known(type))
 		return "section";
 	return img_sec_types[type].name;
 }
@@ -61,7 +77,7 @@ img_sec_name(uint32_t type)
 uint64_t
 img_sec_minlen(uint32_t type)
 {
-	if (type == 0 || type > IMG_SEC_MAX)
+	if (!img_sec_known(type))
 		return 0;
 	return img_sec_types[type].minlen;
 }
@@ -71,7 +87,7 @@ img_sec_maxlen(uint32_t type, uint32_t page_size)
 {
 	uint64_t	n;
 
-	if (type == 0 || type > IMG_SEC_MAX)
+	if (!img_sec_known(type))
 		return 0;
 	if (type == IMG_SEC_PAGES)
 		n = IMG_PAGES_HDR + (uint64_t)IMG_PAGES_PER_SECTION * (8 + page_size);
@@ -92,6 +108,9 @@ img_free(struct img *img)
 	free(img->regs.xstate);
 	free(img->sig.pending);
 	free(img->timers.t);
+	for (i = 0; img->threads != NULL && i < img->nthreads; i++)
+		img_thread_free(&img->threads[i]);
+	free(img->threads);
 	for (i = 0; img->fds != NULL && i < img->nfds; i++)
 		free(img->fds[i].path);
 	free(img->fds);
@@ -651,6 +670,124 @@ img_timers_decode(struct img_timers *out, const void *p, size_t len,
 fail:
 	free(t.t);
 	return -1;
+}
+
+void
+img_thread_encode(const struct img_thread *t, struct buf *b)
+{
+	uint32_t	i, n;
+
+	buf_add_u32(b, (uint32_t)t->tid);
+	buf_add(b, t->comm, sizeof t->comm);
+	buf_add_u32(b, IMG_NGREGS);
+	for (i = 0; i < IMG_NGREGS; i++)
+		buf_add_u64(b, t->regs.gpr[i]);
+	buf_add_u32(b, t->regs.xstate == NULL ? 0 : t->regs.xstate_len);
+	if (t->regs.xstate != NULL)
+		buf_add(b, t->regs.xstate, t->regs.xstate_len);
+	buf_add_u64(b, t->blocked);
+	buf_add_u64(b, t->ss_sp);
+	buf_add_u64(b, t->ss_size);
+	buf_add_u32(b, t->ss_flags);
+	buf_add_u64(b, t->rseq_addr);
+	buf_add_u32(b, t->rseq_len);
+	buf_add_u32(b, t->rseq_sig);
+	buf_add_u64(b, t->robust_list);
+	buf_add_u64(b, t->robust_len);
+	buf_add_u64(b, t->clear_tid);
+	buf_add_u32(b, t->sched_policy);
+	buf_add_u32(b, t->sched_priority);
+	buf_add_u32(b, (uint32_t)t->nice);
+	n = t->pending == NULL ? 0 : t->npending;
+	buf_add_u32(b, n);
+	for (i = 0; i < n; i++)
+		buf_add(b, t->pending[i].raw, sizeof t->pending[i].raw);
+}
+
+void
+img_thread_free(struct img_thread *t)
+{
+	free(t->regs.xstate);
+	free(t->pending);
+	memset(t, 0, sizeof *t);
+}
+
+int
+img_thread_decode(struct img_thread *out, const void *p, size_t len,
+    char **cause)
+{
+	struct img_thread	 t;
+	struct buf_rd		 r;
+	const void		*x;
+	uint32_t		 i, n;
+	int32_t			 signo;
+
+	memset(&t, 0, sizeof t);
+	buf_rd_init(&r, p, len);
+	t.tid = (int32_t)buf_rd_u32(&r);
+	buf_rd_bytes(&r, t.comm, sizeof t.comm);
+	n = buf_rd_u32(&r);
+	if (!r.err && n != IMG_NGREGS)
+		return cause_set(cause, "%u registers, expected %d", n, IMG_NGREGS);
+	for (i = 0; i < IMG_NGREGS; i++)
+		t.regs.gpr[i] = buf_rd_u64(&r);
+	n = buf_rd_u32(&r);
+	if (!r.err && n > IMG_MAX_XSTATE)
+		return cause_set(cause, "xstate of %u bytes, more than %u", n,
+		    IMG_MAX_XSTATE);
+	x = buf_rd_ptr(&r, n);
+	t.regs.xstate_len = n;
+	t.blocked = buf_rd_u64(&r);
+	t.ss_sp = buf_rd_u64(&r);
+	t.ss_size = buf_rd_u64(&r);
+	t.ss_flags = buf_rd_u32(&r);
+	t.rseq_addr = buf_rd_u64(&r);
+	t.rseq_len = buf_rd_u32(&r);
+	t.rseq_sig = buf_rd_u32(&r);
+	t.robust_list = buf_rd_u64(&r);
+	t.robust_len = buf_rd_u64(&r);
+	t.clear_tid = buf_rd_u64(&r);
+	t.sched_policy = buf_rd_u32(&r);
+	t.sched_priority = buf_rd_u32(&r);
+	t.nice = (int32_t)buf_rd_u32(&r);
+	n = buf_rd_u32(&r);
+	if (r.err)
+		return rd_done(&r, len, cause);
+	if (t.tid <= 0)
+		return cause_set(cause, "thread id %d", t.tid);
+	if (t.comm[sizeof t.comm - 1] != '\0')
+		return cause_set(cause, "thread %d: name not terminated", t.tid);
+	if (t.nice < -20 || t.nice > 19)
+		return cause_set(cause, "thread %d: nice %d out of range", t.tid,
+		    t.nice);
+	if (n > IMG_MAX_PENDING)
+		return cause_set(cause, "thread %d: %u pending signals, more "
+		    "than %d", t.tid, n, IMG_MAX_PENDING);
+	if ((uint64_t)n * 128 > buf_rd_left(&r))
+		return cause_set(cause, "thread %d: %u pending signals do not "
+		    "fit in %zu bytes", t.tid, n, buf_rd_left(&r));
+	if (n != 0)
+		t.pending = xcalloc(n, sizeof *t.pending);
+	t.npending = n;
+	for (i = 0; i < n; i++) {
+		buf_rd_bytes(&r, t.pending[i].raw, sizeof t.pending[i].raw);
+		memcpy(&signo, t.pending[i].raw, 4);
+		if (signo < 1 || signo > 64) {
+			free(t.pending);
+			return cause_set(cause, "thread %d: pending signal %d",
+			    t.tid, signo);
+		}
+	}
+	if (rd_done(&r, len, cause) != 0) {
+		free(t.pending);
+		return -1;
+	}
+	if (t.regs.xstate_len != 0) {
+		t.regs.xstate = xmalloc(t.regs.xstate_len);
+		memcpy(t.regs.xstate, x, t.regs.xstate_len);
+	}
+	*out = t;
+	return 0;
 }
 
 void

@@ -370,6 +370,48 @@ fail:
 	return NULL;
 }
 
+struct inject *
+inject_thread(const struct inject *from, pid_t tid, char **cause)
+{
+	struct inject	*in;
+	uint64_t	 mask;
+
+	in = xcalloc(1, sizeof *in);
+	in->pid = tid;
+	in->area = from->area;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &in->saved) == -1) {
+		cause_set(cause, "thread %ld: PTRACE_GETREGS: %s", (long)tid,
+		    strerror(errno));
+		goto fail;
+	}
+	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof mask, &in->saved_mask) == -1) {
+		cause_set(cause, "thread %ld: PTRACE_GETSIGMASK: %s", (long)tid,
+		    strerror(errno));
+		goto fail;
+	}
+	mask = ~0ULL & ~(1ULL << (SIGTRAP - 1));
+	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask) == -1) {
+		cause_set(cause, "thread %ld: PTRACE_SETSIGMASK: %s", (long)tid,
+		    strerror(errno));
+		goto fail;
+	}
+	return in;
+fail:
+	inject_free(in);
+	return NULL;
+}
+
+int
+inject_thread_end(struct inject *in, int restore, char **cause)
+{
+	if (!restore || in->exited)
+		return 0;
+	if (ptrace(PTRACE_SETREGS, in->pid, 0, &in->saved) == -1)
+		return cause_set(cause, "thread %ld: PTRACE_SETREGS: %s",
+		    (long)in->pid, strerror(errno));
+	return 0;
+}
+
 uint64_t
 inject_area(const struct inject *in)
 {

@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
   libseccomp-dev libevent-dev libssl-dev libcmocka-dev
   iproute2 procps passwd util-linux
-  bc xz-utils gzip coreutils python3 tmux
+  bc xz-utils gzip pigz coreutils python3 tmux
   libcap2-bin iputils-ping sudo
   sqlite3 make gcc git
   systemd systemd-container"

@@ -6,6 +6,8 @@
  *
  *   section HEADER   (always first)
  *   section PROC, REGS, SIGNALS, TIMERS, FDS, VMAS   (metadata, each exactly once)
+ *   section THREAD   (zero or more: one per thread but the main one, after
+ *                     SIGNALS and before FDS)
  *   section PAGES    (zero or more: page contents, zero pages never stored)
  *   section END      (counts of what came before, catches truncation)
  *
@@ -33,7 +35,8 @@
 /*
  * 2: PROC carries the supplementary groups, mlockall flags and membarrier
  * registrations; VMAS's madvise word the mergeable and lock bits.
- * 3: a TIMERS section (interval timers, POSIX timers).
+ * 3: a TIMERS section (interval timers, POSIX timers); THREAD sections (one
+ *    per thread but the main one) after SIGNALS.
  */
 #define IMG_VERSION		3
 #define IMG_ARCH_X86_64		62		/* EM_X86_64 */
@@ -48,6 +51,7 @@
 #define IMG_MAX_GROUPS		65536		/* NGROUPS_MAX */
 #define IMG_MAX_TIMERS		65536		/* POSIX timers of one process */
 #define IMG_PAGES_PER_SECTION	1024		/* 4 MiB of data at most */
+#define IMG_MAX_THREADS		4096		/* THREAD sections in one image */
 
 enum img_sec {
 	IMG_SEC_HEADER = 1,
@@ -59,6 +63,7 @@ enum img_sec {
 	IMG_SEC_PAGES = 7,
 	IMG_SEC_END = 8,
 	IMG_SEC_TIMERS = 9,
+	IMG_SEC_THREAD = 11,	/* any number, after SIGNALS, before FDS */
 };
 
 struct img_header {
@@ -240,6 +245,29 @@ struct img_vma {
 	uint64_t	npages;		/* pages of this vma stored in PAGES sections */
 };
 
+/*
+ * A thread other than the main one (whose state is in PROC, REGS and
+ * SIGNALS): what the kernel keeps per thread. Its pending signals are its
+ * own queue's (the process-wide queue is in SIGNALS).
+ */
+struct img_thread {
+	int32_t		tid;		/* at dump: a restore asks for it again */
+	char		comm[16];	/* /proc/PID/task/TID/comm */
+	struct img_regs	regs;		/* fs/gs base in gpr */
+	uint64_t	blocked;
+	uint64_t	ss_sp, ss_size;
+	uint32_t	ss_flags;
+	uint64_t	rseq_addr;	/* 0: none */
+	uint32_t	rseq_len, rseq_sig;
+	uint64_t	robust_list, robust_len;
+	uint64_t	clear_tid;	/* set_tid_address / CLONE_CHILD_CLEARTID */
+	uint32_t	sched_policy;	/* SCHED_*, with SCHED_RESET_ON_FORK */
+	uint32_t	sched_priority;
+	int32_t		nice;
+	uint32_t	npending;
+	struct img_siginfo *pending;	/* shared is always 0 */
+};
+
 /* Everything but page contents, as decoded. */
 struct img {
 	struct img_header	hdr;
@@ -247,6 +275,8 @@ struct img {
 	struct img_regs		regs;
 	struct img_signals	sig;
 	struct img_timers	timers;
+	uint32_t		nthreads;	/* THREAD sections */
+	struct img_thread	*threads;
 	uint32_t		nfds;
 	struct img_fd		*fds;
 	uint32_t		nvmas;
@@ -281,6 +311,9 @@ void	img_signals_encode(const struct img_signals *, struct buf *);
 int	img_signals_decode(struct img_signals *, const void *, size_t, char **cause);
 void	img_timers_encode(const struct img_timers *, struct buf *);
 int	img_timers_decode(struct img_timers *, const void *, size_t, char **cause);
+void	img_thread_encode(const struct img_thread *, struct buf *);
+int	img_thread_decode(struct img_thread *, const void *, size_t, char **cause);
+void	img_thread_free(struct img_thread *);
 void	img_fds_encode(const struct img_fd *, uint32_t, struct buf *);
 int	img_fds_decode(struct img_fd **, uint32_t *, const void *, size_t, char **cause);
 void	img_vmas_encode(const struct img_vma *, uint32_t, struct buf *);
@@ -295,7 +328,7 @@ int	img_end_decode(struct img_end *, const void *, size_t, char **cause);
  */
 struct img_writer;
 struct img_writer *img_writer_new(int fd);
-/* HEADER then PROC, REGS, SIGNALS, TIMERS, FDS, VMAS. */
+/* HEADER then PROC, REGS, SIGNALS, THREAD..., TIMERS, FDS, VMAS. */
 int	img_write_meta(struct img_writer *, const struct img *, char **cause)
 	    __attribute__((warn_unused_result));
 /* One PAGES section; data is count pages in iov (any split), addrs are page addresses. */

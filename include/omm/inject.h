@@ -36,6 +36,20 @@ struct inject;
  */
 struct inject	*inject_init(pid_t pid, uint64_t hint, char **cause);
 uint64_t	 inject_area(const struct inject *);
+
+/*
+ * Inject into tid, another thread of the process of from (it shares the
+ * address space, so from's area serves it): tid must be in a ptrace stop;
+ * its registers and mask are saved and its mask set as inject_init does.
+ * No mapping is made, and inject_thread_end makes none go: with restore,
+ * it puts back tid's registers but not its mask (inject_saved_mask): the
+ * caller settles tid (inject_settle) with every signal still blocked, so
+ * that none is delivered on the way, and sets the mask after.
+ */
+struct inject	*inject_thread(const struct inject *from, pid_t tid,
+		    char **cause);
+int	inject_thread_end(struct inject *, int restore, char **cause)
+	    __attribute__((warn_unused_result));
 /* Tracee address of the scratch pages. */
 uint64_t	 inject_scratch(const struct inject *);
 

@@ -10,7 +10,7 @@
 # a multi-threaded one, root's job asked by a user and one user's job asked
 # by another must fail (status 1) with the specific cause.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-need "$OMMD" "$OMRUN" "$OMCTL" "$TOOLS/imgedit" "$PROGS/mem" "$PROGS/threads"
+need "$OMMD" "$OMRUN" "$OMCTL" "$TOOLS/imgedit" "$PROGS/mem"
 
 IMGEDIT=$TOOLS/imgedit
 BASE=$T/base.img
@@ -95,8 +95,8 @@ case_flip() {
 
 case_version() {
 	cp "$BASE" "$D/v.img"
-	"$IMGEDIT" set-version "$D/v.img" 3 || fail "imgedit set-version"
-	refuse "$D/v.img" "image version 3, this omm reads version 2" info
+	"$IMGEDIT" set-version "$D/v.img" 99 || fail "imgedit set-version"
+	refuse "$D/v.img" "image version 99, this omm reads version [0-9]+" info
 }
 
 case_cpu() {
@@ -176,12 +176,6 @@ still_fine() {
 case_unmanaged() {
 	start_prog plain mem
 	checkpoint_refused "$JOB" "process $JOB is not managed by omm"
-	still_fine
-}
-
-case_threads() {
-	start_prog omrun threads
-	checkpoint_refused "$JOB" "multi-threaded \(2 threads\)"
 	still_fine
 }
 
@@ -279,7 +273,6 @@ test_user omm-test || fail "cannot create user omm-test"
 test_user omm-test2 || fail "cannot create user omm-test2"
 run_case "checkpoint of a pid that does not exist" case_nopid
 run_case "checkpoint of an unmanaged process" case_unmanaged
-run_case "checkpoint of a multi-threaded process" case_threads
 run_case "omm-test checkpoints root's job" case_user_vs_root
 run_case "omm-test2 checkpoints omm-test's job" case_user_vs_user
 run_case "omm-test checkpoints its own job" case_user_own

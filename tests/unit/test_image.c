@@ -715,7 +715,13 @@ test_header_rejects(void **state)
 
 	a.hdr.version = 7;
 	raw_sample(&r, &a);
-	expect_raw(&r, "version 7", "image version 7, this omm reads version 3");
+	{
+		char	want[64];
+
+		snprintf(want, sizeof want, "image version 7, this omm reads "
+		    "version %d", IMG_VERSION);
+		expect_raw(&r, "version 7", want);
+	}
 	raw_free(&r);
 	a.hdr.version = IMG_VERSION;
 
@@ -1664,6 +1670,220 @@ test_write_corpus(void **state)
 	}
 }
 
+/* A thread for the THREAD tests: every field set, two pending signals. */
+static void
+sample_thread(struct img_thread *t, int32_t tid)
+{
+	int	i;
+
+	memset(t, 0, sizeof *t);
+	t->tid = tid;
+	snprintf(t->comm, sizeof t->comm, "worker-%d", (int)tid);
+	for (i = 0; i < IMG_NGREGS; i++)
+		t->regs.gpr[i] = 0x0101010101010101ull * (uint64_t)(i + tid);
+	t->regs.xstate_len = 1024;
+	t->regs.xstate = xmalloc(1024);
+	for (i = 0; i < 1024; i++)
+		t->regs.xstate[i] = (uint8_t)(i + tid);
+	t->blocked = 0x10002;
+	t->ss_sp = 0x7f0000100000;
+	t->ss_size = 65536;
+	t->ss_flags = 0;
+	t->rseq_addr = 0x7f0000200000 + (uint64_t)tid * 0x1000;
+	t->rseq_len = 32;
+	t->rseq_sig = 0x53053053;
+	t->robust_list = 0x7f0000300000;
+	t->robust_len = 24;
+	t->clear_tid = 0x7f00004002d0;
+	t->sched_policy = 3;		/* SCHED_BATCH */
+	t->sched_priority = 0;
+	t->nice = -3;
+	t->npending = 2;
+	t->pending = xcalloc(2, sizeof *t->pending);
+	t->pending[0].raw[0] = 12;
+	t->pending[1].raw[0] = 34;
+	t->pending[1].raw[127] = 0x5a;
+}
+
+static void
+assert_thread_equal(const struct img_thread *a, const struct img_thread *b)
+{
+	uint32_t	i;
+
+	assert_int_equal(a->tid, b->tid);
+	assert_string_equal(a->comm, b->comm);
+	assert_memory_equal(a->regs.gpr, b->regs.gpr, sizeof a->regs.gpr);
+	assert_int_equal(a->regs.xstate_len, b->regs.xstate_len);
+	assert_memory_equal(a->regs.xstate, b->regs.xstate, a->regs.xstate_len);
+	assert_int_equal(a->blocked, b->blocked);
+	assert_int_equal(a->ss_sp, b->ss_sp);
+	assert_int_equal(a->ss_size, b->ss_size);
+	assert_int_equal(a->ss_flags, b->ss_flags);
+	assert_int_equal(a->rseq_addr, b->rseq_addr);
+	assert_int_equal(a->rseq_len, b->rseq_len);
+	assert_int_equal(a->rseq_sig, b->rseq_sig);
+	assert_int_equal(a->robust_list, b->robust_list);
+	assert_int_equal(a->robust_len, b->robust_len);
+	assert_int_equal(a->clear_tid, b->clear_tid);
+	assert_int_equal(a->sched_policy, b->sched_policy);
+	assert_int_equal(a->sched_priority, b->sched_priority);
+	assert_int_equal(a->nice, b->nice);
+	assert_int_equal(a->npending, b->npending);
+	for (i = 0; i < a->npending; i++)
+		assert_memory_equal(a->pending[i].raw, b->pending[i].raw, 128);
+}
+
+/* A THREAD section inserted at index at of r (END's count follows). */
+static void
+raw_thread(struct raw *r, int at, const struct img_thread *t)
+{
+	struct buf	b;
+	int		i;
+
+	raw_add(r, IMG_SEC_THREAD);
+	b = r->p[r->n - 1];
+	for (i = r->n - 1; i > at; i--) {
+		r->type[i] = r->type[i - 1];
+		r->flags[i] = r->flags[i - 1];
+		r->badlen[i] = r->badlen[i - 1];
+		r->p[i] = r->p[i - 1];
+	}
+	r->flags[at] = 0;
+	r->badlen[at] = 0;
+	r->type[at] = IMG_SEC_THREAD;
+	r->p[at] = b;
+	img_thread_encode(t, &r->p[at]);
+	/* END: one more section before it */
+	buf_put_u64(&r->p[r->n - 1], 0, le64dec(r->p[r->n - 1].data) + 1);
+}
+
+/*
+ * THREAD (issue 12): the codec alone, a whole image with threads through
+ * the writer and reader, and what the reader refuses.
+ */
+static void
+test_threads(void **state)
+{
+	struct img_thread	 t, u;
+	struct img		 a, b;
+	struct raw		 r;
+	struct buf		 buf;
+	char			*cause = NULL;
+	size_t			 len;
+	uint64_t		 npages;
+	uint32_t		 i;
+	int			 fd;
+
+	(void)state;
+	/* the codec: every field back, and a thread with nothing optional */
+	sample_thread(&t, 101);
+	buf_init(&buf);
+	img_thread_encode(&t, &buf);
+	assert_int_equal(img_thread_decode(&u, buf.data, buf.len, &cause), 0);
+	assert_thread_equal(&t, &u);
+	img_thread_free(&u);
+	/* every shorter payload is refused, and leaves nothing allocated */
+	for (len = 0; len < buf.len; len++) {
+		assert_int_equal(img_thread_decode(&u, buf.data, len, &cause), -1);
+		assert_non_null(cause);
+	}
+	free(cause);
+	cause = NULL;
+	img_thread_free(&t);
+
+	/* a whole image with two threads, through the writer and reader */
+	sample_img(&a);
+	a.nthreads = 2;
+	a.threads = xcalloc(2, sizeof *a.threads);
+	sample_thread(&a.threads[0], 101);
+	sample_thread(&a.threads[1], 102);
+	a.threads[1].npending = 0;
+	free(a.threads[1].pending);
+	a.threads[1].pending = NULL;
+	fd = write_sample(&a, &len);
+	assert_int_equal(read_all(fd, &b, &npages, &cause), 0);
+	assert_null(cause);
+	assert_img_equal(&a, &b);
+	assert_int_equal(b.nthreads, 2);
+	for (i = 0; i < 2; i++)
+		assert_thread_equal(&a.threads[i], &b.threads[i]);
+	img_free(&b);
+	close(fd);
+
+	/* the raw builder with threads: accepted where they belong */
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &a.threads[0]);
+	raw_thread(&r, 5, &a.threads[1]);
+	expect_raw(&r, "two THREADs after SIGNALS", NULL);
+	raw_free(&r);
+
+	/* out of place */
+	raw_sample(&r, &a);
+	raw_thread(&r, 3, &a.threads[0]);
+	expect_raw(&r, "THREAD before SIGNALS",
+	    "out of place (it comes between SIGNALS and FDS)");
+	raw_free(&r);
+	raw_sample(&r, &a);
+	raw_thread(&r, 6, &a.threads[0]);
+	expect_raw(&r, "THREAD after VMAS", "out of place");
+	raw_free(&r);
+
+	/* one thread twice */
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &a.threads[0]);
+	raw_thread(&r, 5, &a.threads[0]);
+	expect_raw(&r, "one tid twice", "thread 101 appears twice");
+	raw_free(&r);
+
+	/* bad fields */
+	t = a.threads[0];
+	t.tid = 0;
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &t);
+	expect_raw(&r, "tid 0", "thread id 0");
+	raw_free(&r);
+	t = a.threads[0];
+	t.nice = 20;
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &t);
+	expect_raw(&r, "nice 20", "thread 101: nice 20 out of range");
+	raw_free(&r);
+	t = a.threads[0];
+	memset(t.comm, 'x', sizeof t.comm);
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &t);
+	expect_raw(&r, "name without NUL", "name not terminated");
+	raw_free(&r);
+	t = a.threads[0];
+	t.pending = xcalloc(2, sizeof *t.pending);
+	t.pending[0].raw[0] = 12;
+	t.pending[1].raw[0] = 65;
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &t);
+	expect_raw(&r, "pending signal 65", "thread 101: pending signal 65");
+	raw_free(&r);
+	free(t.pending);
+
+	/* counts over caps, announced with nothing behind them */
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &a.threads[1]);
+	buf_put_u32(&r.p[4], r.p[4].len - 4, IMG_MAX_PENDING + 1);
+	expect_raw(&r, "1025 thread pending", "1025 pending signals, more than 1024");
+	raw_free(&r);
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &a.threads[1]);
+	buf_put_u32(&r.p[4], r.p[4].len - 4, 3);
+	expect_raw(&r, "3 pending in 0 bytes", "3 pending signals do not fit");
+	raw_free(&r);
+	raw_sample(&r, &a);
+	raw_thread(&r, 4, &a.threads[1]);
+	buf_put_u32(&r.p[4], 4 + 16 + 4 + IMG_NGREGS * 8, IMG_MAX_XSTATE + 1);
+	expect_raw(&r, "xstate over the cap", "xstate of 65537 bytes");
+	raw_free(&r);
+	buf_free(&buf);
+	img_free(&a);
+}
+
 int
 main(void)
 {
@@ -1685,6 +1905,7 @@ main(void)
 		cmocka_unit_test(test_extremes),
 		cmocka_unit_test(test_big_section),
 		cmocka_unit_test(test_write_corpus),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
