@@ -35,6 +35,7 @@
 
 static const char *type_names[] = {
 	NULL, "HEADER", "PROC", "REGS", "SIGNALS", "FDS", "VMAS", "PAGES", "END",
+	"TIMERS", NULL, "THREAD",
 };
 
 /* xcr0 bits by component name: the set cpufeat.c knows. */
