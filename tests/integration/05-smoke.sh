@@ -212,6 +212,31 @@ expect_rc "omctl checkpoint prefix 'ch' of a missing process" 1 \
 grep -q "no such process\|invalid pid" "$T/err" &&
     ok "prefix finds checkpoint" || bad "prefix" "$(cat "$T/err")"
 
+# 7b. bash completion (completions/omm.bash): commands from omctl help,
+# the pids of managed processes from ommd.
+if command -v bash >/dev/null; then
+	rm -f "$T/comp.pid"
+	"$B/omrun" --pidfile "$T/comp.pid" sleep 30 &
+	BG+=($!)
+	comp_omrun=$!
+	wait_for 5 test -s "$T/comp.pid" || true
+	comp=$(PATH="$B:$PATH" bash -c '
+		. "$1/completions/omm.bash"
+		t() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _omctl
+		      echo "${COMPREPLY[*]}"; }
+		t omctl mig; t omctl migrate ""; t omctl migrate 1 ""' _ "$OMM_SRC")
+	{ read -r c1; read -r c2; read -r c3; } <<<"$comp"
+	[ "$c1" = migrate ] && ok "completion: omctl mig -> migrate" ||
+	    bad "completion of mig" "$c1"
+	grep -qw "$(cat "$T/comp.pid")" <<<"$c2" &&
+	    ok "completion: omctl migrate offers the managed pid $(cat "$T/comp.pid")" ||
+	    bad "completion of pids" "$c2"
+	grep -qw home <<<"$c3" && ok "completion: a migrate target may be home" ||
+	    bad "completion of nodes" "$c3"
+	kill -TERM "$comp_omrun" 2>/dev/null
+	wait "$comp_omrun" 2>/dev/null || true
+fi
+
 # 8. ommd is still serving, and SIGTERM stops it cleanly.
 expect_rc "ommd still answers" 0 "$B/omctl" ps
 kill -TERM "$OMMD"
