@@ -172,7 +172,7 @@ req_ps(struct ctl_conn *c, const struct proto_msg *m, char **cause)
 	for (p = jobs_first(); p != NULL; p = jobs_next(p)) {
 		e = p->p.ps;
 		if (e.cantmove == NULL && e.away == PROTO_AWAY_HOME)
-			e.cantmove = ckpt_cantmigrate(e.pid);
+			e.cantmove = ckpt_cantwhy(e.pid);
 		else if (e.cantmove != NULL)
 			e.cantmove = xstrdup(e.cantmove);
 		proto_encode_ps_entry(&b, &e);

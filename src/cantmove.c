@@ -229,15 +229,66 @@ is_terminal(dev_t rdev)
 	    (ma >= 136 && ma <= 143);
 }
 
+/* Descriptors of the kernel's anonymous inodes, by their link. */
+static const struct {
+	const char		*link;
+	enum img_fd_kind	 kind;		/* 0: refused */
+	const char		*why;		/* of a refusal */
+} anon_table[] = {
+	{ "anon_inode:[eventfd]", IMG_FD_EVENTFD, NULL },
+	{ "anon_inode:[signalfd]", IMG_FD_SIGNALFD, NULL },
+	{ "anon_inode:[eventpoll]", IMG_FD_EPOLL, NULL },
+	{ "anon_inode:[pidfd]", 0, "pidfd (a restored process would "
+	    "name another process by it)" },
+	{ "anon_inode:inotify", 0, "inotify (its watches are not carried)" },
+	{ "anon_inode:[timerfd]", 0, "timerfd (not carried by a checkpoint)" },
+	{ "anon_inode:[userfaultfd]", 0, "userfaultfd" },
+	{ "anon_inode:[io_uring]", 0, "io_uring" },
+	{ "anon_inode:[fanotify]", 0, "fanotify" },
+	{ "anon_inode:bpf-map", 0, "BPF map" },
+	{ "anon_inode:[perf_event]", 0, "perf event" },
+};
+
 int
-ckpt_fd_kind(int fd, const char *link, const struct stat *st,
+ckpt_fd_kind(int fd, const char *link, const struct stat *st, uint32_t flags,
     enum img_fd_kind *kind, char **why)
 {
 	size_t	i;
 
+	if (strncmp(link, "anon_inode:", 11) == 0) {
+		for (i = 0; i < sizeof anon_table / sizeof anon_table[0]; i++) {
+			if (strcmp(link, anon_table[i].link) != 0)
+				continue;
+			if (anon_table[i].kind == 0)
+				return cause_set(why, "fd %d: %s", fd,
+				    anon_table[i].why);
+			*kind = anon_table[i].kind;
+			return 0;
+		}
+		return cause_set(why, "fd %d: %s", fd, link);
+	}
+	/* A memfd is an unlinked shmem file named "/memfd:NAME (deleted)". */
+	if (S_ISREG(st->st_mode) && strncmp(link, "/memfd:", 7) == 0 &&
+	    ends_with(link, " (deleted)") && st->st_nlink == 0) {
+		*kind = IMG_FD_MEMFD;
+		return 0;
+	}
+	/* O_PATH names an object without opening it: any type reopens so. */
+	if ((flags & O_PATH) && link[0] == '/' && st->st_nlink > 0 &&
+	    !ends_with(link, " (deleted)")) {
+		*kind = IMG_FD_OPATH;
+		return 0;
+	}
+	if (S_ISREG(st->st_mode) && (flags & O_PATH) == 0 && link[0] == '/' &&
+	    st->st_nlink == 0 && ends_with(link, " (deleted)")) {
+		*kind = IMG_FD_DELETED;
+		return 0;
+	}
 	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) {
 		if (ends_with(link, " (deleted)") || st->st_nlink == 0)
-			return cause_set(why, "fd %d: deleted file %s", fd, link);
+			return cause_set(why, "fd %d: deleted %s %s%s", fd,
+			    S_ISDIR(st->st_mode) ? "directory" : "file", link,
+			    st->st_nlink > 0 ? " (still linked elsewhere)" : "");
 		if (link[0] != '/')
 			return cause_set(why, "fd %d: %s", fd, link);
 		*kind = IMG_FD_FILE;
@@ -369,20 +420,28 @@ ckpt_pipes_check(pid_t pid, const struct ckpt_pipe_end *e, size_t n,
 	return 0;
 }
 
-static int
-pipe_is_write(pid_t pid, int fd)
+/* What the dump would say of the details of an fd of a newer kind. */
+static void
+fd_details_check(pid_t pid, int fd, enum img_fd_kind kind, uint32_t flags,
+    const char *link, char **why)
 {
-	struct procfs_fdinfo	fi;
+	struct img_fd	f;
 
-	if (procfs_fdinfo(pid, fd, &fi, NULL) == -1)
-		return 0;
-	return (fi.flags & O_ACCMODE) == O_WRONLY;
+	memset(&f, 0, sizeof f);
+	f.fd = fd;
+	f.kind = kind;
+	f.flags = flags;
+	(void)ckpt_fd_details(pid, &f, link, 0, why);
+	free(f.path);
+	free(f.watch);
+	free(f.data);
 }
 
 static char *
 cantmove_fds(pid_t pid)
 {
 	struct ckpt_pipe_end	*ends = NULL;
+	struct procfs_fdinfo	 fi;
 	char			 name[64], *link, *why = NULL;
 	int			*fds;
 	size_t			 n, i, nends = 0;
@@ -403,14 +462,25 @@ cantmove_fds(pid_t pid)
 			free(link);
 			continue;
 		}
-		if (ckpt_fd_kind(fds[i], link, &st, &kind, &why) == 0 &&
-		    kind == IMG_FD_PIPE) {
+		if (procfs_fdinfo(pid, fds[i], &fi, NULL) == -1) {
+			free(link);
+			continue;	/* closed meanwhile */
+		}
+		if (ckpt_fd_kind(fds[i], link, &st, fi.flags, &kind, &why) == -1) {
+			free(link);
+			continue;
+		}
+		if (fi.flags & O_ASYNC)
+			xasprintf(&why, "fd %d: %s: signal-driven I/O (O_ASYNC) "
+			    "is not carried", fds[i], link);
+		else if (kind == IMG_FD_PIPE) {
 			ends = xreallocarray(ends, nends + 1, sizeof *ends);
 			ends[nends].fd = fds[i];
 			ends[nends].ino = st.st_ino;
-			ends[nends].write = pipe_is_write(pid, fds[i]);
+			ends[nends].write = (fi.flags & O_ACCMODE) == O_WRONLY;
 			nends++;
-		}
+		} else if (kind >= IMG_FD_EVENTFD)
+			fd_details_check(pid, fds[i], kind, fi.flags, link, &why);
 		free(link);
 	}
 	free(fds);
@@ -638,14 +708,74 @@ ckpt_cantmove(pid_t pid)
 	return cantmove_fds(pid);
 }
 
+/*
+ * Descriptors that stay home with the deputy but would not work there: a
+ * signalfd reads the signals queued to the deputy, while the process's
+ * signals are delivered to it on the host, so it would never see one.
+ */
+static char *
+cantmigrate_fds(pid_t pid)
+{
+	char	 name[64], *link, *why = NULL;
+	int	*fds;
+	size_t	 n, i;
+
+	if (procfs_fds(pid, &fds, &n, &why) == -1)
+		return why;
+	for (i = 0; i < n && why == NULL; i++) {
+		snprintf(name, sizeof name, "fd/%d", fds[i]);
+		if (procfs_link(pid, name, &link, NULL) == -1)
+			continue;	/* closed meanwhile */
+		if (strcmp(link, "anon_inode:[signalfd]") == 0)
+			xasprintf(&why, "fd %d: signalfd (it would stay home "
+			    "while the signals it reads go to the process on "
+			    "the host)", fds[i]);
+		free(link);
+	}
+	free(fds);
+	return why;
+}
+
 char *
 ckpt_cantmigrate(pid_t pid)
 {
-	return cantmove_task(pid, 1, NULL);
+	char	*why;
+
+	if ((why = cantmove_task(pid, 1, NULL)) != NULL)
+		return why;
+	return cantmigrate_fds(pid);
 }
 
+/*
+ * A guest has no signalfd to refuse (one made while away brings it home):
+ * its descriptors on the host are only those its server placed.
+ */
 char *
 ckpt_cantmigrate_guest(pid_t pid, const struct ckpt_origins *origins)
 {
 	return cantmove_task(pid, 1, origins);
+}
+
+char *
+ckpt_cantwhy(pid_t pid)
+{
+	char	*m, *c, *why;
+
+	m = ckpt_cantmigrate(pid);
+	c = ckpt_cantmove(pid);
+	if (m == NULL && c == NULL)
+		return NULL;
+	if (m != NULL && c != NULL && strcmp(m, c) == 0) {
+		free(c);
+		return m;
+	}
+	if (m != NULL && c != NULL)
+		xasprintf(&why, "migration: %s; checkpoint: %s", m, c);
+	else if (m != NULL)
+		xasprintf(&why, "migration: %s", m);
+	else
+		xasprintf(&why, "checkpoint: %s", c);
+	free(m);
+	free(c);
+	return why;
 }

@@ -688,7 +688,7 @@ dump_fd_sharing(struct dump *d)
 
 	for (i = 0; i < d->img.nfds; i++) {
 		f = &d->img.fds[i];
-		if (f->kind != IMG_FD_FILE && f->kind != IMG_FD_DEV)
+		if (f->kind == IMG_FD_STDIO || f->kind == IMG_FD_PIPE)
 			continue;
 		for (j = 0; j < i; j++) {
 			g = &d->img.fds[j];
@@ -718,8 +718,10 @@ dump_fds(struct dump *d, char **cause)
 	struct img_fd		*f;
 	enum img_fd_kind	 kind;
 	char			 name[64], *link;
-	int			*fds;
+	int			*fds, with_data, rv;
 	size_t			 n, i, nends = 0;
+	uint32_t		 j;
+	uint64_t		 data_total = 0;
 
 	/* A migrating process keeps its descriptors home. */
 	if (d->flags & CKPT_MIGRATE)
@@ -741,8 +743,9 @@ dump_fds(struct dump *d, char **cause)
 			free(link);
 			goto fail;
 		}
-		if (ckpt_fd_kind(fds[i], link, &st, &kind, cause) == -1 ||
-		    procfs_fdinfo(d->pid, fds[i], &fi, cause) == -1) {
+		if (procfs_fdinfo(d->pid, fds[i], &fi, cause) == -1 ||
+		    ckpt_fd_kind(fds[i], link, &st, fi.flags, &kind,
+		    cause) == -1) {
 			free(link);
 			goto fail;
 		}
@@ -769,7 +772,28 @@ dump_fds(struct dump *d, char **cause)
 			ends[nends].write = (fi.flags & O_ACCMODE) == O_WRONLY;
 			nends++;
 		}
-		if (kind == IMG_FD_STDIO || kind == IMG_FD_PIPE)
+		if (kind >= IMG_FD_EVENTFD) {
+			/* content once per file: later fds reopen the first */
+			with_data = 1;
+			for (j = 0; j + 1 < d->img.nfds; j++) {
+				if (d->img.fds[j].kind == kind &&
+				    d->img.fds[j].dev == f->dev &&
+				    d->img.fds[j].ino == f->ino)
+					with_data = 0;
+			}
+			rv = ckpt_fd_details(d->pid, f, link, with_data, cause);
+			free(link);
+			if (rv == -1)
+				goto fail;
+			if (f->datalen > IMG_MAX_FDDATA - data_total) {
+				cause_set(cause, "fd %d: %s: more than the %u MiB "
+				    "of file content an image carries, with the "
+				    "fds before it", f->fd, f->path,
+				    IMG_MAX_FDDATA >> 20);
+				goto fail;
+			}
+			data_total += f->datalen;
+		} else if (kind == IMG_FD_STDIO || kind == IMG_FD_PIPE)
 			free(link);
 		else
 			f->path = link;

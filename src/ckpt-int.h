@@ -76,7 +76,25 @@ char	*ckpt_locks_held(pid_t pid);
  * IMG_FD_PIPE only if ckpt_pipes_check agrees.
  */
 int	ckpt_fd_kind(int fd, const char *link, const struct stat *,
-	    enum img_fd_kind *, char **why);
+	    uint32_t flags, enum img_fd_kind *, char **why);
+
+/*
+ * (ckpt-fdkinds.c) What an fd of kind f->kind (EVENTFD to DELETED) holds,
+ * into f (fd, kind, flags set): counter, mask, interest list, path, seals,
+ * size, and with with_data the content. -1 with *why naming the fd when it
+ * cannot be carried (an epoll target no longer open, too much content).
+ */
+int	ckpt_fd_details(pid_t, struct img_fd *f, const char *link,
+	    int with_data, char **why);
+/*
+ * (ckpt-fdkinds.c) Make f again in pid (through in) at f->fd. An epoll
+ * comes empty: ckpt_epoll_fill adds its interest list once every fd of
+ * the image exists.
+ */
+struct inject;
+int	ckpt_fdkind_restore(pid_t, struct inject *, const struct img *,
+	    const struct img_fd *f, char **cause);
+int	ckpt_epoll_fill(struct inject *, const struct img_fd *f, char **cause);
 
 /*
  * (ckpt-dump.c) PTRACE_INTERRUPT pid and wait for the PTRACE_EVENT_STOP.

@@ -1322,14 +1322,20 @@ restore_fds(struct restore *r, char **cause)
 		if (f->shared_with != 0) {
 			/* One open file description, one offset: dup the first. */
 			g = image_fd(&r->img, (int)f->shared_with - 1);
-			if (g == NULL || g->fd >= f->fd || (g->kind != IMG_FD_FILE &&
-			    g->kind != IMG_FD_DEV))
+			if (g == NULL || g->fd >= f->fd || g->kind != f->kind ||
+			    g->kind == IMG_FD_STDIO || g->kind == IMG_FD_PIPE)
 				return cause_set(cause, "fd %d: shares with fd %u, "
-				    "which is no file before it", f->fd,
+				    "which is no fd of its kind before it", f->fd,
 				    f->shared_with - 1);
 			if (CALL(r, &ret, cause, SYS_dup3, g->fd, f->fd,
 			    f->cloexec ? O_CLOEXEC : 0) == -1 ||
 			    call_ok(ret, cause, "fd %d: dup3", f->fd) == -1)
+				return -1;
+			continue;
+		}
+		if (f->kind >= IMG_FD_EVENTFD) {
+			if (ckpt_fdkind_restore(r->pid, r->in, &r->img, f,
+			    cause) == -1)
 				return -1;
 			continue;
 		}
@@ -1356,6 +1362,25 @@ restore_fds(struct restore *r, char **cause)
 			    f->fd, f->path, f->pos) == -1)
 				return -1;
 		}
+	}
+	return 0;
+}
+
+/* Epoll interest lists, once every fd they name exists. */
+static int
+restore_epolls(struct restore *r, char **cause)
+{
+	const struct img_fd	*f;
+	uint32_t		 k;
+
+	if (r->flags & RESTORE_KEEP_FILES)
+		return 0;
+	for (k = 0; k < r->img.nfds; k++) {
+		f = &r->img.fds[k];
+		if (f->kind != IMG_FD_EPOLL || f->shared_with != 0)
+			continue;
+		if (ckpt_epoll_fill(r->in, f, cause) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -1812,6 +1837,7 @@ static const struct restore_step {
 	{ "fd limit", restore_nofile },
 	{ "fds", restore_fds },
 	{ "pipes", restore_pipes },
+	{ "epoll interest lists", restore_epolls },
 	{ "rlimits", restore_rlimits },
 	{ "locked memory", restore_locks },
 	{ "groups", restore_groups },

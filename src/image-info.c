@@ -88,8 +88,51 @@ static const struct {
 
 static const char *fd_kind_names[] = {
 	[IMG_FD_FILE] = "file", [IMG_FD_DEV] = "device", [IMG_FD_STDIO] = "stdio",
-	[IMG_FD_PIPE] = "pipe",
+	[IMG_FD_PIPE] = "pipe", [IMG_FD_EVENTFD] = "eventfd",
+	[IMG_FD_SIGNALFD] = "signalfd", [IMG_FD_EPOLL] = "epoll",
+	[IMG_FD_OPATH] = "opath", [IMG_FD_MEMFD] = "memfd",
+	[IMG_FD_DELETED] = "deleted",
 };
+
+/* What a fd of a newer kind holds, in a few words ("" for the others). */
+static void
+fd_detail(const struct img_fd *d, char *s, size_t n)
+{
+	size_t	 k, len;
+
+	s[0] = '\0';
+	switch (d->kind) {
+	case IMG_FD_EVENTFD:
+		snprintf(s, n, "count %" PRIu64 "%s", d->value,
+		    (d->extra & IMG_EFD_SEMAPHORE) ? ", semaphore" : "");
+		break;
+	case IMG_FD_SIGNALFD:
+		snprintf(s, n, "mask %#" PRIx64, d->value);
+		break;
+	case IMG_FD_EPOLL:
+		snprintf(s, n, "watches");
+		for (k = 0; k < d->nwatch; k++) {
+			len = strlen(s);
+			if (len + 48 > n) {
+				snprintf(s + len, n - len, " ...");
+				break;
+			}
+			snprintf(s + len, n - len, " %d:%#x:%#" PRIx64,
+			    d->watch[k].fd, d->watch[k].events, d->watch[k].data);
+		}
+		if (d->nwatch == 0)
+			snprintf(s, n, "no watches");
+		break;
+	case IMG_FD_MEMFD:
+	case IMG_FD_DELETED:
+		snprintf(s, n, "%" PRIu64 " bytes%s, seals %#x", d->size,
+		    d->datalen == d->size ? " carried" : " (of an fd before)",
+		    d->extra);
+		break;
+	default:
+		break;
+	}
+}
 
 static const char *
 fd_kind(uint32_t kind)
@@ -269,14 +312,17 @@ info_text(FILE *f, const struct img_info *in)
 		    v->npages, fl[0] ? fl : "-", v->path != NULL ? v->path : "");
 	}
 
-	fprintf(f, "\nfds: %u\n  %4s %-6s %12s %8s %-7s %s\n", img->nfds, "FD",
+	fprintf(f, "\nfds: %u\n  %4s %-8s %12s %8s %-7s %s\n", img->nfds, "FD",
 	    "KIND", "POS", "FLAGS", "CLOEXEC", "PATH");
 	for (i = 0; i < img->nfds; i++) {
 		const struct img_fd	*d = &img->fds[i];
 
-		fprintf(f, "  %4d %-6s %12" PRIu64 " %8o %-7s %s\n", d->fd,
+		char			 det[256];
+
+		fd_detail(d, det, sizeof det);
+		fprintf(f, "  %4d %-8s %12" PRIu64 " %8o %-7s %s%s%s\n", d->fd,
 		    fd_kind(d->kind), d->pos, d->flags, d->cloexec ? "yes" : "no",
-		    d->path != NULL ? d->path : "-");
+		    d->path != NULL ? d->path : "-", det[0] ? "  " : "", det);
 	}
 
 	fprintf(f, "\nsignals: blocked %#" PRIx64 ", altstack %#" PRIx64
@@ -531,8 +577,29 @@ info_json(FILE *f, const struct img_info *in)
 		    d->fd, fd_kind(d->kind));
 		json_str(f, d->path);
 		fprintf(f, ",\"pos\":%" PRIu64 ",\"flags\":%u,\"cloexec\":%s,"
-		    "\"mode\":%u,\"size\":%" PRIu64 "}", d->pos, d->flags,
+		    "\"mode\":%u,\"size\":%" PRIu64, d->pos, d->flags,
 		    d->cloexec ? "true" : "false", d->mode, d->size);
+		if (d->kind == IMG_FD_EVENTFD)
+			fprintf(f, ",\"count\":%" PRIu64 ",\"semaphore\":%s",
+			    d->value, (d->extra & IMG_EFD_SEMAPHORE) ? "true" :
+			    "false");
+		else if (d->kind == IMG_FD_SIGNALFD) {
+			fprintf(f, ",\"sigmask\":");
+			json_hex(f, d->value);
+		} else if (d->kind == IMG_FD_EPOLL) {
+			fprintf(f, ",\"watches\":[");
+			for (uint32_t w = 0; w < d->nwatch; w++) {
+				fprintf(f, "%s{\"fd\":%d,\"events\":%u,\"data\":",
+				    w == 0 ? "" : ",", d->watch[w].fd,
+				    d->watch[w].events);
+				json_hex(f, d->watch[w].data);
+				fprintf(f, "}");
+			}
+			fprintf(f, "]");
+		} else if (d->kind == IMG_FD_MEMFD || d->kind == IMG_FD_DELETED)
+			fprintf(f, ",\"seals\":%u,\"content_bytes\":%" PRIu64,
+			    d->extra, d->datalen);
+		fprintf(f, "}");
 	}
 	fprintf(f, "]");
 

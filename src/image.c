@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ static const struct img_sec_type {
 };
 
 /* Smallest FDS / VMAS entry: every fixed field and an empty path. */
-#define IMG_FD_FIXED	(4 * 4 + 8 + 4 + 3 * 8 + 4 + 4)
+#define IMG_FD_FIXED	(4 * 4 + 8 + 4 + 3 * 8 + 4 + 4 + 8 + 4 + 4 + 8)
 #define IMG_VMA_FIXED	(2 * 8 + 3 * 4 + 4 * 8 + 8 + 4 + 8)
 
 int
@@ -111,8 +112,11 @@ img_free(struct img *img)
 	for (i = 0; img->threads != NULL && i < img->nthreads; i++)
 		img_thread_free(&img->threads[i]);
 	free(img->threads);
-	for (i = 0; img->fds != NULL && i < img->nfds; i++)
+	for (i = 0; img->fds != NULL && i < img->nfds; i++) {
 		free(img->fds[i].path);
+		free(img->fds[i].watch);
+		free(img->fds[i].data);
+	}
 	free(img->fds);
 	for (i = 0; img->vmas != NULL && i < img->nvmas; i++)
 		free(img->vmas[i].path);
@@ -794,7 +798,7 @@ void
 img_fds_encode(const struct img_fd *fds, uint32_t n, struct buf *b)
 {
 	const struct img_fd	*f;
-	uint32_t		 i;
+	uint32_t		 i, j;
 
 	buf_add_u32(b, n);
 	for (i = 0; i < n; i++) {
@@ -810,6 +814,17 @@ img_fds_encode(const struct img_fd *fds, uint32_t n, struct buf *b)
 		buf_add_u64(b, f->size);
 		put_str_max(b, f->path, IMG_MAX_PATH + 1);	/* too long: refused on read */
 		buf_add_u32(b, f->shared_with);
+		buf_add_u64(b, f->value);
+		buf_add_u32(b, f->extra);
+		buf_add_u32(b, f->nwatch);
+		for (j = 0; j < f->nwatch; j++) {
+			buf_add_u32(b, (uint32_t)f->watch[j].fd);
+			buf_add_u32(b, f->watch[j].events);
+			buf_add_u64(b, f->watch[j].data);
+		}
+		buf_add_u64(b, f->datalen);
+		if (f->datalen > 0)
+			buf_add(b, f->data, f->datalen);
 	}
 }
 
@@ -826,9 +841,77 @@ fds_free(struct img_fd *fds, uint32_t n)
 {
 	uint32_t	i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(fds[i].path);
+		free(fds[i].watch);
+		free(fds[i].data);
+	}
 	free(fds);
+}
+
+/* The kind-specific tail of an FDS entry (version 3), checked as it goes. */
+static int
+fd_tail_decode(struct img_fd *f, struct buf_rd *r, uint64_t *data_total,
+    char **cause)
+{
+	const void	*p;
+	uint32_t	 j;
+
+	f->value = buf_rd_u64(r);
+	f->extra = buf_rd_u32(r);
+	f->nwatch = buf_rd_u32(r);
+	if (r->err)
+		return cause_set(cause, "fd %d: truncated", f->fd);
+	if (f->nwatch > IMG_MAX_WATCHES)
+		return cause_set(cause, "fd %d: %u epoll entries, more than %d",
+		    f->fd, f->nwatch, IMG_MAX_WATCHES);
+	if ((uint64_t)f->nwatch * 16 > buf_rd_left(r))
+		return cause_set(cause, "fd %d: %u epoll entries do not fit in "
+		    "%zu bytes", f->fd, f->nwatch, buf_rd_left(r));
+	if (f->nwatch > 0 && f->kind != IMG_FD_EPOLL)
+		return cause_set(cause, "fd %d: epoll entries in a fd of kind %u",
+		    f->fd, f->kind);
+	if (f->nwatch > 0)
+		f->watch = xcalloc(f->nwatch, sizeof *f->watch);
+	for (j = 0; j < f->nwatch; j++) {
+		f->watch[j].fd = (int32_t)buf_rd_u32(r);
+		f->watch[j].events = buf_rd_u32(r);
+		f->watch[j].data = buf_rd_u64(r);
+		if (f->watch[j].fd < 0 || f->watch[j].fd == f->fd)
+			return cause_set(cause, "fd %d: epoll entry %u: bad "
+			    "target fd %d", f->fd, j, f->watch[j].fd);
+	}
+	f->datalen = buf_rd_u64(r);
+	if (r->err)
+		return cause_set(cause, "fd %d: truncated", f->fd);
+	if (f->datalen > 0 && f->kind != IMG_FD_MEMFD &&
+	    f->kind != IMG_FD_DELETED)
+		return cause_set(cause, "fd %d: content in a fd of kind %u",
+		    f->fd, f->kind);
+	if (f->datalen > IMG_MAX_FDDATA - *data_total)
+		return cause_set(cause, "fd %d: %" PRIu64 " bytes of content, "
+		    "more than the %u an image carries", f->fd, f->datalen,
+		    IMG_MAX_FDDATA);
+	if (f->datalen > buf_rd_left(r))
+		return cause_set(cause, "fd %d: %" PRIu64 " bytes of content do "
+		    "not fit in %zu bytes", f->fd, f->datalen, buf_rd_left(r));
+	if (f->datalen > 0) {
+		if (f->datalen != f->size)
+			return cause_set(cause, "fd %d: %" PRIu64 " bytes of "
+			    "content for a file of %" PRIu64, f->fd, f->datalen,
+			    f->size);
+		p = buf_rd_ptr(r, (size_t)f->datalen);
+		f->data = xmalloc((size_t)f->datalen);
+		memcpy(f->data, p, (size_t)f->datalen);
+		*data_total += f->datalen;
+	}
+	if (f->kind == IMG_FD_EVENTFD && (f->extra & ~IMG_EFD_SEMAPHORE))
+		return cause_set(cause, "fd %d: eventfd flags %#x", f->fd,
+		    f->extra);
+	if (f->kind == IMG_FD_EVENTFD && f->value == UINT64_MAX)
+		return cause_set(cause, "fd %d: eventfd counter %#" PRIx64,
+		    f->fd, f->value);
+	return 0;
 }
 
 int
@@ -837,6 +920,7 @@ img_fds_decode(struct img_fd **out, uint32_t *outn, const void *p, size_t len,
 {
 	struct img_fd	*fds = NULL, *f;
 	struct buf_rd	 r;
+	uint64_t	 data_total = 0;
 	uint32_t	 i, n;
 	int		*sorted = NULL;
 	char		 field[32];
@@ -868,11 +952,13 @@ img_fds_decode(struct img_fd **out, uint32_t *outn, const void *p, size_t len,
 		if (rd_str(&r, IMG_MAX_PATH, 1, &f->path, field, cause) != 0)
 			goto fail;
 		f->shared_with = buf_rd_u32(&r);
+		if (fd_tail_decode(f, &r, &data_total, cause) != 0)
+			goto fail;
 		if (f->fd < 0) {
 			cause_set(cause, "entry %u: negative fd %d", i, f->fd);
 			goto fail;
 		}
-		if (f->kind < IMG_FD_FILE || f->kind > IMG_FD_PIPE) {
+		if (f->kind < IMG_FD_FILE || f->kind > IMG_FD_KIND_MAX) {
 			cause_set(cause, "fd %d: unknown kind %u", f->fd, f->kind);
 			goto fail;
 		}
@@ -885,7 +971,8 @@ img_fds_decode(struct img_fd **out, uint32_t *outn, const void *p, size_t len,
 			cause_set(cause, "fd %d: kind stdio above fd 2", f->fd);
 			goto fail;
 		}
-		if ((f->kind == IMG_FD_FILE || f->kind == IMG_FD_DEV) &&
+		if ((f->kind == IMG_FD_FILE || f->kind == IMG_FD_DEV ||
+		    f->kind == IMG_FD_OPATH || f->kind == IMG_FD_DELETED) &&
 		    (f->path == NULL || f->path[0] != '/')) {
 			cause_set(cause, "fd %d: path is not absolute", f->fd);
 			goto fail;

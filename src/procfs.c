@@ -585,6 +585,79 @@ procfs_fdinfo_parse(const char *text, struct procfs_fdinfo *fi, char **cause)
 	return 0;
 }
 
+/* A "tfd:" line of an epoll's fdinfo (fs/eventpoll.c ep_show_fdinfo). */
+static int
+tfd_line(const char *p, struct procfs_tfd *t)
+{
+	unsigned long long	data, ino;
+	unsigned int		events, sdev;
+	int			tfd;
+
+	if (sscanf(p, "tfd: %d events: %x data: %llx pos:%*d ino:%llx "
+	    "sdev:%x", &tfd, &events, &data, &ino, &sdev) != 5 || tfd < 0)
+		return -1;
+	t->tfd = tfd;
+	t->events = events;
+	t->data = data;
+	t->ino = ino;
+	t->sdev = sdev;
+	return 0;
+}
+
+int
+procfs_fdkind_parse(const char *text, struct procfs_fdkind *k, char **cause)
+{
+	const char	*p;
+	uint64_t	 v;
+
+	memset(k, 0, sizeof *k);
+	for (p = text; *p != '\0'; ) {
+		if (strncmp(p, "eventfd-count:", 14) == 0) {
+			p += 14;
+			skip_blanks(&p);
+			if (parse_num(&p, 16, &k->count) == -1)
+				goto bad;
+			k->has_count = 1;
+		} else if (strncmp(p, "eventfd-semaphore:", 18) == 0) {
+			p += 18;
+			skip_blanks(&p);
+			if (parse_num(&p, 10, &v) == -1 || v > 1)
+				goto bad;
+			k->semaphore = (int)v;
+		} else if (strncmp(p, "sigmask:", 8) == 0) {
+			p += 8;
+			skip_blanks(&p);
+			if (parse_num(&p, 16, &k->sigmask) == -1)
+				goto bad;
+			k->has_sigmask = 1;
+		} else if (strncmp(p, "tfd:", 4) == 0) {
+			if (k->ntfd >= 65536)
+				goto bad;
+			k->tfd = xreallocarray(k->tfd, k->ntfd + 1,
+			    sizeof *k->tfd);
+			if (tfd_line(p, &k->tfd[k->ntfd]) == -1)
+				goto bad;
+			k->ntfd++;
+		}
+		if ((p = strchr(p, '\n')) == NULL)
+			break;
+		p++;
+	}
+	return 0;
+bad:
+	procfs_fdkind_free(k);
+	return cause_set(cause, "fdinfo: malformed line: %.*s",
+	    (int)strcspn(p, "\n"), p);
+}
+
+void
+procfs_fdkind_free(struct procfs_fdkind *k)
+{
+	free(k->tfd);
+	k->tfd = NULL;
+	k->ntfd = 0;
+}
+
 int
 procfs_personality_parse(const char *text, uint32_t *pers, char **cause)
 {

@@ -126,6 +126,14 @@ char	*ckpt_cantmigrate(pid_t pid);
 char	*ckpt_cantmigrate_guest(pid_t pid, const struct ckpt_origins *origins);
 
 /*
+ * What omctl ps shows: why a checkpoint or a migration would refuse the
+ * process, or NULL when neither would. One reason when both refuse for it
+ * ("multi-threaded (4 threads)"), else each named ("checkpoint: fd 3:
+ * socket", "migration: ...; checkpoint: ...").
+ */
+char	*ckpt_cantwhy(pid_t pid);
+
+/*
  * Dump the process into out_fd as an image stream (image.h). Exactly one of
  * CKPT_LEAVE_RUNNING, CKPT_KILL or CKPT_LEAVE_STOPPED. On failure the
  * process is resumed as it was (unless it exited: stats->exited) and *cause

@@ -37,6 +37,8 @@
  * registrations; VMAS's madvise word the mergeable and lock bits.
  * 3: a TIMERS section (interval timers, POSIX timers); THREAD sections (one
  *    per thread but the main one) after SIGNALS.
+ * 3 (fds): FDS entries end in value, extra, an epoll interest list and a
+ *    content blob; fd kinds EVENTFD to DELETED (5-10).
  */
 #define IMG_VERSION		3
 #define IMG_ARCH_X86_64		62		/* EM_X86_64 */
@@ -191,6 +193,29 @@ enum img_fd_kind {
 	IMG_FD_PIPE = 4,	/* an end of a pipe whose other end the process holds too
 				   (a self-pipe, as xz has): recreated empty; path NULL,
 				   ends paired by ino, O_ACCMODE of flags says which end */
+	IMG_FD_EVENTFD = 5,	/* value: the counter; extra: IMG_EFD_SEMAPHORE */
+	IMG_FD_SIGNALFD = 6,	/* value: the signal mask (bit sig - 1) */
+	IMG_FD_EPOLL = 7,	/* watch[]: fd (a target fd of the process), events, data */
+	IMG_FD_OPATH = 8,	/* O_PATH on any object: reopened O_PATH by path */
+	IMG_FD_MEMFD = 9,	/* path: the memfd's name; extra: seals (F_SEAL_*);
+				   data: its content (size bytes), in the first fd of
+				   the inode; later fds of it reopen that one */
+	IMG_FD_DELETED = 10,	/* regular file unlinked while open: path where it was;
+				   data as MEMFD; restored as an O_TMPFILE there */
+};
+#define IMG_FD_KIND_MAX		IMG_FD_DELETED
+
+/* img_fd.extra of IMG_FD_EVENTFD */
+#define IMG_EFD_SEMAPHORE	0x01
+
+#define IMG_MAX_WATCHES		65536		/* interest list entries of an epoll */
+#define IMG_MAX_FDDATA		(48u << 20)	/* content carried, all fds together */
+
+/* One entry of an epoll's interest list. */
+struct img_fd_watch {
+	int32_t		fd;		/* the target fd, in the same process */
+	uint32_t	events;		/* EPOLL* as epoll_ctl took them */
+	uint64_t	data;
 };
 
 struct img_fd {
@@ -208,6 +233,13 @@ struct img_fd {
 	 * from 1 so that a zeroed entry means "none".
 	 */
 	uint32_t	shared_with;
+	/* by kind: see enum img_fd_kind; zero / NULL for the others */
+	uint64_t	value;
+	uint32_t	extra;
+	uint32_t	nwatch;
+	struct img_fd_watch *watch;
+	uint64_t	datalen;	/* == size, or 0 in a later fd of the inode */
+	uint8_t		*data;
 };
 
 /* img_vma.flags */

@@ -78,6 +78,24 @@ struct procfs_fdinfo {
 	uint32_t	mnt_id;
 };
 
+/* The lines of /proc/PID/fdinfo/N that eventfd, signalfd and epoll add. */
+struct procfs_tfd {
+	int32_t		tfd;		/* the fd it was added by */
+	uint32_t	events;
+	uint64_t	data;
+	uint64_t	ino;		/* the target's inode and device (kernel */
+	uint32_t	sdev;		/* encoding: major << 20 | minor) */
+};
+struct procfs_fdkind {
+	int		has_count;	/* eventfd-count: (hex) */
+	uint64_t	count;
+	int		semaphore;	/* eventfd-semaphore: 1 (6.x; absent: 0) */
+	int		has_sigmask;	/* sigmask: (hex) */
+	uint64_t	sigmask;
+	size_t		ntfd;		/* tfd: lines, an epoll's interest list */
+	struct procfs_tfd *tfd;
+};
+
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
 #define PM_PRESENT	(1ULL << 63)
 #define PM_SWAP		(1ULL << 62)
@@ -100,6 +118,10 @@ int	procfs_status_parse(const char *text, struct procfs_status *,
 	    char **cause) __attribute__((warn_unused_result));
 int	procfs_fdinfo_parse(const char *text, struct procfs_fdinfo *,
 	    char **cause) __attribute__((warn_unused_result));
+/* The kind-specific lines (procfs_fdkind); free with procfs_fdkind_free. */
+int	procfs_fdkind_parse(const char *text, struct procfs_fdkind *,
+	    char **cause) __attribute__((warn_unused_result));
+void	procfs_fdkind_free(struct procfs_fdkind *);
 int	procfs_groups_parse(const char *text, uint32_t *gids, uint32_t max,
 	    uint32_t *n, char **cause) __attribute__((warn_unused_result));
 int	procfs_personality_parse(const char *text, uint32_t *, char **cause)
