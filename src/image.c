@@ -952,8 +952,6 @@ img_fds_decode(struct img_fd **out, uint32_t *outn, const void *p, size_t len,
 		if (rd_str(&r, IMG_MAX_PATH, 1, &f->path, field, cause) != 0)
 			goto fail;
 		f->shared_with = buf_rd_u32(&r);
-		if (fd_tail_decode(f, &r, &data_total, cause) != 0)
-			goto fail;
 		if (f->fd < 0) {
 			cause_set(cause, "entry %u: negative fd %d", i, f->fd);
 			goto fail;
@@ -962,6 +960,8 @@ img_fds_decode(struct img_fd **out, uint32_t *outn, const void *p, size_t len,
 			cause_set(cause, "fd %d: unknown kind %u", f->fd, f->kind);
 			goto fail;
 		}
+		if (fd_tail_decode(f, &r, &data_total, cause) != 0)
+			goto fail;
 		if (f->cloexec > 1) {
 			cause_set(cause, "fd %d: cloexec %u is not 0 or 1", f->fd,
 			    f->cloexec);

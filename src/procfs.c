@@ -607,11 +607,12 @@ tfd_line(const char *p, struct procfs_tfd *t)
 int
 procfs_fdkind_parse(const char *text, struct procfs_fdkind *k, char **cause)
 {
-	const char	*p;
+	const char	*p, *line = text;
 	uint64_t	 v;
 
 	memset(k, 0, sizeof *k);
 	for (p = text; *p != '\0'; ) {
+		line = p;
 		if (strncmp(p, "eventfd-count:", 14) == 0) {
 			p += 14;
 			skip_blanks(&p);
@@ -647,7 +648,7 @@ procfs_fdkind_parse(const char *text, struct procfs_fdkind *k, char **cause)
 bad:
 	procfs_fdkind_free(k);
 	return cause_set(cause, "fdinfo: malformed line: %.*s",
-	    (int)strcspn(p, "\n"), p);
+	    (int)strcspn(line, "\n"), line);
 }
 
 void

@@ -92,8 +92,8 @@ sample_img(struct img *img)
 	img->sig.pending[1].raw[0] = 10;
 	img->sig.pending[1].raw[127] = 0xee;
 
-	img->nfds = 3;
-	img->fds = xcalloc(3, sizeof *img->fds);
+	img->nfds = 6;
+	img->fds = xcalloc(6, sizeof *img->fds);
 	img->fds[0].fd = 0;
 	img->fds[0].kind = IMG_FD_STDIO;
 	img->fds[1].fd = 1;
@@ -106,6 +106,27 @@ sample_img(struct img *img)
 	img->fds[2].kind = IMG_FD_DEV;
 	img->fds[2].cloexec = 1;
 	img->fds[2].path = xstrdup("/dev/null");
+	/* the kinds of image version 3 */
+	img->fds[3].fd = 8;
+	img->fds[3].kind = IMG_FD_EVENTFD;
+	img->fds[3].value = 1ull << 40;
+	img->fds[3].extra = IMG_EFD_SEMAPHORE;
+	img->fds[4].fd = 9;
+	img->fds[4].kind = IMG_FD_EPOLL;
+	img->fds[4].nwatch = 2;
+	img->fds[4].watch = xcalloc(2, sizeof *img->fds[4].watch);
+	img->fds[4].watch[0].fd = 8;
+	img->fds[4].watch[0].events = 0x19;
+	img->fds[4].watch[0].data = 0xfeed0001;
+	img->fds[4].watch[1].fd = 10;
+	img->fds[4].watch[1].events = 0x4;
+	img->fds[4].watch[1].data = UINT64_MAX;
+	img->fds[5].fd = 10;
+	img->fds[5].kind = IMG_FD_MEMFD;
+	img->fds[5].path = xstrdup("cache");
+	img->fds[5].extra = 0x6;
+	img->fds[5].size = img->fds[5].datalen = 5;
+	img->fds[5].data = (uint8_t *)xstrdup("hello");
 
 	img->nvmas = 3;
 	img->vmas = xcalloc(3, sizeof *img->vmas);
@@ -202,6 +223,21 @@ assert_img_equal(const struct img *a, const struct img *b)
 		assert_int_equal(a->fds[i].cloexec, b->fds[i].cloexec);
 		assert_int_equal(a->fds[i].pos, b->fds[i].pos);
 		assert_int_equal(a->fds[i].mode, b->fds[i].mode);
+		assert_int_equal(a->fds[i].value, b->fds[i].value);
+		assert_int_equal(a->fds[i].extra, b->fds[i].extra);
+		assert_int_equal(a->fds[i].nwatch, b->fds[i].nwatch);
+		for (uint32_t w = 0; w < a->fds[i].nwatch; w++) {
+			assert_int_equal(a->fds[i].watch[w].fd,
+			    b->fds[i].watch[w].fd);
+			assert_int_equal(a->fds[i].watch[w].events,
+			    b->fds[i].watch[w].events);
+			assert_int_equal(a->fds[i].watch[w].data,
+			    b->fds[i].watch[w].data);
+		}
+		assert_int_equal(a->fds[i].datalen, b->fds[i].datalen);
+		if (a->fds[i].datalen > 0)
+			assert_memory_equal(a->fds[i].data, b->fds[i].data,
+			    a->fds[i].datalen);
 		if (a->fds[i].path == NULL)
 			assert_null(b->fds[i].path);
 		else
@@ -427,7 +463,7 @@ test_codecs(void **state)
 		}
 		buf_reset(&buf);
 		img_fds_encode(fds, 3, &buf);
-		assert_int_equal(buf.len, 4 + 3 * 60);
+		assert_int_equal(buf.len, 4 + 3 * 84);
 		assert_int_equal(img_fds_decode(&b.fds, &b.nfds, buf.data, buf.len,
 		    &cause), 0);
 		assert_int_equal(b.nfds, 3);
@@ -1034,9 +1070,9 @@ test_payload_rejects(void **state)
 	expect_raw(&r, "fd twice", "fd 1 appears twice");
 	raw_free(&r);
 	a.fds[2].fd = 7;
-	a.fds[2].kind = 9;
+	a.fds[2].kind = 99;
 	raw_sample(&r, &a);
-	expect_raw(&r, "fd kind 9", "fd 7: unknown kind 9");
+	expect_raw(&r, "fd kind 99", "fd 7: unknown kind 99");
 	raw_free(&r);
 	a.fds[2].kind = IMG_FD_DEV;
 	a.fds[2].path[0] = 'd';
@@ -1044,6 +1080,71 @@ test_payload_rejects(void **state)
 	expect_raw(&r, "relative path", "fd 7: path is not absolute");
 	raw_free(&r);
 	a.fds[2].path[0] = '/';
+
+	/* The kind-specific tail of version 3 (image.h, enum img_fd_kind). */
+	a.fds[3].extra = 0x2;
+	raw_sample(&r, &a);
+	expect_raw(&r, "eventfd flags", "fd 8: eventfd flags 0x2");
+	raw_free(&r);
+	a.fds[3].extra = IMG_EFD_SEMAPHORE;
+	a.fds[3].value = UINT64_MAX;
+	raw_sample(&r, &a);
+	expect_raw(&r, "eventfd counter", "fd 8: eventfd counter 0xffffffffffffffff");
+	raw_free(&r);
+	a.fds[3].value = 7;
+	a.fds[4].watch[1].fd = 9;
+	raw_sample(&r, &a);
+	expect_raw(&r, "epoll watching itself", "fd 9: epoll entry 1: bad target fd 9");
+	raw_free(&r);
+	a.fds[4].watch[1].fd = 10;
+	a.fds[4].kind = IMG_FD_SIGNALFD;
+	raw_sample(&r, &a);
+	expect_raw(&r, "watches in a signalfd", "fd 9: epoll entries in a fd of kind 6");
+	raw_free(&r);
+	a.fds[4].kind = IMG_FD_EPOLL;
+	a.fds[5].size = 6;
+	raw_sample(&r, &a);
+	expect_raw(&r, "content shorter than the file", "fd 10: 5 bytes of content for a file of 6");
+	raw_free(&r);
+	a.fds[5].size = 5;
+	a.fds[5].kind = IMG_FD_OPATH;
+	free(a.fds[5].path);
+	a.fds[5].path = xstrdup("/x");
+	raw_sample(&r, &a);
+	expect_raw(&r, "content in an O_PATH", "fd 10: content in a fd of kind 8");
+	raw_free(&r);
+	a.fds[5].kind = IMG_FD_DELETED;
+	raw_sample(&r, &a);
+	expect_raw(&r, "deleted file with content", NULL);
+	raw_free(&r);
+	a.fds[5].kind = IMG_FD_MEMFD;
+	a.fds[5].kind = 11;
+	raw_sample(&r, &a);
+	expect_raw(&r, "fd kind 11", "fd 10: unknown kind 11");
+	raw_free(&r);
+	a.fds[5].kind = IMG_FD_MEMFD;
+	/* a content length beyond the payload, and beyond the cap */
+	raw_sample(&r, &a);
+	b = &r.p[4];
+	le64enc(b->data + b->len - 5 - 8, 1000);
+	expect_raw(&r, "content past the section", "fd 10: 1000 bytes of content do not fit in 5 bytes");
+	le64enc(b->data + b->len - 5 - 8, (uint64_t)IMG_MAX_FDDATA + 1);
+	expect_raw(&r, "content past the cap", "more than the 50331648 an image carries");
+	raw_free(&r);
+	raw_sample(&r, &a);
+	b = &r.p[4];
+	/* fds[4]'s nwatch: 2 entries, content tail of fds[5] after them */
+	{
+		uint8_t	*q = memmem(b->data, b->len, "\x01\x00\xed\xfe", 4);
+
+		assert_non_null(q);
+		/* events (4), fd (4), nwatch (4) before the first entry's data */
+		le32enc(q - 12, 70000);
+		expect_raw(&r, "70000 epoll entries", "fd 9: 70000 epoll entries, more than 65536");
+		le32enc(q - 12, 3000);
+		expect_raw(&r, "3000 epoll entries", "fd 9: 3000 epoll entries do not fit");
+	}
+	raw_free(&r);
 
 	a.vmas[1].end = a.vmas[1].start;
 	raw_sample(&r, &a);

@@ -359,6 +359,77 @@ test_fdinfo(void **state)
 	}
 }
 
+/* The lines eventfd, signalfd and epoll add to fdinfo (as 6.x prints them). */
+static void
+test_fdkind(void **state)
+{
+	static const struct {
+		const char	*label;
+		const char	*text;
+		int		 ok;
+		int		 has_count, sem, has_mask;
+		uint64_t	 count, mask;
+		size_t		 ntfd;
+		const char	*error;
+	} cases[] = {
+		{ "eventfd, semaphore", "pos:\t0\nflags:\t04002\nmnt_id:\t17\n"
+		    "ino:\t1038\neventfd-count:               1f\neventfd-id: 1\n"
+		    "eventfd-semaphore: 1\n", 1, 1, 1, 0, 0x1f, 0, 0, NULL },
+		{ "eventfd, older kernel", "pos:\t0\nflags:\t02\n"
+		    "eventfd-count:                0\n", 1, 1, 0, 0, 0, 0, 0, NULL },
+		{ "signalfd", "pos:\t0\nflags:\t02\nsigmask:\t0000000000000800\n",
+		    1, 0, 0, 1, 0, 0x800, 0, NULL },
+		{ "epoll, two targets", "pos:\t0\nflags:\t02\n"
+		    "tfd:        3 events:       19 data:             1234  pos:0 "
+		    "ino:40e sdev:10\n"
+		    "tfd:       12 events: 8000001c data: ffffffffffffffff  pos:0 "
+		    "ino:3c51a sdev:fe00000\n", 1, 0, 0, 0, 0, 0, 2, NULL },
+		{ "epoll, empty", "pos:\t0\nflags:\t02\n", 1, 0, 0, 0, 0, 0, 0,
+		    NULL },
+		{ "eventfd count not hex", "eventfd-count: zz\n", 0, 0, 0, 0, 0,
+		    0, 0, "fdinfo: malformed line: eventfd-count: zz" },
+		{ "semaphore 2", "eventfd-semaphore: 2\n", 0, 0, 0, 0, 0, 0, 0,
+		    "fdinfo: malformed line: eventfd-semaphore: 2" },
+		{ "tfd cut short", "tfd:        3 events:       19\n", 0, 0, 0, 0,
+		    0, 0, 0, "fdinfo: malformed line: tfd:        3 events:       19" },
+	};
+	struct procfs_fdkind	 k;
+	char			*cause;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		print_message("%s\n", cases[i].label);
+		cause = NULL;
+		if (!cases[i].ok) {
+			assert_int_equal(procfs_fdkind_parse(cases[i].text, &k,
+			    &cause), -1);
+			assert_string_equal(cause, cases[i].error);
+			free(cause);
+			assert_null(k.tfd);
+			continue;
+		}
+		assert_int_equal(procfs_fdkind_parse(cases[i].text, &k, &cause), 0);
+		assert_int_equal(k.has_count, cases[i].has_count);
+		assert_int_equal(k.semaphore, cases[i].sem);
+		assert_int_equal(k.has_sigmask, cases[i].has_mask);
+		assert_true(k.count == cases[i].count);
+		assert_true(k.sigmask == cases[i].mask);
+		assert_int_equal(k.ntfd, cases[i].ntfd);
+		if (k.ntfd == 2) {
+			assert_int_equal(k.tfd[0].tfd, 3);
+			assert_int_equal(k.tfd[0].events, 0x19);
+			assert_true(k.tfd[0].data == 0x1234);
+			assert_true(k.tfd[0].ino == 0x40e);
+			assert_int_equal(k.tfd[0].sdev, 0x10);
+			assert_int_equal(k.tfd[1].tfd, 12);
+			assert_int_equal(k.tfd[1].events, 0x8000001c);
+			assert_true(k.tfd[1].data == UINT64_MAX);
+			assert_int_equal(k.tfd[1].sdev, 0xfe00000);
+		}
+		procfs_fdkind_free(&k);
+	}
+}
+
 static void
 test_small_files(void **state)
 {
@@ -541,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_fdinfo),
 		cmocka_unit_test(test_timers),
+		cmocka_unit_test(test_fdkind),
 		cmocka_unit_test(test_small_files),
 		cmocka_unit_test(test_readers_self),
 	};
