@@ -246,6 +246,16 @@ ctypes.c_void_p.from_buffer(ev, 16).value = ctypes.cast(cb, ctypes.c_void_p).val
 t = ctypes.c_void_p()
 assert libc.timer_create(1, ev, ctypes.byref(t)) == 0
 time.sleep(1); print("done")'
+# Descriptors a checkpoint does not carry (issue 12, section 4), named by
+# fd and kind: a pidfd, an inotify instance (docs/limits.md).
+run_case "refuse: pidfd" refused \
+    'fd [0-9]+: pidfd \(a restored process would name another process by it\)' \
+    "$PYTHON" -c 'import os, time
+fd = os.pidfd_open(os.getpid()); time.sleep(1); print("done")'
+run_case "refuse: inotify" refused 'fd [0-9]+: inotify \(its watches are not carried\)' \
+    "$PYTHON" -c 'import ctypes, time
+libc = ctypes.CDLL(None); fd = libc.inotify_init1(0)
+libc.inotify_add_watch(fd, b"/tmp", 0x100); time.sleep(1); print("done")'
 # The other process is a grandchild, reparented: a child would be refused
 # first (has live child).
 run_case "refuse: shared anonymous memory of two processes" refused \
