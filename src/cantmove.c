@@ -420,18 +420,37 @@ ckpt_pipes_check(pid_t pid, const struct ckpt_pipe_end *e, size_t n,
 	return 0;
 }
 
-/* What the dump would say of the details of an fd of a newer kind. */
+/*
+ * What the dump would say of the details of an fd of a newer kind; seen
+ * (*nseen entries) the memfds and deleted files met so far, whose first
+ * fd carries the content.
+ */
 static void
 fd_details_check(pid_t pid, int fd, enum img_fd_kind kind, uint32_t flags,
-    const char *link, char **why)
+    const char *link, const struct stat *st, struct stat **seen,
+    size_t *nseen, char **why)
 {
 	struct img_fd	f;
+	size_t		i;
+	int		how = 0;
 
 	memset(&f, 0, sizeof f);
 	f.fd = fd;
 	f.kind = kind;
 	f.flags = flags;
-	(void)ckpt_fd_details(pid, &f, link, 0, why);
+	if (kind == IMG_FD_MEMFD || kind == IMG_FD_DELETED) {
+		how = CKPT_FDD_CARRIER;
+		for (i = 0; i < *nseen; i++) {
+			if ((*seen)[i].st_dev == st->st_dev &&
+			    (*seen)[i].st_ino == st->st_ino)
+				how = 0;
+		}
+		if (how != 0) {
+			*seen = xreallocarray(*seen, *nseen + 1, sizeof **seen);
+			(*seen)[(*nseen)++] = *st;
+		}
+	}
+	(void)ckpt_fd_details(pid, &f, link, how, why);
 	free(f.path);
 	free(f.watch);
 	free(f.data);
@@ -444,8 +463,8 @@ cantmove_fds(pid_t pid)
 	struct procfs_fdinfo	 fi;
 	char			 name[64], *link, *why = NULL;
 	int			*fds;
-	size_t			 n, i, nends = 0;
-	struct stat		 st;
+	size_t			 n, i, nends = 0, nseen = 0;
+	struct stat		 st, *seen = NULL;
 	enum img_fd_kind	 kind;
 
 	if (procfs_fds(pid, &fds, &n, &why) == -1)
@@ -480,10 +499,12 @@ cantmove_fds(pid_t pid)
 			ends[nends].write = (fi.flags & O_ACCMODE) == O_WRONLY;
 			nends++;
 		} else if (kind >= IMG_FD_EVENTFD)
-			fd_details_check(pid, fds[i], kind, fi.flags, link, &why);
+			fd_details_check(pid, fds[i], kind, fi.flags, link, &st,
+			    &seen, &nseen, &why);
 		free(link);
 	}
 	free(fds);
+	free(seen);
 	if (why == NULL && nends > 0)
 		(void)ckpt_pipes_check(pid, ends, nends, &why);
 	free(ends);

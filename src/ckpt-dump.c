@@ -718,7 +718,7 @@ dump_fds(struct dump *d, char **cause)
 	struct img_fd		*f;
 	enum img_fd_kind	 kind;
 	char			 name[64], *link;
-	int			*fds, with_data, rv;
+	int			*fds, how, rv;
 	size_t			 n, i, nends = 0;
 	uint32_t		 j;
 	uint64_t		 data_total = 0;
@@ -774,14 +774,14 @@ dump_fds(struct dump *d, char **cause)
 		}
 		if (kind >= IMG_FD_EVENTFD) {
 			/* content once per file: later fds reopen the first */
-			with_data = 1;
+			how = CKPT_FDD_CARRIER | CKPT_FDD_READ;
 			for (j = 0; j + 1 < d->img.nfds; j++) {
 				if (d->img.fds[j].kind == kind &&
 				    d->img.fds[j].dev == f->dev &&
 				    d->img.fds[j].ino == f->ino)
-					with_data = 0;
+					how = 0;
 			}
-			rv = ckpt_fd_details(d->pid, f, link, with_data, cause);
+			rv = ckpt_fd_details(d->pid, f, link, how, cause);
 			free(link);
 			if (rv == -1)
 				goto fail;

@@ -110,20 +110,33 @@ epoll_targets(pid_t pid, struct img_fd *f, const struct procfs_fdkind *k,
 	return 0;
 }
 
-/* A memfd's or deleted file's content, read through /proc/PID/fd/N. */
+/*
+ * A memfd's or deleted file's content. Read through the process's own
+ * descriptor (pidfd_getfd: the same open file description; pread leaves
+ * its offset alone), never by reopening it as root: what goes into the
+ * owner's image is only what the process itself can read. So the fd that
+ * carries it must be readable.
+ */
 static int
-file_content(pid_t pid, struct img_fd *f, int with_data, char **why)
+file_content(pid_t pid, struct img_fd *f, int how, char **why)
 {
-	char		name[64];
 	struct stat	st;
 	size_t		off = 0;
 	ssize_t		n;
-	int		fd, seals;
+	int		fd, pidfd, seals;
 
-	snprintf(name, sizeof name, "/proc/%ld/fd/%d", (long)pid, f->fd);
-	if ((fd = open(name, O_RDONLY | O_CLOEXEC)) == -1)
-		return cause_set(why, "fd %d: reading %s: %s", f->fd, f->path,
+	if ((how & CKPT_FDD_CARRIER) && (f->flags & O_ACCMODE) == O_WRONLY)
+		return cause_set(why, "fd %d: %s %s open write-only (its content "
+		    "is carried only through a descriptor that reads it)", f->fd,
+		    f->kind == IMG_FD_MEMFD ? "memfd" : "deleted file", f->path);
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		return cause_set(why, "fd %d: pidfd_open: %s", f->fd,
 		    strerror(errno));
+	fd = (int)syscall(SYS_pidfd_getfd, pidfd, f->fd, 0);
+	close(pidfd);
+	if (fd == -1)
+		return cause_set(why, "fd %d: reading %s: pidfd_getfd: %s", f->fd,
+		    f->path, strerror(errno));
 	if (fstat(fd, &st) == -1) {
 		close(fd);
 		return cause_set(why, "fd %d: %s: %s", f->fd, f->path,
@@ -145,7 +158,7 @@ file_content(pid_t pid, struct img_fd *f, int with_data, char **why)
 		}
 		f->extra = (uint32_t)seals;
 	}
-	if (!with_data) {
+	if (!(how & CKPT_FDD_READ)) {
 		close(fd);
 		return 0;
 	}
@@ -168,7 +181,7 @@ file_content(pid_t pid, struct img_fd *f, int with_data, char **why)
 }
 
 int
-ckpt_fd_details(pid_t pid, struct img_fd *f, const char *link, int with_data,
+ckpt_fd_details(pid_t pid, struct img_fd *f, const char *link, int how,
     char **why)
 {
 	struct procfs_fdkind	 k;
@@ -185,7 +198,7 @@ ckpt_fd_details(pid_t pid, struct img_fd *f, const char *link, int with_data,
 		if (f->kind == IMG_FD_DELETED && strrchr(f->path, '/') == f->path &&
 		    f->path[1] == '\0')
 			return cause_set(why, "fd %d: deleted file %s", f->fd, link);
-		return file_content(pid, f, with_data, why);
+		return file_content(pid, f, how, why);
 	case IMG_FD_EVENTFD:
 	case IMG_FD_SIGNALFD:
 	case IMG_FD_EPOLL:

@@ -81,11 +81,14 @@ int	ckpt_fd_kind(int fd, const char *link, const struct stat *,
 /*
  * (ckpt-fdkinds.c) What an fd of kind f->kind (EVENTFD to DELETED) holds,
  * into f (fd, kind, flags set): counter, mask, interest list, path, seals,
- * size, and with with_data the content. -1 with *why naming the fd when it
- * cannot be carried (an epoll target no longer open, too much content).
+ * size, and, how saying so, the content. -1 with *why naming the fd when
+ * it cannot be carried (an epoll target no longer open, too much content,
+ * content only a write-only fd of it would carry).
  */
-int	ckpt_fd_details(pid_t, struct img_fd *f, const char *link,
-	    int with_data, char **why);
+#define CKPT_FDD_CARRIER	0x01	/* the first fd of its file: carries the content */
+#define CKPT_FDD_READ		0x02	/* ... and read it now (dump) */
+int	ckpt_fd_details(pid_t, struct img_fd *f, const char *link, int how,
+	    char **why);
 /*
  * (ckpt-fdkinds.c) Make f again in pid (through in) at f->fd. An epoll
  * comes empty: ckpt_epoll_fill adds its interest list once every fd of
