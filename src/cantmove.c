@@ -126,11 +126,104 @@ ckpt_vmas_aliased(const struct procfs_vma *v, size_t n, char **why)
 	return 0;
 }
 
+/* A memfd: an unlinked shmem file named "/memfd:NAME (deleted)". */
+static int
+is_memfd(const struct procfs_vma *v)
+{
+	return strncmp(v->path, "/memfd:", 7) == 0 &&
+	    ends_with(v->path, " (deleted)");
+}
+
+/* The lowest fd of pid on the file v maps (its stat in *st), or -1. */
+static int
+memfd_held(pid_t pid, const struct procfs_vma *v, struct stat *st)
+{
+	char	 name[64];
+	int	*fds, fd = -1;
+	size_t	 n, i;
+
+	if (procfs_fds(pid, &fds, &n, NULL) == -1)
+		return -1;
+	for (i = 0; i < n && fd == -1; i++) {
+		snprintf(name, sizeof name, "/proc/%ld/fd/%d", (long)pid, fds[i]);
+		if (stat(name, st) == 0 && st->st_ino == v->ino &&
+		    major(st->st_dev) == v->dev_major &&
+		    minor(st->st_dev) == v->dev_minor)
+			fd = fds[i];
+	}
+	free(fds);
+	return fd;
+}
+
+/* Another mapping of pid's of the same file as v, or 0. */
+static uint64_t
+memfd_mapped_twice(pid_t pid, const struct procfs_vma *v)
+{
+	struct procfs_vma	*vmas;
+	size_t			 n, i;
+	uint64_t		 at = 0;
+
+	if (procfs_maps(pid, 0, &vmas, &n, NULL) == -1)
+		return 0;
+	for (i = 0; i < n && at == 0; i++) {
+		if (vmas[i].start != v->start && vmas[i].ino == v->ino &&
+		    vmas[i].dev_major == v->dev_major &&
+		    vmas[i].dev_minor == v->dev_minor)
+			at = vmas[i].start;
+	}
+	procfs_vmas_free(vmas, n);
+	return at;
+}
+
+/*
+ * A mapping of a memfd. Shared, with an fd of the memfd in the process: a
+ * checkpoint maps it from the restored memfd (IMG_VMA_MEMFD: one file, the
+ * fd's writes show in the mapping); a migration cannot (the fd stays home,
+ * the mapping would go). Shared without one: shared anonymous memory under
+ * another name, carried as such (pages stored, mapped shared again, or
+ * private on a guest), as long as it is mapped once.
+ */
+static int
+memfd_vma_kind(pid_t pid, const struct procfs_vma *v, int migrate,
+    uint32_t *flags, struct stat *st, char **why)
+{
+	int		 name = (int)(strlen(v->path) - 7 - 10);
+	const char	*p = v->path + 7;
+	uint64_t	 at;
+	pid_t		 other;
+	int		 fd;
+
+	if (!v->shared)
+		return cause_set(why, "private mapping %#" PRIx64 "-%#" PRIx64
+		    " of memfd %.*s", v->start, v->end, name, p);
+	if ((other = mapped_elsewhere(pid, v)) != 0)
+		return cause_set(why, "memfd %.*s mapping %#" PRIx64 "-%#" PRIx64
+		    " also mapped by process %ld", name, p, v->start, v->end,
+		    (long)other);
+	if ((fd = memfd_held(pid, v, st)) == -1) {
+		if ((at = memfd_mapped_twice(pid, v)) != 0)
+			return cause_set(why, "memfd %.*s mapped twice, at %#"
+			    PRIx64 " and %#" PRIx64 ", and no fd of it held",
+			    name, p, v->start, at);
+		*flags = IMG_VMA_SHARED;
+		return 0;
+	}
+	if (migrate)
+		return cause_set(why, "mapping %#" PRIx64 "-%#" PRIx64 " of memfd "
+		    "%.*s, which fd %d holds (the fd would stay home, the "
+		    "mapping go)", v->start, v->end, name, p, fd);
+	*flags = IMG_VMA_SHARED | IMG_VMA_MEMFD;
+	return 0;
+}
+
 int
 ckpt_vma_kind_proc(pid_t pid, const struct procfs_vma *v, int migrate,
     uint32_t *flags, struct stat *st, char **why)
 {
 	pid_t	other;
+
+	if (is_memfd(v))
+		return memfd_vma_kind(pid, v, migrate, flags, st, why);
 
 	if (is_shared_anon(v) && strncmp(v->path, "/SYSV", 5) != 0) {
 		if ((other = mapped_elsewhere(pid, v)) != 0)

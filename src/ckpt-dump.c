@@ -1165,6 +1165,13 @@ dump_vmas(struct dump *d, char **cause)
 			if (pv[i].vmflags & madv_table[k].vmf)
 				v->madv |= madv_table[k].madv;
 		}
+		if (flags & IMG_VMA_MEMFD) {
+			/* its content is the memfd fd's (FDS) */
+			v->path = xstrdup(pv[i].path);
+			v->dev = st.st_dev;
+			v->ino = st.st_ino;
+			v->size = st.st_size;
+		}
 		if (flags & IMG_VMA_FILE) {
 			v->path = xstrdup(pv[i].path);
 			v->dev = st.st_dev;
@@ -1178,7 +1185,8 @@ dump_vmas(struct dump *d, char **cause)
 		}
 		v->flags = flags;
 		first[i] = d->naddrs;
-		if (!(flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL)) &&
+		if (!(flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VSYSCALL |
+		    IMG_VMA_MEMFD)) &&
 		    (!(flags & IMG_VMA_SHARED) || !(flags & IMG_VMA_FILE)) &&
 		    scan_vma(d, v, pm, cause) == -1)
 			goto out;

@@ -331,16 +331,23 @@ reopen(struct inject *in, int src, const struct img_fd *f, long *tfd,
 	    inject_scratch(in) + SCR_STR, oflags, 0);
 }
 
-/* A memfd or an O_TMPFILE, made, filled, sealed and placed. */
+/*
+ * A memfd or an O_TMPFILE, made, filled, sealed and placed. pre: the memfd
+ * was made and filled already, at f->fd (ckpt_memfd_early).
+ */
 static int
 restore_content(pid_t pid, struct inject *in, const struct img *img,
-    const struct img_fd *f, char **cause)
+    const struct img_fd *f, int pre, char **cause)
 {
 	const struct img_fd	*first = first_of(img, f);
 	char			*dir, *slash;
 	long			 tfd, ret, nfd;
 	int			 rv;
 
+	if (pre) {
+		tfd = f->fd;
+		goto filled;
+	}
 	if (first != NULL) {
 		/* the same file, another open file description */
 		if (reopen(in, first->fd, f, &tfd, cause) == -1)
@@ -377,6 +384,7 @@ restore_content(pid_t pid, struct inject *in, const struct img *img,
 	}
 	if (fill(pid, tfd, f, cause) == -1)
 		return -1;
+filled:
 	if ((f->flags & O_ACCMODE) != O_RDWR) {
 		if (reopen(in, (int)tfd, f, &nfd, cause) == -1)
 			return -1;
@@ -402,9 +410,39 @@ seek:
 	return place(in, tfd, f, cause);
 }
 
+const struct img_fd *
+ckpt_memfd_of(const struct img *img, const struct img_vma *v)
+{
+	uint32_t	i;
+
+	for (i = 0; i < img->nfds; i++) {
+		if (img->fds[i].kind == IMG_FD_MEMFD && img->fds[i].dev == v->dev &&
+		    img->fds[i].ino == v->ino && img->fds[i].datalen ==
+		    img->fds[i].size && first_of(img, &img->fds[i]) == NULL)
+			return &img->fds[i];
+	}
+	return NULL;
+}
+
+int
+ckpt_memfd_early(pid_t pid, struct inject *in, const struct img_fd *f,
+    char **cause)
+{
+	long	tfd;
+
+	if (inject_write(in, SCR_STR, f->path, strlen(f->path) + 1,
+	    cause) == -1 ||
+	    RCALL(in, &tfd, cause, f->fd, "memfd_create", SYS_memfd_create,
+	    inject_scratch(in) + SCR_STR, MFD_CLOEXEC | MFD_ALLOW_SEALING) == -1)
+		return -1;
+	if (fill(pid, tfd, f, cause) == -1)
+		return -1;
+	return place(in, tfd, f, cause);
+}
+
 int
 ckpt_fdkind_restore(pid_t pid, struct inject *in, const struct img *img,
-    const struct img_fd *f, char **cause)
+    const struct img_fd *f, int pre, char **cause)
 {
 	uint64_t	scr = inject_scratch(in);
 	long		tfd, ret;
@@ -444,7 +482,7 @@ ckpt_fdkind_restore(pid_t pid, struct inject *in, const struct img *img,
 		return place(in, tfd, f, cause);
 	case IMG_FD_MEMFD:
 	case IMG_FD_DELETED:
-		return restore_content(pid, in, img, f, cause);
+		return restore_content(pid, in, img, f, pre, cause);
 	default:
 		return cause_set(cause, "fd %d: kind %u is not one of these",
 		    f->fd, f->kind);

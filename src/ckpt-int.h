@@ -96,7 +96,16 @@ int	ckpt_fd_details(pid_t, struct img_fd *f, const char *link, int how,
  */
 struct inject;
 int	ckpt_fdkind_restore(pid_t, struct inject *, const struct img *,
-	    const struct img_fd *f, char **cause);
+	    const struct img_fd *f, int pre, char **cause);
+/*
+ * (ckpt-fdkinds.c) The memfd entry a IMG_VMA_MEMFD mapping maps from (the
+ * first fd of its file, with the content), or NULL. ckpt_memfd_early makes
+ * it at its fd, filled, before the mappings; ckpt_fdkind_restore with pre
+ * then finishes it (access mode, flags, offset, seals) among the fds.
+ */
+const struct img_fd *ckpt_memfd_of(const struct img *, const struct img_vma *);
+int	ckpt_memfd_early(pid_t, struct inject *, const struct img_fd *f,
+	    char **cause);
 int	ckpt_epoll_fill(struct inject *, const struct img_fd *f, char **cause);
 
 /*

@@ -90,6 +90,7 @@ struct restore {
 	siginfo_t		*caught;	/* dequeued by the interrupt */
 	size_t			 ncaught;
 	uint32_t		*mapped_prot;	/* prot each vma was mapped with */
+	uint8_t			*fd_early;	/* image fd i made before the mappings */
 	int			 uffd;		/* ours, on the stub's mm, or -1 */
 	uint8_t			*uffd_vma;	/* vma i registered with it */
 	/* every page the image put in, and the crc32c of what it held */
@@ -155,6 +156,18 @@ restore_check(struct restore *r, char **cause)
 	}
 	if (vdso > 1)
 		return cause_set(cause, "image has %d vdso mappings", vdso);
+	for (i = 0; i < r->img.nvmas; i++) {
+		if (!(r->img.vmas[i].flags & IMG_VMA_MEMFD))
+			continue;
+		if (r->flags & RESTORE_KEEP_FILES)
+			return cause_set(cause, "mapping %#" PRIx64 ": a memfd's, "
+			    "in an image whose fds stay where they are",
+			    r->img.vmas[i].start);
+		if (ckpt_memfd_of(&r->img, &r->img.vmas[i]) == NULL)
+			return cause_set(cause, "mapping %#" PRIx64 " of a memfd "
+			    "the image has no fd with content of",
+			    r->img.vmas[i].start);
+	}
 	if (r->img.regs.xstate_len == 0)
 		return cause_set(cause, "image has no xstate");
 	/* a guest, or the original coming home, has one thread (issue 12) */
@@ -625,7 +638,13 @@ restore_vmas(struct restore *r, char **cause)
 			flags = MAP_FIXED | MAP_PRIVATE;
 		if (v->flags & IMG_VMA_GROWSDOWN)
 			flags |= MAP_GROWSDOWN;
-		if (r->copy_of != NULL && r->copy_of[i] != 0) {
+		if (v->flags & IMG_VMA_MEMFD) {
+			/* made by restore_memfds: checked by restore_check */
+			if (CALL(r, &ret, cause, SYS_mmap, v->start, len, prot,
+			    MAP_FIXED | MAP_SHARED, ckpt_memfd_of(&r->img, v)->fd,
+			    v->pgoff) == -1)
+				return -1;
+		} else if (r->copy_of != NULL && r->copy_of[i] != 0) {
 			long	cfd = copy_fd(r, r->copy_of[i] - 1, cause);
 
 			if (cfd == -1)
@@ -671,6 +690,31 @@ restore_vmas(struct restore *r, char **cause)
 		if (CALL(r, &ret, cause, SYS_close, r->cfd) == -1)
 			return -1;
 		r->cfd = -1;
+	}
+	return 0;
+}
+
+/*
+ * Memfds that mappings map, made (filled) at their fd before the mappings,
+ * so that the mapping and the fd are one file as they were.
+ */
+static int
+restore_memfds(struct restore *r, char **cause)
+{
+	const struct img_fd	*f;
+	uint32_t		 i;
+
+	r->fd_early = xcalloc(r->img.nfds ? r->img.nfds : 1,
+	    sizeof *r->fd_early);
+	for (i = 0; i < r->img.nvmas; i++) {
+		if (!(r->img.vmas[i].flags & IMG_VMA_MEMFD))
+			continue;
+		f = ckpt_memfd_of(&r->img, &r->img.vmas[i]);
+		if (f == NULL || r->fd_early[f - r->img.fds])
+			continue;
+		if (ckpt_memfd_early(r->pid, r->in, f, cause) == -1)
+			return -1;
+		r->fd_early[f - r->img.fds] = 1;
 	}
 	return 0;
 }
@@ -1296,6 +1340,8 @@ restore_fds(struct restore *r, char **cause)
 		f = image_fd(&r->img, fds[i]);
 		if (fds[i] <= 2 && f != NULL && f->kind == IMG_FD_STDIO)
 			continue;
+		if (f != NULL && r->fd_early != NULL && r->fd_early[f - r->img.fds])
+			continue;
 		if (CALL(r, &ret, cause, SYS_close, fds[i]) == -1) {
 			free(fds);
 			return -1;
@@ -1335,7 +1381,7 @@ restore_fds(struct restore *r, char **cause)
 		}
 		if (f->kind >= IMG_FD_EVENTFD) {
 			if (ckpt_fdkind_restore(r->pid, r->in, &r->img, f,
-			    cause) == -1)
+			    r->fd_early != NULL && r->fd_early[k], cause) == -1)
 				return -1;
 			continue;
 		}
@@ -1830,6 +1876,7 @@ static const struct restore_step {
 	{ "mapped files", restore_files },
 	{ "unmapping the stub", restore_unmap },
 	{ "vdso", restore_vdso },
+	{ "memfds of mappings", restore_memfds },
 	{ "mappings", restore_vmas },
 	{ "userfaultfd", restore_uffd_open },
 	{ "pages", restore_pages },
@@ -2012,6 +2059,7 @@ out:
 	free(why);
 	inject_free(r.in);
 	free(r.mapped_prot);
+	free(r.fd_early);
 	free(r.uffd_vma);
 	free(r.paddr);
 	free(r.pcrc);

@@ -72,6 +72,7 @@ static const struct {
 	{ IMG_VMA_VDSO, "vdso" },
 	{ IMG_VMA_VVAR, "vvar" },
 	{ IMG_VMA_VSYSCALL, "vsyscall" },
+	{ IMG_VMA_MEMFD, "memfd" },
 	{ IMG_VMA_FILE_PAGES, "file_pages" },
 }, vma_madv_names[] = {
 	{ IMG_MADV_HUGEPAGE, "hugepage" },

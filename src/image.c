@@ -1028,7 +1028,7 @@ img_vmas_encode(const struct img_vma *vmas, uint32_t n, struct buf *b)
 	}
 }
 
-#define IMG_VMA_ALLFLAGS	0x01ff
+#define IMG_VMA_ALLFLAGS	0x03ff
 
 static void
 vmas_free(struct img_vma *vmas, uint32_t n)
@@ -1110,6 +1110,15 @@ img_vmas_decode(struct img_vma **out, uint32_t *outn, const void *p, size_t len,
 		if ((v->flags & IMG_VMA_FILE) && (v->path == NULL || v->path[0] != '/')) {
 			cause_set(cause, "vma %#llx-%#llx: file mapping without an "
 			    "absolute path", (unsigned long long)v->start,
+			    (unsigned long long)v->end);
+			goto fail;
+		}
+		if ((v->flags & IMG_VMA_MEMFD) && (!(v->flags & IMG_VMA_SHARED) ||
+		    (v->flags & (IMG_VMA_FILE | IMG_VMA_FILE_PAGES)) ||
+		    v->npages != 0)) {
+			cause_set(cause, "vma %#llx-%#llx: a memfd mapping must be "
+			    "shared, of no file, without pages",
+			    (unsigned long long)v->start,
 			    (unsigned long long)v->end);
 			goto fail;
 		}

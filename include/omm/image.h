@@ -38,7 +38,7 @@
  * 3: a TIMERS section (interval timers, POSIX timers); THREAD sections (one
  *    per thread but the main one) after SIGNALS.
  * 3 (fds): FDS entries end in value, extra, an epoll interest list and a
- *    content blob; fd kinds EVENTFD to DELETED (5-10).
+ *    content blob; fd kinds EVENTFD to DELETED (5-10); VMAS flag MEMFD.
  */
 #define IMG_VERSION		3
 #define IMG_ARCH_X86_64		62		/* EM_X86_64 */
@@ -252,6 +252,9 @@ struct img_fd {
 #define IMG_VMA_VVAR		0x0040	/* [vvar], [vvar_vclock] */
 #define IMG_VMA_VSYSCALL	0x0080	/* [vsyscall]: never mapped, recorded only */
 #define IMG_VMA_FILE_PAGES	0x0100	/* unmodified file pages are not stored: map from the file */
+#define IMG_VMA_MEMFD		0x0200	/* MAP_SHARED of the memfd an FDS entry (kind 9,
+					   same dev and ino, with its content) holds:
+					   mapped from it, no pages stored */
 
 /* img_vma.madv: VmFlags of smaps that a restore re-applies with madvise */
 #define IMG_MADV_HUGEPAGE	0x01	/* hg */

@@ -220,24 +220,30 @@ run_case "prog timers (itimers, POSIX timers: time left kept)" prog timers
 run_case "prog threads (11 threads, each where it was)" prog threads
 
 # refused WHAT REGEX CMD...: the dump fails naming the reason; the process,
-# left running, completes as if nothing happened.
+# left running, completes as if nothing happened. The dump comes 300 ms
+# after the start, or, with READY=1, once the process made $CKPTDRV_READY
+# (what it is refused for is then there however busy the machine is).
 refused() {
-	local regex=$1 rc=0
+	local regex=$1 rc=0 when="--delay-ms 300"
 	shift
-	"$CKPTDRV" dump --leave-running --delay-ms 300 -o "${OUT:-$D/img}" -- "$@" \
+	[ -n "${READY:-}" ] && when=--wait-ready
+	rm -f "$D/ready"
+	CKPTDRV_READY=$D/ready "$CKPTDRV" dump --leave-running $when \
+	    -o "${OUT:-$D/img}" -- "$@" \
 	    </dev/null >"$D/out" 2>"$D/dump.err" || rc=$?
 	[ $rc -eq 125 ] || fail "dump exited $rc, expected 125"
 	expect_grep "^ckptdrv: dump: .*$regex" "$D/dump.err" "refusal"
 	expect_grep '^done$' "$D/out" "the refused process's own output"
 }
 
-run_case "refuse: socket" refused 'fd [0-9]+: socket' \
-    "$PYTHON" -c 'import socket, time
-s = socket.socket(); time.sleep(1); print("done")'
+READY=1 run_case "refuse: socket" refused 'fd [0-9]+: socket' \
+    "$PYTHON" -c 'import os, socket, time
+s = socket.socket(); open(os.environ["CKPTDRV_READY"], "w").close()
+time.sleep(1); print("done")'
 # glibc gives a SIGEV_THREAD timer a helper thread: named before the threads.
-run_case "refuse: SIGEV_THREAD timer" refused \
+READY=1 run_case "refuse: SIGEV_THREAD timer" refused \
     'POSIX timer 0 notifies by SIGEV_THREAD \(glibc.s helper thread' \
-    "$PYTHON" -c 'import ctypes, time
+    "$PYTHON" -c 'import ctypes, os, time
 libc = ctypes.CDLL(None, use_errno=True)
 cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda v: None)
 ev = ctypes.create_string_buffer(64)
@@ -245,29 +251,36 @@ ctypes.c_int.from_buffer(ev, 12).value = 2
 ctypes.c_void_p.from_buffer(ev, 16).value = ctypes.cast(cb, ctypes.c_void_p).value
 t = ctypes.c_void_p()
 assert libc.timer_create(1, ev, ctypes.byref(t)) == 0
+open(os.environ["CKPTDRV_READY"], "w").close()
 time.sleep(1); print("done")'
 # Descriptors a checkpoint does not carry (issue 12, section 4), named by
 # fd and kind: a pidfd, an inotify instance (docs/limits.md).
-run_case "refuse: pidfd" refused \
+READY=1 run_case "refuse: pidfd" refused \
     'fd [0-9]+: pidfd \(a restored process would name another process by it\)' \
     "$PYTHON" -c 'import os, time
-fd = os.pidfd_open(os.getpid()); time.sleep(1); print("done")'
-run_case "refuse: inotify" refused 'fd [0-9]+: inotify \(its watches are not carried\)' \
-    "$PYTHON" -c 'import ctypes, time
+fd = os.pidfd_open(os.getpid()); open(os.environ["CKPTDRV_READY"], "w").close()
+time.sleep(1); print("done")'
+READY=1 run_case "refuse: inotify" refused \
+    'fd [0-9]+: inotify \(its watches are not carried\)' \
+    "$PYTHON" -c 'import ctypes, os, time
 libc = ctypes.CDLL(None); fd = libc.inotify_init1(0)
-libc.inotify_add_watch(fd, b"/tmp", 0x100); time.sleep(1); print("done")'
+libc.inotify_add_watch(fd, b"/tmp", 0x100)
+open(os.environ["CKPTDRV_READY"], "w").close(); time.sleep(1); print("done")'
 # The other process is a grandchild, reparented: a child would be refused
 # first (has live child).
-run_case "refuse: shared anonymous memory of two processes" refused \
+READY=1 run_case "refuse: shared anonymous memory of two processes" refused \
     'shared anonymous mapping .* also mapped by process [0-9]+' \
     "$PYTHON" -c 'import mmap, os, time
 m = mmap.mmap(-1, 65536); m[0:1] = b"x"
+r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
     if os.fork() == 0:
-        time.sleep(2); os._exit(0)
+        os.close(w); os.read(r, 1); os._exit(0)
     os._exit(0)
-os.waitpid(pid, 0); time.sleep(1); print("done")'
+os.close(r); os.waitpid(pid, 0)
+open(os.environ["CKPTDRV_READY"], "w").close(); time.sleep(1)
+os.close(w); print("done")'
 # A region mapped twice (mremap): refused, the process goes on.
 alias() {
 	local n=200 p

@@ -5,19 +5,21 @@
 # would refuse a process. On node 1 of a 3-node cluster:
 #
 #   fdkinds (tests/progs: eventfds, an epoll and its interest list, O_PATH,
-#   a memfd reopened read-only, a deleted open file, a signalfd with a
-#   queued signal) run
+#   a memfd reopened read-only and mapped shared, a deleted open file, a
+#   signalfd with a queued signal, a memfd mapped without an fd) run
 #     reference      plainly, without omm, 3 checks;
 #     --kill         `omctl checkpoint --kill` once READY, `omrun
 #                    --restore`, the 3 checks in the restored copy;
 #     --leave-running the 3 checks in the original after the checkpoint,
 #                    then the image restored once it ended: its 3 checks
 #                    again, writing the same bytes over its stdout file;
-#     migration      `fdkinds 3 nosignalfd` moved 1 -> 2 (check 1) -> 3
-#                    (check 2) -> home (check 3);
+#     migration      `fdkinds 3 nosignalfd,nomap` moved 1 -> 2 (check 1)
+#                    -> 3 (check 2) -> home (check 3);
 #   each output byte-identical to its reference, each status 0. With its
-#   signalfd, fdkinds cannot migrate: `omctl ps` says so (migration: fd 27:
-#   signalfd), `omctl migrate` is refused naming it, and it goes on at home.
+#   signalfd, or its memfd mapped while fd 24 holds the memfd, fdkinds
+#   cannot migrate: `omctl ps` says so ("migration: fd 27: signalfd ...",
+#   "migration: mapping ... of memfd omm-fdkinds, which fd 24 holds ..."),
+#   `omctl migrate` is refused naming it, and it goes on at home.
 #
 #   A process whose fd 3 is a socket: ps CANTMOVE says "checkpoint: fd 3:
 #   socket" (it can migrate: its descriptors stay home), and the checkpoint
@@ -84,7 +86,7 @@ restore() {
 }
 
 # --- references, no omm
-for args in "3" "3 nosignalfd"; do
+for args in "3" "3 nomap" "3 nosignalfd" "3 nosignalfd,nomap"; do
 	tag=ref${args// /-}
 	rm -f "$N1T/$tag.ready"
 	node_exec 1 env PROG_READY="/tmp/$tag.ready" TMPDIR=/tmp \
@@ -121,7 +123,8 @@ text = open(sys.argv[1]).read()
 want = ["20 eventfd", "count 5, semaphore", "21 eventfd", "count 1099511627776",
         "22 epoll", "20:0x19:0xfeed0001", "21:0x1c:0xfeed0002", "23 opath",
         "24 memfd", "100000 bytes carried, seals 0x6", "25 memfd",
-        "26 deleted", "50000 bytes carried", "27 signalfd", "mask 0x800"]
+        "26 deleted", "50000 bytes carried", "27 signalfd", "mask 0x800",
+        "shared,memfd             /memfd:omm-fdkinds (deleted)"]
 missing = [w for w in want if w not in text]
 if missing:
     print("missing:", missing, file=sys.stderr)
@@ -179,26 +182,33 @@ else
 	wait_pid "$OMRUN" 10
 fi
 
-# --- a signalfd cannot migrate: ps says so, the migration is refused
-if ck_start sig "$PROGS/fdkinds" 3; then
+# refused_mig NAME ARGS WHY: fdkinds ARGS cannot migrate: ps CANTMOVE is
+# "migration: WHY...", omctl migrate is refused naming WHY, and it does its
+# checks at home as the reference of ARGS.
+refused_mig() {
+	local n=$1 args=$2 want=$3 why out
+	if ! ck_start "$n" "$PROGS/fdkinds" $args; then
+		bad "$n: the job did not start"
+		wait_pid "$OMRUN" 10
+		return
+	fi
 	why=$(cantmove 1 "$JOB")
-	check "signalfd: ps CANTMOVE: $why" eval '[[ "$why" == "migration: fd 27: signalfd"* ]]'
+	check "$n: ps CANTMOVE: $why" eval '[[ "$why" == "migration: "$want* ]]'
 	out=$(node_omctl 1 migrate "$JOB" node2 2>&1)
-	check "signalfd: migrate refused: $out" eval '[[ "$out" == *"fd 27: signalfd"* ]]'
-	check "signalfd: still home" ps_q 1 "$JOB" "p['where'] == 1 and p['away'] == 'home'"
+	check "$n: migrate refused: $out" eval '[[ "$out" == *$want* ]]'
+	check "$n: still home" ps_q 1 "$JOB" "p['where'] == 1 and p['away'] == 'home'"
 	for i in 1 2 3; do
-		check "signalfd: check $i at home" trigger "$JOB" "$N1T/sig.out" $i
+		check "$n: check $i at home" trigger "$JOB" "$N1T/$n.out" $i
 	done
 	wait_pid "$OMRUN" 20
-	check "signalfd: exit status 0 ($RC)" [ "$RC" -eq 0 ]
-	same ref3 sig.out "signalfd, refused a migration"
-else
-	bad "signalfd: the job did not start"
-	wait_pid "$OMRUN" 10
-fi
+	check "$n: exit status 0 ($RC)" [ "$RC" -eq 0 ]
+	same "ref3-${args#3 }" "$n.out" "$n, refused a migration"
+}
+refused_mig sig "3 nomap" "fd 27: signalfd"
+refused_mig map "3 nosignalfd" "mapping 0x*-0x* of memfd omm-fdkinds, which fd 24 holds"
 
 # --- migration 1 -> 2 -> 3 -> home, without the signalfd
-if ck_start mig "$PROGS/fdkinds" 3 nosignalfd; then
+if ck_start mig "$PROGS/fdkinds" 3 nosignalfd,nomap; then
 	mj=$JOB
 	check "migration: ps CANTMOVE before: $(cantmove 1 "$mj")" \
 	    [ "$(cantmove 1 "$mj")" = null ]
@@ -213,7 +223,7 @@ if ck_start mig "$PROGS/fdkinds" 3 nosignalfd; then
 	check "migration: check 3 at home" trigger "$mj" "$N1T/mig.out" 3
 	wait_pid "$OMRUN" 20
 	check "migration: exit status 0 ($RC)" [ "$RC" -eq 0 ]
-	same ref3-nosignalfd mig.out "migration 1 -> 2 -> 3 -> home"
+	same ref3-nosignalfd,nomap mig.out "migration 1 -> 2 -> 3 -> home"
 	[ -s "$N1T/mig.err" ] && echo "# migration: $(head -c 400 "$N1T/mig.err")"
 else
 	bad "migration: the job did not start"

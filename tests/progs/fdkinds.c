@@ -11,10 +11,15 @@
  *   fd 25  the same memfd reopened O_RDONLY (its own offset, 10)
  *   fd 26  a deleted file of 50000 bytes, O_RDWR, at 777
  *   fd 27  signalfd for SIGUSR2 (blocked), one SIGUSR2 queued with a value
- *          (left out with "fdkinds CHECKS nosignalfd": a migrated process's
- *          signalfd is refused, docs/limits.md)
+ *          (left out with "nosignalfd": a migrated process's signalfd is
+ *          refused, docs/limits.md)
+ *   map    two pages of the memfd at fd 24 mapped shared: a write through
+ *          the mapping shows in the fd and one through the fd in the
+ *          mapping (left out with "nomap": a migration refuses it)
+ *   lone   a memfd of 3 pages mapped shared, its fd closed (shared memory
+ *          by another name, carried by both)
  *
- * Each check (fdkinds [CHECKS [nosignalfd]], one per SIGUSR1) verifies all
+ * Each check (fdkinds [CHECKS [nosignalfd,nomap]], one per SIGUSR1) verifies all
  * of it and changes some (eventfd counters, the memfd's and the deleted
  * file's bytes and offsets, a new SIGUSR2), so the next check sees whether
  * the change was carried. The last check also drains the semaphore.
@@ -77,9 +82,10 @@ fill(int fd, size_t size, unsigned salt, const char *what)
 	free(b);
 }
 
+/* fd's content is the pattern but at changed_at and at2 (-1: none). */
 static int
 content_ok(int fd, size_t size, unsigned salt, size_t changed_at,
-    unsigned char changed)
+    unsigned char changed, size_t at2, unsigned char val2)
 {
 	unsigned char	*b = malloc(size + 1);
 	size_t		 i;
@@ -92,7 +98,8 @@ content_ok(int fd, size_t size, unsigned salt, size_t changed_at,
 	if (n != (ssize_t)size)
 		ok = 0;
 	for (i = 0; ok && i < size; i++) {
-		if (b[i] != (i == changed_at ? changed : byte_at(i, salt)))
+		if (b[i] != (i == changed_at ? changed : i == at2 ? val2 :
+		    byte_at(i, salt)))
 			ok = 0;
 	}
 	free(b);
@@ -125,7 +132,11 @@ main(int argc, char **argv)
 	const char		*tmp = getenv("TMPDIR");
 	char			 dir[4096], del[4200], marker[4200], l[4300];
 	int			 checks = prog_checks(argc, argv), n, i, fl, p[2];
-	int			 sigfd = !(argc > 2 && strcmp(argv[2], "nosignalfd") == 0);
+	int			 sigfd = !(argc > 2 && strstr(argv[2], "nosignalfd"));
+	int			 map = !(argc > 2 && strstr(argv[2], "nomap"));
+	unsigned char		*mp = NULL, *lone;
+	size_t			 k;
+	int			 lonefd;
 	struct epoll_event	 ev, evs[8];
 	struct signalfd_siginfo	 si;
 	struct stat		 st;
@@ -188,7 +199,24 @@ main(int argc, char **argv)
 		place(signalfd(-1, &set, SFD_NONBLOCK), FD_SIG, "signalfd");
 		queue_usr2(41);
 	}
-	printf("signalfd: %s\n", sigfd ? "yes" : "no");
+	if (map) {
+		mp = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, FD_MEM, 0);
+		if (mp == MAP_FAILED)
+			prog_die("mmap memfd");
+		mp[7] = 51;	/* check 1 expects 1 + 50 */
+	}
+	if ((lonefd = memfd_create("omm-lone", 0)) == -1 ||
+	    ftruncate(lonefd, 3 * 4096) == -1)
+		prog_die("memfd omm-lone");
+	lone = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, lonefd, 0);
+	if (lone == MAP_FAILED)
+		prog_die("mmap omm-lone");
+	close(lonefd);
+	for (k = 0; k < 3 * 4096; k++)
+		lone[k] = byte_at(k, 3);
+	lone[4097] = 8;		/* check 1 expects 1 + 7 */
+	printf("signalfd: %s, mapping: %s\n", sigfd ? "yes" : "no",
+	    map ? "yes" : "no");
 	prog_ready();
 	prog_wait_usr1();
 	for (n = 1; n <= checks; n++) {
@@ -243,7 +271,8 @@ main(int argc, char **argv)
 		CHECK(fl == (F_SEAL_SHRINK | F_SEAL_GROW), "memfd: seals %#x, "
 		    "expected %#x", fl, F_SEAL_SHRINK | F_SEAL_GROW);
 		CHECK(content_ok(FD_MEMRO, MEM_SIZE, 1, n > 1 ? 5 : (size_t)-1,
-		    (unsigned char)(n - 1)), "memfd: content differs");
+		    (unsigned char)(n - 1), map ? 7 : (size_t)-1,
+		    (unsigned char)(n + 50)), "memfd: content differs");
 		CHECK(lseek(FD_MEM, 0, SEEK_CUR) == 1234 + n - 1, "memfd: "
 		    "offset %lld", (long long)lseek(FD_MEM, 0, SEEK_CUR));
 		CHECK(lseek(FD_MEMRO, 0, SEEK_CUR) == 10, "memfd (read-only): "
@@ -254,14 +283,38 @@ main(int argc, char **argv)
 		c = (unsigned char)n;
 		if (pwrite(FD_MEM, &c, 1, 5) != 1 || write(FD_MEM, "", 0) != 0)
 			prog_fail("memfd write: %s", strerror(errno));
+		if (map)
+			CHECK(mp[5] == c, "memfd mapping: a write through the fd "
+			    "not seen in it (%u)", mp[5]);
 		lseek(FD_MEM, 1, SEEK_CUR);
+		/* the memfd's mapping: one file with the fd */
+		if (map) {
+			c = (unsigned char)n;	/* written through the fd above */
+			CHECK(mp[5] == c && mp[6] == byte_at(6, 1) &&
+			    mp[7] == (unsigned char)(n + 50), "memfd mapping: "
+			    "bytes 5-7 %u %u %u, expected %u %u %u", mp[5], mp[6],
+			    mp[7], c, byte_at(6, 1), n + 50);
+			mp[7] = (unsigned char)(n + 51);
+			r = pread(FD_MEM, &c, 1, 7);
+			CHECK(r == 1 && c == (unsigned char)(n + 51), "memfd: a "
+			    "write through the mapping not seen by the fd (%u)", c);
+		}
+		/* the lone memfd mapping */
+		for (k = 0, i = 0; k < 3 * 4096; k++) {
+			if (lone[k] != (k == 4097 ? (unsigned char)(n + 7) :
+			    byte_at(k, 3)))
+				i++;
+		}
+		CHECK(i == 0, "lone memfd mapping: %d bytes differ", i);
+		lone[4097] = (unsigned char)(n + 8);
 		/* deleted file */
 		CHECK(fstat(FD_DEL, &st) == 0 && st.st_nlink == 0 &&
 		    st.st_size == DEL_SIZE && (st.st_mode & 07777) == 0640,
 		    "deleted file: nlink %ld size %lld mode %o",
 		    (long)st.st_nlink, (long long)st.st_size, st.st_mode & 07777);
 		CHECK(content_ok(FD_DEL, DEL_SIZE, 2, n > 1 ? 9 : (size_t)-1,
-		    (unsigned char)(n + 99)), "deleted file: content differs");
+		    (unsigned char)(n + 99), (size_t)-1, 0), "deleted file: "
+		    "content differs");
 		CHECK(lseek(FD_DEL, 0, SEEK_CUR) == 777 + 2 * (n - 1),
 		    "deleted file: offset %lld",
 		    (long long)lseek(FD_DEL, 0, SEEK_CUR));
@@ -289,8 +342,9 @@ main(int argc, char **argv)
 			CHECK(drained == 5 - checks, "semaphore eventfd: %d "
 			    "left, expected %d", drained, 5 - checks);
 		}
-		printf("check %d: eventfds, epoll, O_PATH, memfd, deleted file%s\n",
-		    n, sigfd ? ", signalfd" : "");
+		printf("check %d: eventfds, epoll, O_PATH, memfd%s, deleted "
+		    "file%s, lone memfd mapping\n", n, map ? " and its mapping" :
+		    "", sigfd ? ", signalfd" : "");
 		fflush(stdout);
 	}
 	if (getenv("PROG_KEEP") == NULL) {

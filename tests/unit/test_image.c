@@ -1146,6 +1146,17 @@ test_payload_rejects(void **state)
 	}
 	raw_free(&r);
 
+	/* VMAS flag memfd (version 3): shared, of no file, no pages */
+	a.vmas[1].flags = IMG_VMA_MEMFD;
+	raw_sample(&r, &a);
+	expect_raw(&r, "private memfd vma", "a memfd mapping must be shared, of no file, without pages");
+	raw_free(&r);
+	a.vmas[1].flags = IMG_VMA_MEMFD | IMG_VMA_SHARED;
+	raw_sample(&r, &a);
+	expect_raw(&r, "memfd vma with pages", "a memfd mapping must be shared, of no file, without pages");
+	raw_free(&r);
+	a.vmas[1].flags = IMG_VMA_HEAP;
+
 	a.vmas[1].end = a.vmas[1].start;
 	raw_sample(&r, &a);
 	expect_raw(&r, "empty vma", "bad range");
