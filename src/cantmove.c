@@ -883,12 +883,14 @@ ckpt_cantwhy(pid_t pid)
 		free(c);
 		return m;
 	}
-	if (m != NULL && c != NULL)
-		xasprintf(&why, "migration: %s; checkpoint: %s", m, c);
-	else if (m != NULL)
-		xasprintf(&why, "migration: %s", m);
-	else
+	if (m == NULL) {
 		xasprintf(&why, "checkpoint: %s", c);
+		free(c);
+		return why;
+	}
+	if (c == NULL)
+		return m;
+	xasprintf(&why, "%s; checkpoint: %s", m, c);
 	free(m);
 	free(c);
 	return why;

@@ -127,9 +127,9 @@ char	*ckpt_cantmigrate_guest(pid_t pid, const struct ckpt_origins *origins);
 
 /*
  * What omctl ps shows: why a checkpoint or a migration would refuse the
- * process, or NULL when neither would. One reason when both refuse for it
- * ("multi-threaded (4 threads)"), else each named ("checkpoint: fd 3:
- * socket", "migration: ...; checkpoint: ...").
+ * process, or NULL when neither would. The migration's reason as it is
+ * (as ps always showed it), one only a checkpoint has after "checkpoint: "
+ * ("checkpoint: fd 3: socket"), both as "REASON; checkpoint: REASON".
  */
 char	*ckpt_cantwhy(pid_t pid);
 
