@@ -670,9 +670,15 @@ host_drop_home(uint32_t home, const char *why)
 		log_warnx("guest %ld (home %u:%ld, %s) killed: its home is "
 		    "refused from now on: %s", (long)h->guest, h->home,
 		    (long)h->home_pid, h->comm, why);
+		/*
+		 * The server first: killed after its guest, it could still
+		 * report the guest's end home as an exit (status 137, no
+		 * word of why) instead of the link going, which home reports
+		 * as the process lost. Its guest dies with it (EXITKILL).
+		 */
+		kill(h->server, SIGKILL);
 		if (h->guest > 0)
 			kill(h->guest, SIGKILL);
-		kill(h->server, SIGKILL);
 		n++;
 	}
 	return n;
