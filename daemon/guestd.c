@@ -1256,6 +1256,58 @@ keep_fds(int x, int y)
 	syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0);
 }
 
+/* One chunk of copy c at off (at most MIG_IMAGE_CHUNK): asked, written. */
+static uint32_t
+fetch_chunk(struct srv *s, const struct restore_copy *c, struct mig_file_req *q,
+    uint64_t seq, uint64_t off, uint64_t end, struct buf *b)
+{
+	struct mig_file_data	 d;
+	struct wire_hdr		 h;
+	const uint8_t		*pl;
+	char			*cause = NULL;
+	int			 rc;
+
+	memset(q, 0, sizeof *q);
+	q->seq = seq;
+	q->dev = c->dev;
+	q->ino = c->ino;
+	q->size = c->size;
+	q->mtime_ns = c->mtime_ns;
+	q->off = off;
+	q->len = end - off > MIG_IMAGE_CHUNK ? MIG_IMAGE_CHUNK :
+	    (uint32_t)(end - off);
+	snprintf(q->path, sizeof q->path, "%s", c->path);
+	buf_reset(b);
+	migwire_encode_file_req(b, q);
+	if (send_buf(s, b, &cause) == -1)
+		home_lost(s, cause);
+	do {
+		rc = miglink_recv(s->link, MIG_STALL_MS, &h, &pl, &cause);
+		if (rc == 0)
+			fail(s, "a copy of %s: home did not answer", c->path);
+		if (rc == -1)
+			home_lost(s, cause);
+	} while (h.type == WIRE_PING);
+	if (h.type != WIRE_MIG_FILE_DATA)
+		fail(s, "a copy of %s: home answered %s", c->path,
+		    wire_type_name(h.type));
+	if (migwire_decode_file_data(pl, h.len, &d, &cause) == -1)
+		fail(s, "a copy of %s: %s", c->path, cause);
+	if (d.seq != q->seq)
+		fail(s, "a copy of %s: answer %llu to request %llu", c->path,
+		    (unsigned long long)d.seq, (unsigned long long)q->seq);
+	if (d.err != 0)
+		fail(s, "%s is not on node %s as the image maps it, and home "
+		    "cannot give it: %s", c->path, s->a->self_name,
+		    d.err == ESTALE ? "it changed at home since" :
+		    strerror(d.err));
+	if (d.len == 0 || d.len > q->len ||
+	    pwrite(c->fd, d.data, d.len, (off_t)off) != (ssize_t)d.len)
+		fail(s, "a copy of %s: %s", c->path, d.len == 0 ? "short" :
+		    strerror(errno));
+	return d.len;
+}
+
 /*
  * The copies the restore mapped for files this node lacks (missing, not
  * readable by the guest, not the same) get their bytes from home before
@@ -1268,72 +1320,18 @@ static uint64_t
 fill_copies(struct srv *s, const struct restore_copy *c, size_t n)
 {
 	struct mig_file_req	*q = xmalloc(sizeof *q);
-	struct mig_file_data	 d;
-	struct wire_hdr		 h;
 	struct buf		 b;
-	const uint8_t		*pl;
-	uint64_t		 off, end, seq = 0, total = 0;
+	uint64_t		 off, end, seq = 0, total = 0, got;
 	size_t			 i, k;
-	char			*cause = NULL;
-	int			 rc;
 
 	buf_init(&b);
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < c[i].nranges; k++) {
-			off = c[i].ranges[k].off;
-			end = off + c[i].ranges[k].len;
-			while (off < end) {
-				memset(q, 0, sizeof *q);
-				q->seq = ++seq;
-				q->dev = c[i].dev;
-				q->ino = c[i].ino;
-				q->size = c[i].size;
-				q->mtime_ns = c[i].mtime_ns;
-				q->off = off;
-				q->len = end - off > MIG_IMAGE_CHUNK ?
-				    MIG_IMAGE_CHUNK : (uint32_t)(end - off);
-				snprintf(q->path, sizeof q->path, "%s",
-				    c[i].path);
-				buf_reset(&b);
-				migwire_encode_file_req(&b, q);
-				if (send_buf(s, &b, &cause) == -1)
-					home_lost(s, cause);
-				do {
-					rc = miglink_recv(s->link, MIG_STALL_MS,
-					    &h, &pl, &cause);
-					if (rc == 0)
-						fail(s, "a copy of %s: home did "
-						    "not answer", c[i].path);
-					if (rc == -1)
-						home_lost(s, cause);
-				} while (h.type == WIRE_PING);
-				if (h.type != WIRE_MIG_FILE_DATA)
-					fail(s, "a copy of %s: home answered "
-					    "%s", c[i].path,
-					    wire_type_name(h.type));
-				if (migwire_decode_file_data(pl, h.len, &d,
-				    &cause) == -1)
-					fail(s, "a copy of %s: %s", c[i].path,
-					    cause);
-				if (d.seq != q->seq)
-					fail(s, "a copy of %s: answer %llu to "
-					    "request %llu", c[i].path,
-					    (unsigned long long)d.seq,
-					    (unsigned long long)q->seq);
-				if (d.err != 0)
-					fail(s, "%s is not on node %s as the "
-					    "image maps it, and home cannot give "
-					    "it: %s", c[i].path, s->a->self_name,
-					    d.err == ESTALE ? "it changed at "
-					    "home since" : strerror(d.err));
-				if (d.len == 0 || d.len > q->len ||
-				    pwrite(c[i].fd, d.data, d.len,
-				    (off_t)off) != (ssize_t)d.len)
-					fail(s, "a copy of %s: %s", c[i].path,
-					    d.len == 0 ? "short" :
-					    strerror(errno));
-				off += d.len;
-				total += d.len;
+			end = c[i].ranges[k].off + c[i].ranges[k].len;
+			for (off = c[i].ranges[k].off; off < end; off += got) {
+				got = fetch_chunk(s, &c[i], q, ++seq, off, end,
+				    &b);
+				total += got;
 			}
 		}
 	}
